@@ -1,0 +1,500 @@
+//! `Db`: one SQL text, run on SQLite or PostgreSQL.
+//!
+//! sqlx's `Any` driver is too poor for us (no UUIDs), so `Db` holds one of two typed pools and a
+//! query is built once with [`Q`] — SQL text with `$1` placeholders plus typed binds — and run on
+//! whichever pool is there. Where a dialect must fork, a query is built with [`Q::fork`] in that
+//! one function only.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Postgres, Row as _, Sqlite};
+use uuid::Uuid;
+
+/// Which database a `Db` runs on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("cannot open database {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("unsupported database URL {0:?} (expected sqlite:… or postgres://…)")]
+    BadUrl(String),
+    #[error("{0}")]
+    Migration(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+}
+
+impl DbError {
+    /// True when the error is a unique-constraint violation (on either database).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            DbError::Sqlx(sqlx::Error::Database(e)) => {
+                e.kind() == sqlx::error::ErrorKind::UniqueViolation
+            }
+            _ => false,
+        }
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+/// A typed bind value. `None` variants bind a typed NULL, which PostgreSQL needs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Val {
+    Uuid(Option<Uuid>),
+    I64(Option<i64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+    Bytes(Option<Vec<u8>>),
+}
+
+macro_rules! val_from {
+    ($t:ty, $v:ident, $conv:expr) => {
+        impl From<$t> for Val {
+            fn from(x: $t) -> Val {
+                #[allow(clippy::redundant_closure_call)]
+                Val::$v(Some(($conv)(x)))
+            }
+        }
+        impl From<Option<$t>> for Val {
+            fn from(x: Option<$t>) -> Val {
+                #[allow(clippy::redundant_closure_call)]
+                Val::$v(x.map($conv))
+            }
+        }
+    };
+}
+
+val_from!(Uuid, Uuid, |x| x);
+val_from!(i64, I64, |x| x);
+val_from!(String, Text, |x| x);
+val_from!(&str, Text, |x: &str| x.to_string());
+val_from!(bool, Bool, |x| x);
+val_from!(Vec<u8>, Bytes, |x| x);
+val_from!(&[u8], Bytes, |x: &[u8]| x.to_vec());
+val_from!(Timestamp, I64, |t: Timestamp| t.as_microsecond());
+
+macro_rules! val_from_id {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Val {
+            fn from(x: $t) -> Val { Val::Uuid(Some(x.as_uuid())) }
+        }
+        impl From<Option<$t>> for Val {
+            fn from(x: Option<$t>) -> Val { Val::Uuid(x.map(|i| i.as_uuid())) }
+        }
+    )*};
+}
+val_from_id!(
+    domain::OrgId,
+    domain::LocationId,
+    domain::UserId,
+    domain::JobId,
+    domain::EventId,
+    domain::ObjectId,
+    domain::PatientId
+);
+
+/// A query: SQL text (one for both databases, or a fork) plus its binds.
+#[derive(Clone, Debug)]
+pub struct Q {
+    sqlite: &'static str,
+    pg: &'static str,
+    binds: Vec<Val>,
+}
+
+impl Q {
+    /// The same SQL on both databases.
+    pub fn new(sql: &'static str) -> Q {
+        Q {
+            sqlite: sql,
+            pg: sql,
+            binds: Vec::new(),
+        }
+    }
+
+    /// A dialect fork. Use in the one function that needs it, never as a habit.
+    pub fn fork(sqlite: &'static str, pg: &'static str) -> Q {
+        Q {
+            sqlite,
+            pg,
+            binds: Vec::new(),
+        }
+    }
+
+    pub fn bind(mut self, v: impl Into<Val>) -> Q {
+        self.binds.push(v.into());
+        self
+    }
+
+    pub fn sql_for(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.pg,
+        }
+    }
+
+    fn sqlite(&self) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sqlite));
+        for v in &self.binds {
+            q = match v.clone() {
+                Val::Uuid(x) => q.bind(x),
+                Val::I64(x) => q.bind(x),
+                Val::Text(x) => q.bind(x),
+                Val::Bool(x) => q.bind(x),
+                Val::Bytes(x) => q.bind(x),
+            };
+        }
+        q
+    }
+
+    fn pg(&self) -> sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.pg));
+        for v in &self.binds {
+            q = match v.clone() {
+                Val::Uuid(x) => q.bind(x),
+                Val::I64(x) => q.bind(x),
+                Val::Text(x) => q.bind(x),
+                Val::Bool(x) => q.bind(x),
+                Val::Bytes(x) => q.bind(x),
+            };
+        }
+        q
+    }
+}
+
+/// A row from either database, read by column name.
+pub enum Row {
+    Sqlite(SqliteRow),
+    Pg(PgRow),
+}
+
+impl Row {
+    fn get<T>(&self, col: &str) -> DbResult<T>
+    where
+        T: for<'r> sqlx::Decode<'r, Sqlite>
+            + sqlx::Type<Sqlite>
+            + for<'r> sqlx::Decode<'r, Postgres>
+            + sqlx::Type<Postgres>,
+    {
+        Ok(match self {
+            Row::Sqlite(r) => r.try_get(col)?,
+            Row::Pg(r) => r.try_get(col)?,
+        })
+    }
+
+    pub fn uuid(&self, col: &str) -> DbResult<Uuid> {
+        self.get(col)
+    }
+    pub fn opt_uuid(&self, col: &str) -> DbResult<Option<Uuid>> {
+        self.get(col)
+    }
+    pub fn i64(&self, col: &str) -> DbResult<i64> {
+        self.get(col)
+    }
+    pub fn opt_i64(&self, col: &str) -> DbResult<Option<i64>> {
+        self.get(col)
+    }
+    pub fn string(&self, col: &str) -> DbResult<String> {
+        self.get(col)
+    }
+    pub fn opt_string(&self, col: &str) -> DbResult<Option<String>> {
+        self.get(col)
+    }
+    pub fn bool(&self, col: &str) -> DbResult<bool> {
+        self.get(col)
+    }
+    pub fn bytes(&self, col: &str) -> DbResult<Vec<u8>> {
+        self.get(col)
+    }
+    pub fn opt_bytes(&self, col: &str) -> DbResult<Option<Vec<u8>>> {
+        self.get(col)
+    }
+    /// A timestamp stored as microseconds since the Unix epoch.
+    pub fn ts(&self, col: &str) -> DbResult<Timestamp> {
+        let us = self.i64(col)?;
+        Timestamp::from_microsecond(us).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
+    }
+    pub fn opt_ts(&self, col: &str) -> DbResult<Option<Timestamp>> {
+        self.opt_i64(col)?
+            .map(|us| {
+                Timestamp::from_microsecond(us).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
+            })
+            .transpose()
+    }
+    /// A JSON document stored as text.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, col: &str) -> DbResult<T> {
+        let s = self.string(col)?;
+        serde_json::from_str(&s).map_err(|e| DbError::Corrupt(format!("{col}: {e}")))
+    }
+}
+
+/// Connection settings shared by both databases.
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The database: one of two typed pools.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Pg(PgPool),
+}
+
+
+impl Db {
+    /// Opens a database from a URL: `sqlite:PATH` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> DbResult<Db> {
+        let fail = |e: sqlx::Error| DbError::Connect {
+            url: redact_url(url),
+            reason: one_line(&e.to_string()),
+        };
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(fail)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(settings.max_connections.max(2))
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_with(opts)
+                .await
+                .map_err(fail)?;
+            Ok(Db::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(fail)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_with(opts)
+                .await
+                .map_err(fail)?;
+            Ok(Db::Pg(pool))
+        } else {
+            Err(DbError::BadUrl(redact_url(url)))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Pg(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn execute(&self, q: Q) -> DbResult<u64> {
+        Ok(match self {
+            Db::Sqlite(p) => q.sqlite().execute(p).await?.rows_affected(),
+            Db::Pg(p) => q.pg().execute(p).await?.rows_affected(),
+        })
+    }
+
+    pub async fn fetch_all(&self, q: Q) -> DbResult<Vec<Row>> {
+        Ok(match self {
+            Db::Sqlite(p) => q
+                .sqlite()
+                .fetch_all(p)
+                .await?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Db::Pg(p) => q.pg().fetch_all(p).await?.into_iter().map(Row::Pg).collect(),
+        })
+    }
+
+    pub async fn fetch_optional(&self, q: Q) -> DbResult<Option<Row>> {
+        Ok(match self {
+            Db::Sqlite(p) => q.sqlite().fetch_optional(p).await?.map(Row::Sqlite),
+            Db::Pg(p) => q.pg().fetch_optional(p).await?.map(Row::Pg),
+        })
+    }
+
+    pub async fn fetch_one(&self, q: Q) -> DbResult<Row> {
+        Ok(match self {
+            Db::Sqlite(p) => Row::Sqlite(q.sqlite().fetch_one(p).await?),
+            Db::Pg(p) => Row::Pg(q.pg().fetch_one(p).await?),
+        })
+    }
+
+    /// Begins a transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at the
+    /// start, so a check-then-write inside it cannot race another writer.
+    pub async fn begin(&self) -> DbResult<Tx> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Pg(p) => Tx::Pg(p.begin().await?),
+        })
+    }
+
+    /// Cheap liveness probe for /readyz and `cuspid check`.
+    pub async fn ping(&self) -> DbResult<()> {
+        self.fetch_one(Q::new("SELECT 1 AS one")).await.map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(p) => p.close().await,
+            Db::Pg(p) => p.close().await,
+        }
+    }
+
+    /// Pool size and idle connections, for /metrics.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        match self {
+            Db::Sqlite(p) => (p.size(), p.num_idle()),
+            Db::Pg(p) => (p.size(), p.num_idle()),
+        }
+    }
+}
+
+/// A transaction on either database. Dropped without `commit`, it rolls back.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Pg(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Pg(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn execute(&mut self, q: Q) -> DbResult<u64> {
+        Ok(match self {
+            Tx::Sqlite(t) => q.sqlite().execute(&mut **t).await?.rows_affected(),
+            Tx::Pg(t) => q.pg().execute(&mut **t).await?.rows_affected(),
+        })
+    }
+
+    pub async fn fetch_all(&mut self, q: Q) -> DbResult<Vec<Row>> {
+        Ok(match self {
+            Tx::Sqlite(t) => q
+                .sqlite()
+                .fetch_all(&mut **t)
+                .await?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Tx::Pg(t) => q
+                .pg()
+                .fetch_all(&mut **t)
+                .await?
+                .into_iter()
+                .map(Row::Pg)
+                .collect(),
+        })
+    }
+
+    pub async fn fetch_optional(&mut self, q: Q) -> DbResult<Option<Row>> {
+        Ok(match self {
+            Tx::Sqlite(t) => q.sqlite().fetch_optional(&mut **t).await?.map(Row::Sqlite),
+            Tx::Pg(t) => q.pg().fetch_optional(&mut **t).await?.map(Row::Pg),
+        })
+    }
+
+    pub async fn fetch_one(&mut self, q: Q) -> DbResult<Row> {
+        Ok(match self {
+            Tx::Sqlite(t) => Row::Sqlite(q.sqlite().fetch_one(&mut **t).await?),
+            Tx::Pg(t) => Row::Pg(q.pg().fetch_one(&mut **t).await?),
+        })
+    }
+
+    /// Runs a script of several statements (migrations only).
+    pub async fn execute_script(&mut self, sql: &'static str) -> DbResult<()> {
+        match self {
+            Tx::Sqlite(t) => {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut **t)
+                    .await?;
+            }
+            Tx::Pg(t) => {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut **t)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self) -> DbResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Pg(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> DbResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Pg(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Hides the password of a database URL for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://cuspid:secret@db:5432/cuspid"),
+            "postgres://cuspid:****@db:5432/cuspid"
+        );
+        assert_eq!(redact_url("sqlite:/tmp/x.db"), "sqlite:/tmp/x.db");
+    }
+}

@@ -1,0 +1,86 @@
+# Cuspid staff app — English (en)
+# Keys are shared with fr/main.ftl; keep both files in step.
+
+## Shell
+
+app-name = Cuspid
+skip-to-content = Skip to content
+nav-label = Main navigation
+live-on = Live updates connected
+live-off = Live updates disconnected
+footer-request-id = Request ID:
+
+## Navigation
+
+nav-dashboard = Dashboard
+nav-patients = Patients
+nav-doctors = Doctors
+nav-appointments = Appointments
+nav-treatments = Treatments
+nav-prescriptions = Prescriptions
+nav-invoices = Invoices
+nav-payments = Payments
+nav-lab-requests = Lab requests
+nav-inventory = Inventory
+nav-inventory-logs = Inventory logs
+nav-expenses = Expenses
+nav-reports = Reports
+nav-profile = Profile
+
+## Dashboard
+
+dashboard-title = Dashboard
+dashboard-locations = Locations
+dashboard-no-locations = No location has been set up for this practice yet.
+dashboard-address = Address
+dashboard-system = System
+dashboard-version = Version
+dashboard-database = Database
+dashboard-timezone = Time zone
+dashboard-currency = Currency
+dashboard-hours = Opening hours
+
+## Errors
+
+error-back = Back to the dashboard
+error-not-found-title = Page not found
+error-not-found-detail = There is no page at this address. It may have been moved, or the link may be mistyped.
+error-payload-too-large-title = Upload too large
+error-payload-too-large-detail = The data sent is larger than the server accepts. Try a smaller file or fewer at a time.
+error-internal-title = Something went wrong
+error-internal-detail = The server could not complete this request. It has been logged; quote the request ID below if you report it.
+error-bad-request-title = Invalid request
+error-bad-request-detail = The server could not understand this request. Reload the page and try again.
+error-forbidden-title = Access denied
+error-forbidden-detail = Your role does not allow this action. Ask a practice administrator if you need access.
+error-unauthorized-title = Sign-in required
+error-unauthorized-detail = Your session has ended or you are not signed in. Sign in again to continue.
+
+## Pages not built yet
+
+empty-coming = This page is not built yet
+page-patients-blurb = Patients: search, register and open patient records, with contact details, families, insurance, consents and medical alerts.
+page-doctors-blurb = Doctors: the dentists, hygienists and assistants of the practice, the locations they work at and their working hours.
+page-appointments-blurb = Appointments: the agenda per chair and per practitioner, to book, move, confirm and check in patients, with a waiting list.
+page-treatments-blurb = Treatments: treatment plans and completed procedures per patient, charted on the odontogram by tooth and surface.
+page-prescriptions-blurb = Prescriptions: medication, dosage and duration written for a patient, checked against recorded allergies, ready to print and sign.
+page-invoices-blurb = Invoices: bills raised from completed treatments, with line items, insurance and patient shares, balances and printing.
+page-payments-blurb = Payments: money received by cash, card, transfer or from insurers, allocated to invoices, with refunds and the daily cash-up.
+page-lab-requests-blurb = Lab requests: work sent to dental laboratories — crowns, bridges, dentures, aligners — with due dates and what came back.
+page-inventory-blurb = Inventory: consumables and materials in stock at each location, with quantities, reorder levels, suppliers, lots and expiry dates.
+page-inventory-logs-blurb = Inventory logs: every stock movement — received, used in a treatment, adjusted or discarded — with who made it and when.
+page-expenses-blurb = Expenses: the practice’s outgoings — rent, laboratory bills, supplies, salaries — by category, supplier and location.
+page-reports-blurb = Reports: production and collections per practitioner, appointments kept and missed, outstanding balances and stock value.
+page-profile-blurb = Profile: your own account — name, language, password, two-factor sign-in and the sessions currently open.
+error-validation-title = Please check the form
+error-validation-detail = Some fields are missing or not valid. Nothing was saved.
+error-method-not-allowed-title = Action not allowed here
+error-method-not-allowed-detail = This address does not accept that kind of request.
+error-conflict-title = Changed by someone else
+error-conflict-detail = This record was changed while you were editing it. Reload it and apply your change again.
+error-unsupported-media-type-title = Unsupported format
+error-unsupported-media-type-detail = The server does not accept data in this format.
+error-rate-limited-title = Too many attempts
+error-rate-limited-detail = Please wait a moment before trying again.
+error-unavailable-title = Temporarily unavailable
+error-unavailable-detail = The server cannot reach its database or file storage right now. Try again in a minute.

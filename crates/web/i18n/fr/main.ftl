@@ -1,0 +1,86 @@
+# Cuspid, application du cabinet — français (fr)
+# Les clés sont partagées avec en/main.ftl ; garder les deux fichiers alignés.
+
+## Interface
+
+app-name = Cuspid
+skip-to-content = Aller au contenu
+nav-label = Navigation principale
+live-on = Mises à jour en direct connectées
+live-off = Mises à jour en direct déconnectées
+footer-request-id = Identifiant de requête :
+
+## Navigation
+
+nav-dashboard = Tableau de bord
+nav-patients = Patients
+nav-doctors = Praticiens
+nav-appointments = Rendez-vous
+nav-treatments = Soins
+nav-prescriptions = Ordonnances
+nav-invoices = Factures
+nav-payments = Paiements
+nav-lab-requests = Demandes au laboratoire
+nav-inventory = Stock
+nav-inventory-logs = Mouvements de stock
+nav-expenses = Dépenses
+nav-reports = Rapports
+nav-profile = Profil
+
+## Tableau de bord
+
+dashboard-title = Tableau de bord
+dashboard-locations = Sites
+dashboard-no-locations = Aucun site n’a encore été configuré pour ce cabinet.
+dashboard-address = Adresse
+dashboard-system = Système
+dashboard-version = Version
+dashboard-database = Base de données
+dashboard-timezone = Fuseau horaire
+dashboard-currency = Devise
+dashboard-hours = Horaires d’ouverture
+
+## Erreurs
+
+error-back = Retour au tableau de bord
+error-not-found-title = Page introuvable
+error-not-found-detail = Il n’y a aucune page à cette adresse. Elle a peut-être été déplacée, ou le lien contient une faute de frappe.
+error-payload-too-large-title = Envoi trop volumineux
+error-payload-too-large-detail = Les données envoyées dépassent la taille acceptée par le serveur. Essayez un fichier plus petit, ou moins de fichiers à la fois.
+error-internal-title = Une erreur est survenue
+error-internal-detail = Le serveur n’a pas pu traiter cette requête. L’erreur a été enregistrée ; indiquez l’identifiant de requête ci-dessous si vous la signalez.
+error-bad-request-title = Requête invalide
+error-bad-request-detail = Le serveur n’a pas compris cette requête. Rechargez la page et réessayez.
+error-forbidden-title = Accès refusé
+error-forbidden-detail = Votre rôle ne permet pas cette action. Demandez à un administrateur du cabinet si vous avez besoin de cet accès.
+error-unauthorized-title = Connexion requise
+error-unauthorized-detail = Votre session a expiré ou vous n’êtes pas connecté. Reconnectez-vous pour continuer.
+
+## Pages pas encore construites
+
+empty-coming = Cette page n’est pas encore construite
+page-patients-blurb = Patients : rechercher, enregistrer et ouvrir les dossiers patients, avec coordonnées, familles, assurance, consentements et alertes médicales.
+page-doctors-blurb = Praticiens : les dentistes, hygiénistes et assistantes du cabinet, les sites où ils exercent et leurs horaires de travail.
+page-appointments-blurb = Rendez-vous : l’agenda par fauteuil et par praticien, pour prendre, déplacer, confirmer et enregistrer l’arrivée des patients, avec une liste d’attente.
+page-treatments-blurb = Soins : plans de traitement et actes réalisés pour chaque patient, reportés sur l’odontogramme par dent et par face.
+page-prescriptions-blurb = Ordonnances : médicaments, posologie et durée prescrits à un patient, vérifiés au regard des allergies connues, prêts à imprimer et à signer.
+page-invoices-blurb = Factures : factures établies à partir des soins réalisés, avec le détail des actes, les parts assurance et patient, les soldes et l’impression.
+page-payments-blurb = Paiements : sommes reçues en espèces, par carte, par virement ou des assurances, affectées aux factures, avec les remboursements et la clôture de caisse du jour.
+page-lab-requests-blurb = Demandes au laboratoire : travaux confiés aux laboratoires de prothèse — couronnes, bridges, prothèses amovibles, gouttières — avec les échéances et les retours.
+page-inventory-blurb = Stock : consommables et matériaux disponibles sur chaque site, avec quantités, seuils de réapprovisionnement, fournisseurs, lots et dates de péremption.
+page-inventory-logs-blurb = Mouvements de stock : chaque entrée ou sortie — réception, utilisation lors d’un soin, ajustement ou mise au rebut — avec son auteur et sa date.
+page-expenses-blurb = Dépenses : les charges du cabinet — loyer, factures de laboratoire, fournitures, salaires — par catégorie, fournisseur et site.
+page-reports-blurb = Rapports : production et encaissements par praticien, rendez-vous honorés et manqués, soldes impayés et valeur du stock.
+page-profile-blurb = Profil : votre propre compte — nom, langue, mot de passe, connexion à deux facteurs et sessions actuellement ouvertes.
+error-validation-title = Veuillez vérifier le formulaire
+error-validation-detail = Certains champs manquent ou ne sont pas valides. Rien n’a été enregistré.
+error-method-not-allowed-title = Action non permise ici
+error-method-not-allowed-detail = Cette adresse n’accepte pas ce type de requête.
+error-conflict-title = Modifié par quelqu’un d’autre
+error-conflict-detail = Cette fiche a été modifiée pendant que vous la modifiiez. Rechargez-la et refaites votre modification.
+error-unsupported-media-type-title = Format non pris en charge
+error-unsupported-media-type-detail = Le serveur n’accepte pas de données dans ce format.
+error-rate-limited-title = Trop de tentatives
+error-rate-limited-detail = Veuillez patienter un instant avant de réessayer.
+error-unavailable-title = Momentanément indisponible
+error-unavailable-detail = Le serveur ne peut pas joindre sa base de données ou son stockage de fichiers pour l’instant. Réessayez dans une minute.

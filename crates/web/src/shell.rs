@@ -1,0 +1,132 @@
+//! The staff shell every page sits in: language, organization and location, navigation and the
+//! request id.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+
+use crate::AppState;
+use crate::i18n::Lang;
+
+/// Per-request facts pages and errors need, read once from the request.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub lang: Lang,
+    pub request_id: String,
+    pub path: String,
+    pub wants_json: bool,
+}
+
+impl Ctx {
+    pub fn from_parts(headers: &HeaderMap, path: &str) -> Ctx {
+        let lang = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Lang::from_accept_language)
+            .unwrap_or(Lang::En);
+        let request_id = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let accept = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let wants_json = path.starts_with("/api/")
+            || (accept.contains("json") && !accept.contains("text/html"));
+        Ctx {
+            lang,
+            request_id,
+            path: path.to_string(),
+            wants_json,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Ctx::from_parts(&parts.headers, parts.uri.path()))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: String,
+    pub active: bool,
+}
+
+/// The pages of the navigation, in order, with their message keys.
+pub const NAV: &[(&str, &str)] = &[
+    ("/dashboard", "nav-dashboard"),
+    ("/patients", "nav-patients"),
+    ("/appointments", "nav-appointments"),
+    ("/treatments", "nav-treatments"),
+    ("/prescriptions", "nav-prescriptions"),
+    ("/invoices", "nav-invoices"),
+    ("/payments", "nav-payments"),
+    ("/lab-requests", "nav-lab-requests"),
+    ("/inventory", "nav-inventory"),
+    ("/inventory/logs", "nav-inventory-logs"),
+    ("/expenses", "nav-expenses"),
+    ("/reports", "nav-reports"),
+    ("/doctors", "nav-doctors"),
+    ("/profile", "nav-profile"),
+];
+
+#[derive(Clone, Debug)]
+pub struct Shell {
+    pub lang: &'static str,
+    lang_id: Lang,
+    pub org_name: String,
+    pub location_name: String,
+    pub request_id: String,
+    pub nav: Vec<NavItem>,
+}
+
+impl Shell {
+    /// A shell that needs no database (error pages when the database is the problem).
+    pub fn bare(ctx: &Ctx) -> Shell {
+        let nav = NAV
+            .iter()
+            .map(|(href, key)| NavItem {
+                href,
+                label: ctx.lang.t(key),
+                active: ctx.path == *href,
+            })
+            .collect();
+        Shell {
+            lang: ctx.lang.code(),
+            lang_id: ctx.lang,
+            org_name: ctx.lang.t("app-name"),
+            location_name: String::new(),
+            request_id: ctx.request_id.clone(),
+            nav,
+        }
+    }
+
+    /// The shell with the organization and its first location.
+    pub async fn build(state: &AppState, ctx: &Ctx) -> Shell {
+        let mut shell = Shell::bare(ctx);
+        if let Ok(Some(scope)) = state.home_scope().await {
+            if let Ok(Some(org)) = state.store.org(scope.org()).await {
+                shell.org_name = org.name;
+            }
+            if let Ok(locs) = state.store.locations(&scope).await {
+                shell.location_name = match locs.as_slice() {
+                    [] => String::new(),
+                    [one] => one.name.clone(),
+                    [first, rest @ ..] => format!("{} (+{})", first.name, rest.len()),
+                };
+            }
+        }
+        shell
+    }
+
+    pub fn t(&self, key: &str) -> String {
+        self.lang_id.t(key)
+    }
+}
