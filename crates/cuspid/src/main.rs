@@ -1,1 +1,187 @@
-fn main() {}
+//! The `cuspid` binary: `cuspid serve` (the default), `migrate`, `check`, `demo --reset`,
+//! `generate`, `config print-default`.
+
+mod app;
+mod config;
+mod demo;
+mod generate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+
+#[derive(Parser, Debug)]
+#[command(name = "cuspid", version, about = "Dental practice management, EHR and imaging")]
+struct Cli {
+    /// Configuration file (default ./cuspid.toml when it exists).
+    #[arg(long, env = "CUSPID_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Flags every command touching the database takes.
+#[derive(Args, Debug, Clone, Default)]
+struct DbArgs {
+    /// Data directory (SQLite database and local files).
+    #[arg(long, env = "CUSPID_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// postgres://… to run on PostgreSQL instead of SQLite.
+    #[arg(long, env = "CUSPID_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "CUSPID_LISTEN")]
+    listen: Option<String>,
+    /// Do not create the demo clinic on an empty database.
+    #[arg(long, env = "CUSPID_NO_DEMO")]
+    no_demo: bool,
+    /// Password for the demo users.
+    #[arg(long, env = "CUSPID_DEMO_PASSWORD", hide_env_values = true)]
+    demo_password: Option<String>,
+    /// Log format: json or pretty.
+    #[arg(long, env = "CUSPID_LOG_FORMAT")]
+    log_format: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the web application (the default command).
+    Serve(ServeArgs),
+    /// Bring the database schema up to date and exit.
+    Migrate(DbArgs),
+    /// Check the configuration, the database and the object storage.
+    Check(DbArgs),
+    /// The demo clinic.
+    Demo {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Delete and recreate the demo clinic.
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Generate deterministic synthetic data at benchmark scale.
+    Generate {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long, value_enum, default_value_t = generate::Preset::Practice)]
+        preset: generate::Preset,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Writes events as fast as it can and prints each id once its commit returned (used by
+    /// the crash-durability test).
+    #[command(hide = true)]
+    WriteBurst {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long, default_value_t = 100_000)]
+        count: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Print the default configuration as TOML.
+    PrintDefault,
+    /// Print the effective configuration (secrets redacted).
+    Show(ServeArgs),
+}
+
+fn load(cli_config: &Option<PathBuf>, o: &Overrides) -> Result<Config, String> {
+    let (path, explicit) = match cli_config {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from("cuspid.toml"), false),
+    };
+    Config::load(Some(&path), explicit, o).map_err(|e| format!("configuration: {e}"))
+}
+
+fn overrides(s: &ServeArgs) -> Overrides {
+    Overrides {
+        listen: s.listen.clone(),
+        data_dir: s.db.data_dir.clone(),
+        database_url: s.db.database_url.clone(),
+        no_demo: s.no_demo,
+        demo_password: s.demo_password.clone(),
+        log_format: s.log_format.clone(),
+    }
+}
+
+fn db_overrides(d: &DbArgs) -> Overrides {
+    Overrides {
+        data_dir: d.data_dir.clone(),
+        database_url: d.database_url.clone(),
+        ..Overrides::default()
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result: Result<(), String> = runtime.block_on(async {
+        match command {
+            Command::Serve(s) => {
+                let cfg = load(&cli.config, &overrides(&s))?;
+                app::serve(cfg).await
+            }
+            Command::Migrate(d) => {
+                let cfg = load(&cli.config, &db_overrides(&d))?;
+                app::migrate_only(cfg).await
+            }
+            Command::Check(d) => {
+                let cfg = load(&cli.config, &db_overrides(&d))?;
+                app::check(cfg).await
+            }
+            Command::Demo { db, reset } => {
+                let cfg = load(&cli.config, &db_overrides(&db))?;
+                app::demo_command(cfg, reset).await
+            }
+            Command::Generate { db, preset, seed } => {
+                let cfg = load(&cli.config, &db_overrides(&db))?;
+                generate::run(cfg, preset, seed).await
+            }
+            Command::Config { command } => match command {
+                ConfigCommand::PrintDefault => {
+                    print!("{}", Config::default_toml());
+                    Ok(())
+                }
+                ConfigCommand::Show(s) => {
+                    let cfg = load(&cli.config, &overrides(&s))?;
+                    println!("{cfg:#?}");
+                    Ok(())
+                }
+            },
+            Command::WriteBurst { db, count } => {
+                let cfg = load(&cli.config, &db_overrides(&db))?;
+                app::write_burst(cfg, count).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

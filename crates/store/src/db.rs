@@ -5,6 +5,7 @@
 //! whichever pool is there. Where a dialect must fork, a query is built with [`Q::fork`] in that
 //! one function only.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -120,8 +121,8 @@ val_from_id!(
 /// A query: SQL text (one for both databases, or a fork) plus its binds.
 #[derive(Clone, Debug)]
 pub struct Q {
-    sqlite: &'static str,
-    pg: &'static str,
+    sqlite: Cow<'static, str>,
+    pg: Cow<'static, str>,
     binds: Vec<Val>,
 }
 
@@ -129,8 +130,18 @@ impl Q {
     /// The same SQL on both databases.
     pub fn new(sql: &'static str) -> Q {
         Q {
-            sqlite: sql,
-            pg: sql,
+            sqlite: Cow::Borrowed(sql),
+            pg: Cow::Borrowed(sql),
+            binds: Vec::new(),
+        }
+    }
+
+    /// SQL built at run time, for statements generated from our own table and column names
+    /// (batch inserts). Never put input from outside into the text: bind it.
+    pub fn generated(sql: String) -> Q {
+        Q {
+            sqlite: Cow::Owned(sql.clone()),
+            pg: Cow::Owned(sql),
             binds: Vec::new(),
         }
     }
@@ -138,8 +149,8 @@ impl Q {
     /// A dialect fork. Use in the one function that needs it, never as a habit.
     pub fn fork(sqlite: &'static str, pg: &'static str) -> Q {
         Q {
-            sqlite,
-            pg,
+            sqlite: Cow::Borrowed(sqlite),
+            pg: Cow::Borrowed(pg),
             binds: Vec::new(),
         }
     }
@@ -149,15 +160,15 @@ impl Q {
         self
     }
 
-    pub fn sql_for(&self, backend: Backend) -> &'static str {
+    pub fn sql_for(&self, backend: Backend) -> &str {
         match backend {
-            Backend::Sqlite => self.sqlite,
-            Backend::Postgres => self.pg,
+            Backend::Sqlite => &self.sqlite,
+            Backend::Postgres => &self.pg,
         }
     }
 
     fn sqlite(&self) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sqlite));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sqlite.clone()));
         for v in &self.binds {
             q = match v.clone() {
                 Val::Uuid(x) => q.bind(x),
@@ -171,7 +182,7 @@ impl Q {
     }
 
     fn pg(&self) -> sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.pg));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.pg.clone()));
         for v in &self.binds {
             q = match v.clone() {
                 Val::Uuid(x) => q.bind(x),

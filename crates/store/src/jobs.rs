@@ -138,6 +138,26 @@ impl Store {
         Ok(id)
     }
 
+    /// Enqueues a recurring job unless one of its kind is already waiting or running.
+    /// Returns whether it enqueued. Two servers racing may both enqueue; recurring handlers
+    /// are idempotent, so that costs one extra run.
+    pub async fn ensure_scheduled(&self, job: NewJob) -> DbResult<bool> {
+        let mut t = self.begin().await?;
+        let existing = t
+            .fetch_optional(
+                Q::new("SELECT id FROM jobs WHERE kind = $1 AND status IN ('pending', 'running') LIMIT 1")
+                    .bind(job.kind.as_str()),
+            )
+            .await?;
+        if existing.is_some() {
+            t.rollback().await?;
+            return Ok(false);
+        }
+        t.enqueue(self, job).await?;
+        t.commit().await?;
+        Ok(true)
+    }
+
     /// Claims up to `limit` due jobs for `worker`, holding each for `lease`. Jobs whose lease
     /// expired (their runner died) are due again.
     pub async fn claim_jobs(&self, worker: &str, limit: i64, lease: Duration) -> DbResult<Vec<Job>> {

@@ -5,6 +5,7 @@
 //! Architecture Invariant: every function over tenant-owned rows takes a [`domain::Scope`] and
 //! filters on its organization.
 
+pub mod batch;
 pub mod db;
 pub mod events;
 pub mod jobs;

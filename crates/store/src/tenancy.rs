@@ -178,3 +178,22 @@ impl Store {
         row.as_ref().map(location_from_row).transpose()
     }
 }
+
+/// Tables holding an organization's rows, children first: deleting an organization deletes
+/// from each in this order. Every context adds its tables here (a test checks that every table
+/// with an `org_id` column is listed).
+pub const TENANT_TABLES: &[&str] = &["objects", "events", "jobs", "locations"];
+
+impl Store {
+    /// Deletes an organization and everything it owns, in one transaction.
+    pub async fn delete_org(&self, org: OrgId) -> DbResult<()> {
+        let mut tx = self.db.begin().await?;
+        for table in TENANT_TABLES {
+            tx.execute(Q::generated(format!("DELETE FROM {table} WHERE org_id = $1")).bind(org))
+                .await?;
+        }
+        tx.execute(Q::new("DELETE FROM organizations WHERE id = $1").bind(org))
+            .await?;
+        tx.commit().await
+    }
+}

@@ -46,6 +46,7 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_claim ON jobs (status, run_at);
 CREATE INDEX jobs_org_status ON jobs (org_id, status);
+CREATE INDEX jobs_kind_status ON jobs (kind, status);
 
 CREATE TABLE events (
     id BLOB NOT NULL PRIMARY KEY,

@@ -1,0 +1,281 @@
+//! Start-up and the commands that open the database: serve, migrate, check, demo, write-burst.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use domain::{Clock, SystemClock};
+use store::jobs::{JobRunner, RunnerSettings};
+use store::objects::ObjectStorage;
+use store::{Db, PoolSettings, Store};
+use tokio::sync::watch;
+use web::{AppState, WebConfig};
+
+use crate::config::Config;
+use crate::demo;
+
+pub fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&cfg.log_level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if cfg.log_format == "pretty" {
+        builder.try_init()
+    } else {
+        builder.json().flatten_event(true).try_init()
+    };
+}
+
+/// Opens the database (creating the data directory for SQLite). Does not migrate.
+pub async fn connect(cfg: &Config) -> Result<Db, String> {
+    if cfg.database_url.is_empty() {
+        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+            format!("cannot create the data directory {}: {e}", cfg.data_dir.display())
+        })?;
+    }
+    let settings = PoolSettings {
+        max_connections: cfg.database.max_connections,
+        acquire_timeout: Duration::from_secs(cfg.database.acquire_timeout_secs),
+    };
+    Db::connect(&cfg.effective_database_url(), &settings)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Opens and migrates: the store every command works on.
+pub async fn open_store(cfg: &Config) -> Result<Store, String> {
+    let db = connect(cfg).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Store::new(db, clock);
+    let report = store.migrate().await.map_err(|e| e.to_string())?;
+    if !report.applied.is_empty() {
+        tracing::info!(applied = ?report.applied, version = report.version, "database migrated");
+    }
+    Ok(store)
+}
+
+/// The secret that signs local download links: configured, or generated once into the data
+/// directory (readable by the owner only).
+fn link_secret(cfg: &Config) -> Result<Vec<u8>, String> {
+    if !cfg.storage.link_secret.is_empty() {
+        return Ok(cfg.storage.link_secret.expose().as_bytes().to_vec());
+    }
+    let path = cfg.data_dir.join("link-secret");
+    if let Ok(s) = std::fs::read(&path) {
+        if s.len() >= 32 {
+            return Ok(s);
+        }
+    }
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", cfg.data_dir.display()))?;
+    let mut secret = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
+        .map_err(|_| "no system randomness for the link secret".to_string())?;
+    let text = hex::encode(secret);
+    let mut f = std::fs::OpenOptions::new();
+    f.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
+    f.open(&path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(text.into_bytes())
+}
+
+pub fn open_objects(cfg: &Config) -> Result<ObjectStorage, String> {
+    let profiles: HashMap<_, _> = cfg.storage.profiles.clone();
+    ObjectStorage::new(cfg.data_dir.clone(), profiles, &link_secret(cfg)?)
+        .map_err(|e| e.to_string())
+}
+
+fn runner_settings(cfg: &Config) -> RunnerSettings {
+    RunnerSettings {
+        poll_interval: Duration::from_millis(cfg.jobs.poll_interval_ms),
+        batch: cfg.jobs.batch,
+        lease: Duration::from_secs(cfg.jobs.lease_secs),
+        base_backoff: Duration::from_millis(cfg.jobs.base_backoff_ms),
+        max_backoff: Duration::from_secs(cfg.jobs.max_backoff_secs),
+    }
+}
+
+/// The job handlers of the whole application.
+pub fn job_runner(store: Store, settings: RunnerSettings) -> JobRunner {
+    JobRunner::new(store, settings).handle("events.prune", prune_events)
+}
+
+/// Events are the outbox for live delivery, not an archive (the audit log is): a week is kept.
+fn prune_events<'a>(
+    store: &'a Store,
+    _job: &'a store::jobs::Job,
+) -> futures::future::BoxFuture<'a, Result<(), String>> {
+    Box::pin(async move {
+        let before = store
+            .now()
+            .checked_sub(jiff::SignedDuration::from_hours(24 * 7))
+            .map_err(|e| e.to_string())?;
+        store.prune_events(before).await.map_err(|e| e.to_string())?;
+        let next = store
+            .now()
+            .checked_add(jiff::SignedDuration::from_hours(24))
+            .map_err(|e| e.to_string())?;
+        store
+            .ensure_scheduled(store::jobs::NewJob::new("events.prune", serde_json::json!({})).at(next))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+}
+
+pub async fn serve(cfg: Config) -> Result<(), String> {
+    let started = Instant::now();
+    init_logging(&cfg);
+    let store = open_store(&cfg).await?;
+    let objects = Arc::new(open_objects(&cfg)?);
+    let mut demo_note = None;
+    if cfg.demo && store.count_orgs().await.map_err(|e| e.to_string())? == 0 {
+        demo::create(&store).await?;
+        demo_note = Some(());
+    }
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let web_cfg = WebConfig {
+        max_body_bytes: cfg.http.max_body_bytes,
+        tls: false,
+        trusted_origins: cfg.http.trusted_origins.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let state = AppState::new(store.clone(), objects, web_cfg, web::metrics_handle());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    store
+        .ensure_scheduled(store::jobs::NewJob::new("events.prune", serde_json::json!({})))
+        .await
+        .map_err(|e| e.to_string())?;
+    if cfg.jobs.enabled {
+        let runner = job_runner(store.clone(), runner_settings(&cfg));
+        tasks.push(tokio::spawn(runner.run(stop_rx.clone())));
+    }
+    tasks.push(tokio::spawn(store::events::relay_remote_events(
+        store.clone(),
+        stop_rx.clone(),
+    )));
+    let app = web::router(state.clone());
+    println!(
+        "Cuspid {} serving http://{addr}/ on {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        store.db.backend().name(),
+        store::db::redact_url(&cfg.effective_database_url()),
+    );
+    if demo_note.is_some() {
+        println!(
+            "Demo clinic created: open http://{addr}/dashboard (sign-in arrives with the identity module; the shell is open until then)."
+        );
+    }
+    tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, "listening");
+    let grace = Duration::from_secs(cfg.http.shutdown_grace_secs);
+    let shutdown_state = state.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        shutdown_state.begin_shutdown();
+        let _ = stop_tx.send(true);
+    });
+    let served = server.await;
+    // Let the job runner give its jobs back; do not hang forever on it.
+    let _ = tokio::time::timeout(grace, futures::future::join_all(tasks)).await;
+    store.db.close().await;
+    served.map_err(|e| format!("server error: {e}"))
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+pub async fn migrate_only(cfg: Config) -> Result<(), String> {
+    let db = connect(&cfg).await?;
+    let store = Store::new(db, Arc::new(SystemClock));
+    let report = store.migrate().await.map_err(|e| e.to_string())?;
+    if report.applied.is_empty() {
+        println!("database is up to date (schema version {})", report.version);
+    } else {
+        println!(
+            "applied migrations {:?}; schema version {}",
+            report.applied, report.version
+        );
+    }
+    Ok(())
+}
+
+pub async fn check(cfg: Config) -> Result<(), String> {
+    println!("configuration: ok");
+    let db = connect(&cfg).await?;
+    db.ping().await.map_err(|e| format!("database: {e}"))?;
+    let applied = store::migrate::applied(&db).await.map_err(|e| e.to_string())?;
+    store::migrate::check_compatible(db.backend(), &applied).map_err(|e| e.to_string())?;
+    let version = applied.iter().map(|(v, _)| *v).max().unwrap_or(0);
+    println!(
+        "database: ok ({}, schema version {version} of {})",
+        db.backend().name(),
+        store::migrate::latest_version()
+    );
+    let objects = open_objects(&cfg)?;
+    objects.ping().await.map_err(|e| format!("storage: {e}"))?;
+    println!("storage: ok (profiles: {})", objects.profile_names().join(", "));
+    Ok(())
+}
+
+pub async fn demo_command(cfg: Config, reset: bool) -> Result<(), String> {
+    let store = open_store(&cfg).await?;
+    if reset {
+        demo::reset(&store).await?;
+        println!("demo clinic recreated");
+    } else if store
+        .org_by_slug(demo::SLUG)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        println!("the demo clinic exists; use --reset to recreate it");
+    } else {
+        demo::create(&store).await?;
+        println!("demo clinic created");
+    }
+    Ok(())
+}
+
+pub async fn write_burst(cfg: Config, count: u64) -> Result<(), String> {
+    let store = open_store(&cfg).await?;
+    let mut out = std::io::stdout().lock();
+    for n in 0..count {
+        let id = store
+            .publish(None, "durability.probe", serde_json::json!({ "n": n }))
+            .await
+            .map_err(|e| e.to_string())?;
+        // Printed only after the commit returned: an acknowledged write.
+        writeln!(out, "{id}").map_err(|e| e.to_string())?;
+        out.flush().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,351 @@
+//! Configuration: one typed struct, read from `cuspid.toml`, then `CUSPID_*` environment
+//! variables, then command-line flags (each later source wins). Secrets are redacted in
+//! `Debug` and never logged.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use store::objects::Profile;
+
+/// A string that never shows in `Debug` or logs.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("\"\"")
+        } else {
+            f.write_str("[redacted]")
+        }
+    }
+}
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to serve on.
+    pub listen: String,
+    /// Holds the SQLite database and the local object store.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to run on PostgreSQL; empty means SQLite in the data directory.
+    pub database_url: Secret,
+    /// Create the demo clinic on first start against an empty database.
+    pub demo: bool,
+    /// Password of the demo users (the identity issue); generated when empty.
+    pub demo_password: Secret,
+    /// "json" (default) or "pretty".
+    pub log_format: String,
+    /// tracing filter, e.g. "info" or "cuspid=debug,info".
+    pub log_level: String,
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub storage: StorageConfig,
+    pub jobs: JobsConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest request body on ordinary routes, in bytes (uploads set their own).
+    pub max_body_bytes: usize,
+    /// Other origins allowed to send unsafe requests (a reverse proxy's public origin).
+    pub trusted_origins: Vec<String>,
+    /// Seconds in-flight requests get to finish at shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Signs local download links; several servers must share it. Generated into the data
+    /// directory when empty.
+    pub link_secret: Secret,
+    /// Named profiles; `default` is used unless an organization or location names another.
+    pub profiles: HashMap<String, Profile>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Run the job runner in this process.
+    pub enabled: bool,
+    pub poll_interval_ms: u64,
+    pub batch: i64,
+    pub lease_secs: u64,
+    pub base_backoff_ms: u64,
+    pub max_backoff_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("cuspid-data"),
+            database_url: Secret::default(),
+            demo: true,
+            demo_password: Secret::default(),
+            log_format: "json".into(),
+            log_level: "info".into(),
+            database: DatabaseConfig::default(),
+            http: HttpConfig::default(),
+            storage: StorageConfig::default(),
+            jobs: JobsConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            max_connections: 16,
+            acquire_timeout_secs: 10,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_body_bytes: 2 * 1024 * 1024,
+            trusted_origins: Vec::new(),
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        let mut profiles = HashMap::new();
+        profiles.insert(
+            "default".to_string(),
+            Profile::Local {
+                root: "objects".into(),
+            },
+        );
+        StorageConfig {
+            link_secret: Secret::default(),
+            profiles,
+        }
+    }
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            enabled: true,
+            poll_interval_ms: 500,
+            batch: 16,
+            lease_secs: 300,
+            base_backoff_ms: 5_000,
+            max_backoff_secs: 3_600,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path}: {reason}")]
+    Parse { path: String, reason: String },
+    #[error("{key}: {reason}")]
+    Invalid { key: String, reason: String },
+}
+
+/// Values that came from flags or the environment (clap reads both; flags win).
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub no_demo: bool,
+    pub demo_password: Option<String>,
+    pub log_format: Option<String>,
+}
+
+impl Config {
+    /// Reads the file if it exists (it must exist when named explicitly), then applies
+    /// overrides, then validates.
+    pub fn load(file: Option<&Path>, explicit: bool, o: &Overrides) -> Result<Config, ConfigError> {
+        let mut cfg = match file {
+            Some(path) if path.exists() => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                Config::parse(&text, &path.display().to_string())?
+            }
+            Some(path) if explicit => {
+                return Err(ConfigError::Read {
+                    path: path.display().to_string(),
+                    reason: "no such file".into(),
+                });
+            }
+            _ => Config::default(),
+        };
+        if let Some(v) = &o.listen {
+            cfg.listen = v.clone();
+        }
+        if let Some(v) = &o.data_dir {
+            cfg.data_dir = v.clone();
+        }
+        if let Some(v) = &o.database_url {
+            cfg.database_url = Secret(v.clone());
+        }
+        if o.no_demo {
+            cfg.demo = false;
+        }
+        if let Some(v) = &o.demo_password {
+            cfg.demo_password = Secret(v.clone());
+        }
+        if let Some(v) = &o.log_format {
+            cfg.log_format = v.clone();
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_string(),
+            reason: e.to_string().replace('\n', " ").split_whitespace().collect::<Vec<_>>().join(" "),
+        })
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, reason: String| {
+            Err(ConfigError::Invalid {
+                key: key.into(),
+                reason,
+            })
+        };
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad(
+                "listen",
+                format!("{:?} is not an address:port such as 127.0.0.1:8080", self.listen),
+            );
+        }
+        let url = self.database_url.expose();
+        if !url.is_empty()
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+        {
+            return bad(
+                "database_url",
+                "must start with postgres://, postgresql:// or sqlite:".into(),
+            );
+        }
+        if !["json", "pretty"].contains(&self.log_format.as_str()) {
+            return bad("log_format", format!("{:?} is not \"json\" or \"pretty\"", self.log_format));
+        }
+        if self.database.max_connections == 0 {
+            return bad("database.max_connections", "must be at least 1".into());
+        }
+        if self.http.max_body_bytes < 1024 {
+            return bad("http.max_body_bytes", "must be at least 1024".into());
+        }
+        if !self.storage.link_secret.is_empty() && self.storage.link_secret.expose().len() < 32 {
+            return bad("storage.link_secret", "must be at least 32 characters".into());
+        }
+        if self.jobs.batch < 1 {
+            return bad("jobs.batch", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The database URL to open: the configured one, or SQLite in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite:{}", self.data_dir.join("cuspid.db").display())
+        } else {
+            self.database_url.expose().to_string()
+        }
+    }
+
+    /// The defaults as a commented TOML file.
+    pub fn default_toml() -> String {
+        let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
+        format!(
+            "# Cuspid configuration. Every key is optional; these are the defaults.\n\
+             # Order of precedence: this file, then CUSPID_* environment variables, then flags.\n\
+             # database_url = \"postgres://cuspid@127.0.0.1/cuspid\" runs on PostgreSQL.\n\
+             # An S3 profile: [storage.profiles.ca] kind = \"s3\", bucket, region, endpoint,\n\
+             # access_key_id, secret_access_key, allow_http.\n\n{body}"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_through_toml() {
+        let text = Config::default_toml();
+        let back = Config::parse(&text, "default").unwrap();
+        assert_eq!(back, Config::default());
+    }
+
+    #[test]
+    fn unknown_key_and_bad_value_are_named() {
+        let e = Config::parse("listn = \"x\"", "cuspid.toml").unwrap_err().to_string();
+        assert!(e.contains("cuspid.toml") && e.contains("listn"), "{e}");
+        let e = Config::parse("[database]\nmax_connections = \"many\"", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_connections"), "{e}");
+        let mut c = Config::default();
+        c.listen = "localhost".into();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.starts_with("listen:"), "{e}");
+        c = Config::default();
+        c.database_url = Secret("mysql://x".into());
+        assert!(c.validate().unwrap_err().to_string().starts_with("database_url:"));
+    }
+
+    #[test]
+    fn precedence_file_then_overrides_and_secrets_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cuspid.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\ndatabase_url = \"postgres://u:pw@h/db\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), true, &Overrides::default()).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9000");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("pw@"), "{dbg}");
+        let o = Overrides {
+            listen: Some("127.0.0.1:9100".into()),
+            no_demo: true,
+            ..Overrides::default()
+        };
+        let c = Config::load(Some(&path), true, &o).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9100");
+        assert!(!c.demo);
+        assert!(Config::load(Some(&dir.path().join("nope.toml")), true, &o).is_err());
+        assert!(Config::load(Some(&dir.path().join("nope.toml")), false, &o).is_ok());
+    }
+}

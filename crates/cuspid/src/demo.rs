@@ -1,0 +1,125 @@
+//! The demo clinic: created on first start against an empty database, recreated by
+//! `cuspid demo --reset`. Each context adds its part to [`PARTS`] (patients, agenda, charts,
+//! ledgers, images); parts run in order in one go, with a deterministic random source so the
+//! demo is the same every time.
+
+use domain::{
+    Address, Currency, DayHours, Location, LocationId, OpeningHours, OrgId, Organization, Scope,
+};
+use futures::future::BoxFuture;
+use jiff::civil::time;
+use store::Store;
+
+pub const SLUG: &str = "demo";
+
+/// What a demo part gets.
+pub struct DemoCtx<'a> {
+    pub store: &'a Store,
+    pub scope: Scope,
+    pub locations: Vec<Location>,
+}
+
+type Part = for<'a> fn(&'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>>;
+
+/// The demo, part by part, in dependency order.
+const PARTS: &[(&str, Part)] = &[("tenancy", tenancy)];
+
+/// Creates the demo organization with everything every part adds.
+pub async fn create(store: &Store) -> Result<OrgId, String> {
+    let org = Organization {
+        id: OrgId::from_uuid(store.new_uuid()),
+        name: "Maple & Saint-Laurent Dental Group".into(),
+        slug: SLUG.into(),
+    };
+    let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+    tx.create_org(store, &org).await.map_err(|e| format!("demo: {e}"))?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    let mut ctx = DemoCtx {
+        store,
+        scope: Scope::system(org.id),
+        locations: Vec::new(),
+    };
+    for (name, part) in PARTS {
+        part(&mut ctx)
+            .await
+            .map_err(|e| format!("demo part {name}: {e}"))?;
+    }
+    tracing::info!(org = %org.id, "demo clinic created");
+    Ok(org.id)
+}
+
+/// Deletes the demo organization and creates it again.
+pub async fn reset(store: &Store) -> Result<OrgId, String> {
+    if let Some(org) = store.org_by_slug(SLUG).await.map_err(|e| e.to_string())? {
+        store.delete_org(org.id).await.map_err(|e| e.to_string())?;
+    }
+    create(store).await
+}
+
+fn tenancy<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> {
+    Box::pin(async move {
+        let store = ctx.store;
+        let weekdays = OpeningHours::weekdays(&[
+            (time(8, 0, 0, 0), time(12, 0, 0, 0)),
+            (time(13, 0, 0, 0), time(18, 0, 0, 0)),
+        ]);
+        let mut saturday = weekdays.clone();
+        saturday.days[5] = DayHours {
+            intervals: vec![(time(9, 0, 0, 0), time(13, 0, 0, 0))],
+        };
+        let locations = vec![
+            Location {
+                id: LocationId::from_uuid(store.new_uuid()),
+                org_id: ctx.scope.org(),
+                name: "Maple Street Dental".into(),
+                time_zone: "America/New_York".into(),
+                currency: Currency::USD,
+                locale: "en".into(),
+                address: Address {
+                    line1: "214 Maple Street".into(),
+                    line2: "Suite 3".into(),
+                    city: "Burlington".into(),
+                    region: "VT".into(),
+                    postal_code: "05401".into(),
+                    country: "US".into(),
+                },
+                opening_hours: saturday,
+            },
+            Location {
+                id: LocationId::from_uuid(store.new_uuid()),
+                org_id: ctx.scope.org(),
+                name: "Clinique dentaire Saint-Laurent".into(),
+                time_zone: "America/Toronto".into(),
+                currency: Currency::CAD,
+                locale: "fr".into(),
+                address: Address {
+                    line1: "4820 boulevard Saint-Laurent".into(),
+                    line2: String::new(),
+                    city: "Montréal".into(),
+                    region: "QC".into(),
+                    postal_code: "H2T 1R5".into(),
+                    country: "CA".into(),
+                },
+                opening_hours: weekdays,
+            },
+        ];
+        let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+        for l in &locations {
+            tx.create_location(store, &ctx.scope, l)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        tx.publish(
+            store,
+            Some(ctx.scope.org()),
+            "demo.created",
+            serde_json::json!({ "locations": locations.len() }),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        ctx.locations = locations;
+        Ok(())
+    })
+}
+
