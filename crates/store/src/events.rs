@@ -104,9 +104,10 @@ impl Txn {
         )
         .await?;
         if self.backend() == crate::Backend::Postgres {
-            // Delivered by PostgreSQL only if and when the transaction commits.
+            // Delivered by PostgreSQL only if and when the transaction commits. (The SQLite
+            // text exists so every statement prepares on both; it is never run.)
             self.execute(
-                Q::new("SELECT pg_notify($1, $2)")
+                Q::fork("SELECT $1 AS channel, $2 AS payload", "SELECT pg_notify($1, $2)")
                     .bind(CHANNEL)
                     .bind(format!("{} {}", e.origin, e.id)),
             )

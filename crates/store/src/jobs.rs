@@ -74,12 +74,6 @@ pub struct Job {
     pub created_at: Timestamp,
 }
 
-macro_rules! job_cols {
-    () => {
-        "id, org_id, kind, payload, status, attempts, max_attempts, run_at, last_error, created_at"
-    };
-}
-
 impl Job {
     fn from_row(r: &Row) -> DbResult<Job> {
         Ok(Job {
@@ -249,7 +243,7 @@ impl Store {
     }
 
     pub async fn job(&self, id: JobId) -> DbResult<Option<Job>> {
-        let sql: &str = concat!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1");
+        let sql = "SELECT id, org_id, kind, payload, status, attempts, max_attempts, run_at, last_error, created_at FROM jobs WHERE id = $1";
         let row = self.db.fetch_optional(Q::new(sql).bind(id)).await?;
         row.as_ref().map(Job::from_row).transpose()
     }
@@ -260,7 +254,7 @@ impl Store {
             Some(org) => {
                 self.db
                     .fetch_all(
-                        Q::new(concat!("SELECT ", job_cols!(), " FROM jobs WHERE status = 'dead' AND org_id = $1 ORDER BY updated_at DESC LIMIT $2"))
+                        Q::new("SELECT id, org_id, kind, payload, status, attempts, max_attempts, run_at, last_error, created_at FROM jobs WHERE status = 'dead' AND org_id = $1 ORDER BY updated_at DESC LIMIT $2")
                         .bind(org)
                         .bind(limit),
                     )
@@ -269,7 +263,7 @@ impl Store {
             None => {
                 self.db
                     .fetch_all(
-                        Q::new(concat!("SELECT ", job_cols!(), " FROM jobs WHERE status = 'dead' AND org_id IS NULL ORDER BY updated_at DESC LIMIT $1"))
+                        Q::new("SELECT id, org_id, kind, payload, status, attempts, max_attempts, run_at, last_error, created_at FROM jobs WHERE status = 'dead' AND org_id IS NULL ORDER BY updated_at DESC LIMIT $1")
                         .bind(limit),
                     )
                     .await?

@@ -206,6 +206,9 @@ impl ObjectStorage {
         mut profiles: HashMap<String, Profile>,
         link_secret: &[u8],
     ) -> Result<ObjectStorage, ObjectError> {
+        // S3 and Azure clients speak TLS through rustls; one crypto provider for the process:
+        // ring. (Already installed is fine.)
+        let _ = rustls::crypto::ring::default_provider().install_default();
         profiles
             .entry(DEFAULT_PROFILE.to_string())
             .or_insert_with(|| Profile::Local {

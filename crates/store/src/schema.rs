@@ -56,7 +56,8 @@ pub fn normalize_type(declared: &str) -> String {
 /// The differences between two schemas, as sentences. Empty means identical.
 pub fn compare(left_name: &str, left: &Schema, right_name: &str, right: &Schema) -> Vec<String> {
     let mut diffs = Vec::new();
-    for name in left.keys().chain(right.keys()) {
+    let names: std::collections::BTreeSet<&String> = left.keys().chain(right.keys()).collect();
+    for name in names {
         match (left.get(name), right.get(name)) {
             (Some(_), None) => diffs.push(format!("table {name} only in {left_name}")),
             (None, Some(_)) => diffs.push(format!("table {name} only in {right_name}")),
@@ -102,7 +103,6 @@ pub fn compare(left_name: &str, left: &Schema, right_name: &str, right: &Schema)
             (None, None) => {}
         }
     }
-    diffs.dedup();
     diffs
 }
 
