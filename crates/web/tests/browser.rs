@@ -1,0 +1,66 @@
+//! The shell in a real headless Chromium: it loads, its live-updates socket connects, and the
+//! console stays free of errors. Screenshots go to target/screenshots/.
+
+use std::time::Duration;
+
+use test_support::{Browser, TestApp, TestDb, seed_org};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shell_loads_without_console_errors_and_goes_live() {
+    let db = TestDb::sqlite().await;
+    let (org, _) = seed_org(&db.store, "browser").await;
+    let app = TestApp::new(db).await;
+    let base = app.serve().await;
+    let Some(browser) = Browser::start().await else { return };
+    browser.goto(&format!("{base}/dashboard")).await;
+    let title = browser.client.title().await.unwrap();
+    assert!(title.contains("Dashboard"), "{title}");
+    // the websocket connects: the status dot turns on
+    let mut live = false;
+    for _ in 0..50 {
+        let class = browser
+            .client
+            .execute("return document.getElementById('live-status').className", vec![])
+            .await
+            .unwrap();
+        if class.as_str().unwrap_or("").contains("live-on") {
+            live = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(live, "the live-updates socket connected");
+    // an event committed for this org arrives in the page
+    browser
+        .client
+        .execute(
+            "window.__got = []; document.addEventListener('cuspid:event', e => window.__got.push(e.detail.kind));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    app.db.store.publish(Some(org.id), "test.ping", serde_json::json!({})).await.unwrap();
+    let mut got = false;
+    for _ in 0..50 {
+        let v = browser.client.execute("return window.__got.join(',')", vec![]).await.unwrap();
+        if v.as_str().unwrap_or("").contains("test.ping") {
+            got = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(got, "the event reached the page");
+    browser.screenshot("dashboard").await;
+    browser.goto(&format!("{base}/patients")).await;
+    browser.screenshot("patients-planned").await;
+    browser.goto(&format!("{base}/no-such-page")).await;
+    browser.screenshot("not-found").await;
+    let errors: Vec<String> = browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|e| !e.contains("404 (Not Found)"))
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+}
