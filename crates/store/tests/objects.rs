@@ -157,7 +157,7 @@ dual_test!(system_clock async fn s3_put_get_and_presigned_links(db) {
     let (_, back) = objects.get(&db.store, &scope, obj.id).await.unwrap();
     assert_eq!(back, data);
 
-    let http = reqwest::Client::new();
+    let http = test_support::http();
     let url = objects.signed_url(&db.store, &scope, obj.id, Duration::from_secs(300)).await.unwrap();
     assert!(url.starts_with(&format!("http://127.0.0.1:{}/cuspid-test/qc/", s3.port)), "{url}");
     let r = http.get(&url).send().await.unwrap();

@@ -427,3 +427,9 @@ pub async fn seed_org(store: &Store, slug: &str) -> (domain::Organization, domai
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
     (org, loc)
 }
+
+/// An HTTP client for tests (rustls with the process's one crypto provider, ring).
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}

@@ -1,0 +1,81 @@
+//! Several stateless servers on one PostgreSQL database behave as one: an event committed by
+//! one instance reaches the websocket clients of every `cuspid serve`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures::StreamExt;
+use test_support::{TestDb, seed_org};
+use tokio_tungstenite::tungstenite::Message;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cuspid");
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(url: &str, dir: &std::path::Path) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--no-demo", "--listen", "127.0.0.1:0", "--database-url", url, "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .env("CUSPID_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("serving http://").nth(1) {
+                let _ = tx.send(rest.split('/').next().unwrap_or("").to_string());
+            }
+        }
+    });
+    let base = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    Server { child, base }
+}
+
+async fn next_event(ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin)) -> serde_json::Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("event in time").unwrap().unwrap();
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_reaches_websocket_clients_of_every_server() {
+    let Some(db) = TestDb::postgres_with(std::sync::Arc::new(domain::SystemClock)).await else { return };
+    let (org, _) = seed_org(&db.store, "multi").await;
+    let dir = db.dir();
+    let a = serve(&db.url, &dir.join("a"));
+    let b = serve(&db.url, &dir.join("b"));
+    let (mut ws_a, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", a.base)).await.unwrap();
+    let (mut ws_b, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", b.base)).await.unwrap();
+    // Give both servers' listeners time to LISTEN.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Published by another instance on the same database (this test process).
+    db.store.publish(Some(org.id), "appointment.moved", serde_json::json!({"chair": 2})).await.unwrap();
+    // An event of another organization must not reach these clients.
+    let (other, _) = seed_org(&db.store, "elsewhere").await;
+    db.store.publish(Some(other.id), "appointment.moved", serde_json::json!({"chair": 99})).await.unwrap();
+    db.store.publish(Some(org.id), "appointment.moved", serde_json::json!({"chair": 3})).await.unwrap();
+    for ws in [&mut ws_a, &mut ws_b] {
+        let first = next_event(ws).await;
+        assert_eq!(first["kind"], "appointment.moved");
+        assert_eq!(first["payload"]["chair"], 2);
+        let second = next_event(ws).await;
+        assert_eq!(second["payload"]["chair"], 3, "the other org's event was skipped");
+    }
+}
