@@ -31,7 +31,10 @@ pub fn init_logging(cfg: &Config) {
 pub async fn connect(cfg: &Config) -> Result<Db, String> {
     if cfg.database_url.is_empty() {
         std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
-            format!("cannot create the data directory {}: {e}", cfg.data_dir.display())
+            format!(
+                "cannot create the data directory {}: {e}",
+                cfg.data_dir.display()
+            )
         })?;
     }
     let settings = PoolSettings {
@@ -62,10 +65,10 @@ fn link_secret(cfg: &Config) -> Result<Vec<u8>, String> {
         return Ok(cfg.storage.link_secret.expose().as_bytes().to_vec());
     }
     let path = cfg.data_dir.join("link-secret");
-    if let Ok(s) = std::fs::read(&path) {
-        if s.len() >= 32 {
-            return Ok(s);
-        }
+    if let Ok(s) = std::fs::read(&path)
+        && s.len() >= 32
+    {
+        return Ok(s);
     }
     std::fs::create_dir_all(&cfg.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", cfg.data_dir.display()))?;
@@ -114,13 +117,18 @@ fn prune_events<'a>(
             .now()
             .checked_sub(jiff::SignedDuration::from_hours(24 * 7))
             .map_err(|e| e.to_string())?;
-        store.prune_events(before).await.map_err(|e| e.to_string())?;
+        store
+            .prune_events(before)
+            .await
+            .map_err(|e| e.to_string())?;
         let next = store
             .now()
             .checked_add(jiff::SignedDuration::from_hours(24))
             .map_err(|e| e.to_string())?;
         store
-            .ensure_scheduled(store::jobs::NewJob::new("events.prune", serde_json::json!({})).at(next))
+            .ensure_scheduled(
+                store::jobs::NewJob::new("events.prune", serde_json::json!({})).at(next),
+            )
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
@@ -134,8 +142,12 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     let objects = Arc::new(open_objects(&cfg)?);
     let mut demo_note = None;
     if cfg.demo && store.count_orgs().await.map_err(|e| e.to_string())? == 0 {
-        demo::create(&store).await?;
-        demo_note = Some(());
+        match demo::create(&store).await {
+            Ok(_) => demo_note = Some(()),
+            // Another server on the same database created it first.
+            Err(_) if store.org_by_slug(demo::SLUG).await.ok().flatten().is_some() => {}
+            Err(e) => return Err(e),
+        }
     }
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
@@ -153,7 +165,10 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     store
-        .ensure_scheduled(store::jobs::NewJob::new("events.prune", serde_json::json!({})))
+        .ensure_scheduled(store::jobs::NewJob::new(
+            "events.prune",
+            serde_json::json!({}),
+        ))
         .await
         .map_err(|e| e.to_string())?;
     if cfg.jobs.enabled {
@@ -232,7 +247,9 @@ pub async fn check(cfg: Config) -> Result<(), String> {
     println!("configuration: ok");
     let db = connect(&cfg).await?;
     db.ping().await.map_err(|e| format!("database: {e}"))?;
-    let applied = store::migrate::applied(&db).await.map_err(|e| e.to_string())?;
+    let applied = store::migrate::applied(&db)
+        .await
+        .map_err(|e| e.to_string())?;
     store::migrate::check_compatible(db.backend(), &applied).map_err(|e| e.to_string())?;
     let version = applied.iter().map(|(v, _)| *v).max().unwrap_or(0);
     println!(
@@ -242,7 +259,10 @@ pub async fn check(cfg: Config) -> Result<(), String> {
     );
     let objects = open_objects(&cfg)?;
     objects.ping().await.map_err(|e| format!("storage: {e}"))?;
-    println!("storage: ok (profiles: {})", objects.profile_names().join(", "));
+    println!(
+        "storage: ok (profiles: {})",
+        objects.profile_names().join(", ")
+    );
     Ok(())
 }
 

@@ -228,7 +228,12 @@ impl Config {
     pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_string(),
-            reason: e.to_string().replace('\n', " ").split_whitespace().collect::<Vec<_>>().join(" "),
+            reason: e
+                .to_string()
+                .replace('\n', " ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
         })
     }
 
@@ -242,22 +247,25 @@ impl Config {
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad(
                 "listen",
-                format!("{:?} is not an address:port such as 127.0.0.1:8080", self.listen),
+                format!(
+                    "{:?} is not an address:port such as 127.0.0.1:8080",
+                    self.listen
+                ),
             );
         }
         let url = self.database_url.expose();
-        if !url.is_empty()
-            && !(url.starts_with("postgres://")
-                || url.starts_with("postgresql://")
-                || url.starts_with("sqlite:"))
-        {
+        let known = ["postgres://", "postgresql://", "sqlite:"];
+        if !url.is_empty() && !known.iter().any(|p| url.starts_with(p)) {
             return bad(
                 "database_url",
                 "must start with postgres://, postgresql:// or sqlite:".into(),
             );
         }
         if !["json", "pretty"].contains(&self.log_format.as_str()) {
-            return bad("log_format", format!("{:?} is not \"json\" or \"pretty\"", self.log_format));
+            return bad(
+                "log_format",
+                format!("{:?} is not \"json\" or \"pretty\"", self.log_format),
+            );
         }
         if self.database.max_connections == 0 {
             return bad("database.max_connections", "must be at least 1".into());
@@ -266,7 +274,10 @@ impl Config {
             return bad("http.max_body_bytes", "must be at least 1024".into());
         }
         if !self.storage.link_secret.is_empty() && self.storage.link_secret.expose().len() < 32 {
-            return bad("storage.link_secret", "must be at least 32 characters".into());
+            return bad(
+                "storage.link_secret",
+                "must be at least 32 characters".into(),
+            );
         }
         if self.jobs.batch < 1 {
             return bad("jobs.batch", "must be at least 1".into());
@@ -309,19 +320,28 @@ mod tests {
 
     #[test]
     fn unknown_key_and_bad_value_are_named() {
-        let e = Config::parse("listn = \"x\"", "cuspid.toml").unwrap_err().to_string();
+        let e = Config::parse("listn = \"x\"", "cuspid.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cuspid.toml") && e.contains("listn"), "{e}");
         let e = Config::parse("[database]\nmax_connections = \"many\"", "c.toml")
             .unwrap_err()
             .to_string();
         assert!(e.contains("max_connections"), "{e}");
-        let mut c = Config::default();
-        c.listen = "localhost".into();
+        let mut c = Config {
+            listen: "localhost".into(),
+            ..Config::default()
+        };
         let e = c.validate().unwrap_err().to_string();
         assert!(e.starts_with("listen:"), "{e}");
         c = Config::default();
         c.database_url = Secret("mysql://x".into());
-        assert!(c.validate().unwrap_err().to_string().starts_with("database_url:"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("database_url:")
+        );
     }
 
     #[test]

@@ -32,7 +32,9 @@ pub async fn create(store: &Store) -> Result<OrgId, String> {
         slug: SLUG.into(),
     };
     let mut tx = store.begin().await.map_err(|e| e.to_string())?;
-    tx.create_org(store, &org).await.map_err(|e| format!("demo: {e}"))?;
+    tx.create_org(store, &org)
+        .await
+        .map_err(|e| format!("demo: {e}"))?;
     tx.commit().await.map_err(|e| e.to_string())?;
     let mut ctx = DemoCtx {
         store,
@@ -122,4 +124,3 @@ fn tenancy<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> {
         Ok(())
     })
 }
-

@@ -77,8 +77,21 @@ const ZONES: &[(&str, &str, &str, &str)] = &[
 ];
 
 const CITIES: &[&str] = &[
-    "Springfield", "Riverton", "Fairview", "Franklin", "Greenville", "Bristol", "Clinton",
-    "Georgetown", "Salem", "Madison", "Arlington", "Ashland", "Dover", "Milton", "Newport",
+    "Springfield",
+    "Riverton",
+    "Fairview",
+    "Franklin",
+    "Greenville",
+    "Bristol",
+    "Clinton",
+    "Georgetown",
+    "Salem",
+    "Madison",
+    "Arlington",
+    "Ashland",
+    "Dover",
+    "Milton",
+    "Newport",
 ];
 
 fn clinics<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Result<(), String>> {
@@ -87,8 +100,18 @@ fn clinics<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Result<(), Str
         let mut batch = BatchInsert::new(
             "locations",
             &[
-                "id", "org_id", "name", "time_zone", "currency", "locale", "address",
-                "opening_hours", "storage", "active", "created_at", "updated_at",
+                "id",
+                "org_id",
+                "name",
+                "time_zone",
+                "currency",
+                "locale",
+                "address",
+                "opening_hours",
+                "storage",
+                "active",
+                "created_at",
+                "updated_at",
             ],
         );
         let hours = OpeningHours::weekdays(&[
@@ -120,7 +143,9 @@ fn clinics<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Result<(), Str
                         tz.into(),
                         cur.into(),
                         locale.into(),
-                        serde_json::to_string(&address).map_err(|e| e.to_string())?.into(),
+                        serde_json::to_string(&address)
+                            .map_err(|e| e.to_string())?
+                            .into(),
                         hours_json.clone().into(),
                         Option::<String>::None.into(),
                         true.into(),
@@ -167,7 +192,9 @@ pub async fn run(cfg: Config, preset: Preset, seed: u64) -> Result<(), String> {
         slug,
     };
     let mut tx = store.begin().await.map_err(|e| e.to_string())?;
-    tx.create_org(&store, &org).await.map_err(|e| e.to_string())?;
+    tx.create_org(&store, &org)
+        .await
+        .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
     let progress = ProgressBar::new(preset.clinics() as u64);
     progress.set_style(
@@ -185,7 +212,9 @@ pub async fn run(cfg: Config, preset: Preset, seed: u64) -> Result<(), String> {
     };
     for (name, part) in PARTS {
         g.progress.set_message(*name);
-        part(&store, &mut g).await.map_err(|e| format!("{name}: {e}"))?;
+        part(&store, &mut g)
+            .await
+            .map_err(|e| format!("{name}: {e}"))?;
     }
     g.progress.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();

@@ -14,13 +14,20 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{Config, Overrides};
 
 #[derive(Parser, Debug)]
-#[command(name = "cuspid", version, about = "Dental practice management, EHR and imaging")]
+#[command(
+    name = "cuspid",
+    version,
+    about = "Dental practice management, EHR and imaging"
+)]
 struct Cli {
     /// Configuration file (default ./cuspid.toml when it exists).
     #[arg(long, env = "CUSPID_CONFIG", global = true)]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
+    /// With no command, `cuspid` serves: these are `serve`'s flags.
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 /// Flags every command touching the database takes.
@@ -130,8 +137,11 @@ fn db_overrides(d: &DbArgs) -> Overrides {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

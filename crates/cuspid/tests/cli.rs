@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 //! The `cuspid` binary as an operator runs it: start-up, bad input, shutdown.
 
 use std::io::{BufRead, BufReader};
@@ -43,23 +45,37 @@ pub fn serve(dir: &std::path::Path, extra: &[&str]) -> Server {
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("serving ").nth(1) {
-                let url = rest.split_whitespace().next().unwrap_or("").trim_end_matches('/').to_string();
+                let url = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('/')
+                    .to_string();
                 let _ = tx.send(url);
             }
         }
     });
-    let base = rx.recv_timeout(Duration::from_secs(30)).expect("server announced its address");
+    let base = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server announced its address");
     Server { child, base }
 }
 
 #[test]
 fn malformed_configuration_names_the_key_and_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("cuspid.toml"), "listen = \"127.0.0.1:8080\"\n[database]\nmax_conections = 4\n").unwrap();
+    std::fs::write(
+        dir.path().join("cuspid.toml"),
+        "listen = \"127.0.0.1:8080\"\n[database]\nmax_conections = 4\n",
+    )
+    .unwrap();
     let out = cuspid(dir.path()).arg("migrate").output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cuspid.toml") && err.contains("max_conections"), "{err}");
+    assert!(
+        err.contains("cuspid.toml") && err.contains("max_conections"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"));
 
     std::fs::write(dir.path().join("cuspid.toml"), "listen = \"everywhere\"\n").unwrap();
@@ -68,7 +84,10 @@ fn malformed_configuration_names_the_key_and_exits_non_zero() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: configuration: listen:"), "{err}");
 
-    let out = cuspid(dir.path()).args(["--config", "missing.toml", "check"]).output().unwrap();
+    let out = cuspid(dir.path())
+        .args(["--config", "missing.toml", "check"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
 }
@@ -76,8 +95,14 @@ fn malformed_configuration_names_the_key_and_exits_non_zero() {
 #[test]
 fn an_unreachable_database_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
-    for url in ["postgres://cuspid:secret@127.0.0.1:1/cuspid", "mysql://x@y/z"] {
-        let out = cuspid(dir.path()).args(["migrate", "--database-url", url]).output().unwrap();
+    for url in [
+        "postgres://cuspid:secret@127.0.0.1:1/cuspid",
+        "mysql://x@y/z",
+    ] {
+        let out = cuspid(dir.path())
+            .args(["migrate", "--database-url", url])
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{url}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
@@ -91,8 +116,17 @@ fn an_unreachable_database_is_one_clear_line() {
 fn a_database_migrated_by_a_newer_cuspid_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = cuspid(dir.path()).arg("migrate").arg("--data-dir").arg(&data).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cuspid(dir.path())
+        .arg("migrate")
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         use sqlx::Connection;
@@ -101,7 +135,17 @@ fn a_database_migrated_by_a_newer_cuspid_is_refused() {
             .execute(&mut c).await.unwrap();
     });
     for cmd in ["migrate", "serve", "check"] {
-        let out = cuspid(dir.path()).arg(cmd).arg("--data-dir").arg(&data).args(if cmd == "serve" { &["--listen", "127.0.0.1:0"][..] } else { &[][..] }).output().unwrap();
+        let out = cuspid(dir.path())
+            .arg(cmd)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(if cmd == "serve" {
+                &["--listen", "127.0.0.1:0"][..]
+            } else {
+                &[][..]
+            })
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{cmd} must refuse");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("newer than this Cuspid knows"), "{cmd}: {err}");
@@ -118,24 +162,42 @@ fn serve_answers_quickly_creates_the_demo_and_stops_gracefully_on_sigterm() {
         let http = test_support::http();
         let mut first_ok = None;
         for _ in 0..200 {
-            if let Ok(r) = http.get(format!("{}/healthz", server.base)).send().await {
-                if r.status() == 200 {
-                    first_ok = Some(started.elapsed());
-                    break;
-                }
+            if let Ok(r) = http.get(format!("{}/healthz", server.base)).send().await
+                && r.status() == 200
+            {
+                first_ok = Some(started.elapsed());
+                break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(first_ok.is_some(), "healthz answered");
-        let page = http.get(format!("{}/dashboard", server.base)).send().await.unwrap();
+        let page = http
+            .get(format!("{}/dashboard", server.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(page.status(), 200);
         let body = page.text().await.unwrap();
-        assert!(body.contains("Maple Street Dental") && body.contains("Clinique dentaire Saint-Laurent"), "demo clinic");
-        let ready = http.get(format!("{}/readyz", server.base)).send().await.unwrap();
+        assert!(
+            body.contains("Maple Street Dental")
+                && body.contains("Clinique dentaire Saint-Laurent"),
+            "demo clinic"
+        );
+        let ready = http
+            .get(format!("{}/readyz", server.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(ready.status(), 200);
     });
     let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
         if let Some(s) = server.child.try_wait().unwrap() {
@@ -147,14 +209,33 @@ fn serve_answers_quickly_creates_the_demo_and_stops_gracefully_on_sigterm() {
     assert!(status.success(), "graceful exit: {status:?}");
 
     // A second start on the same data keeps the demo (no duplicate) and `demo --reset` recreates it.
-    let out = cuspid(dir.path()).args(["demo", "--reset", "--data-dir"]).arg(dir.path().join("data")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = cuspid(dir.path()).args(["demo", "--data-dir"]).arg(dir.path().join("data")).output().unwrap();
+    let out = cuspid(dir.path())
+        .args(["demo", "--reset", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cuspid(dir.path())
+        .args(["demo", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("exists"));
-    let out = cuspid(dir.path()).args(["check", "--data-dir"]).arg(dir.path().join("data")).output().unwrap();
+    let out = cuspid(dir.path())
+        .args(["check", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("database: ok (SQLite, schema version"), "{text}");
+    assert!(
+        text.contains("database: ok (SQLite, schema version"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -163,7 +244,14 @@ fn no_demo_leaves_an_empty_database_and_the_shell_says_so() {
     let server = serve(dir.path(), &["--no-demo"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let body = test_support::http().get(format!("{}/dashboard", server.base)).send().await.unwrap().text().await.unwrap();
+        let body = test_support::http()
+            .get(format!("{}/dashboard", server.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(body.contains("No location has been set up"), "{body}");
     });
 }
@@ -171,11 +259,26 @@ fn no_demo_leaves_an_empty_database_and_the_shell_says_so() {
 #[test]
 fn print_default_configuration_is_valid_toml_that_loads() {
     let dir = tempfile::tempdir().unwrap();
-    let out = cuspid(dir.path()).args(["config", "print-default"]).output().unwrap();
+    let out = cuspid(dir.path())
+        .args(["config", "print-default"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     std::fs::write(dir.path().join("cuspid.toml"), &out.stdout).unwrap();
-    let out = cuspid(dir.path()).args(["config", "show", "--database-url", "postgres://u:hunter2@h/db"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cuspid(dir.path())
+        .args([
+            "config",
+            "show",
+            "--database-url",
+            "postgres://u:hunter2@h/db",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("listen: \"127.0.0.1:8080\""), "{text}");
     assert!(!text.contains("hunter2"), "secret redacted");
@@ -184,8 +287,23 @@ fn print_default_configuration_is_valid_toml_that_loads() {
 #[test]
 fn generate_is_deterministic_and_refuses_to_run_twice() {
     let run = |dir: &std::path::Path| {
-        let out = cuspid(dir).args(["generate", "--preset", "dso-slice", "--seed", "7", "--data-dir"]).arg(dir.join("data")).output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        let out = cuspid(dir)
+            .args([
+                "generate",
+                "--preset",
+                "dso-slice",
+                "--seed",
+                "7",
+                "--data-dir",
+            ])
+            .arg(dir.join("data"))
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
@@ -193,7 +311,15 @@ fn generate_is_deterministic_and_refuses_to_run_twice() {
     let (ok_b, out_b, _) = run(b.path());
     assert!(ok_a && ok_b, "{err_a}");
     assert!(out_a.contains("(200 clinics)"), "{out_a}");
-    let org = |s: &str| s.split("organization ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let org = |s: &str| {
+        s.split("organization ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(org(&out_a), org(&out_b), "same seed, same ids");
     let (again, _, err) = run(a.path());
     assert!(!again);

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 //! Several stateless servers on one PostgreSQL database behave as one: an event committed by
 //! one instance reaches the websocket clients of every `cuspid serve`.
 
@@ -25,7 +27,15 @@ impl Drop for Server {
 
 fn serve(url: &str, dir: &std::path::Path) -> Server {
     let mut child = Command::new(BIN)
-        .args(["serve", "--no-demo", "--listen", "127.0.0.1:0", "--database-url", url, "--data-dir"])
+        .args([
+            "serve",
+            "--no-demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            url,
+            "--data-dir",
+        ])
         .arg(dir)
         .env("RUST_LOG", "warn")
         .env("CUSPID_LOG_FORMAT", "json")
@@ -45,9 +55,15 @@ fn serve(url: &str, dir: &std::path::Path) -> Server {
     Server { child, base }
 }
 
-async fn next_event(ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin)) -> serde_json::Value {
+async fn next_event(
+    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> serde_json::Value {
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("event in time").unwrap().unwrap();
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("event in time")
+            .unwrap()
+            .unwrap();
         if let Message::Text(t) = msg {
             return serde_json::from_str(&t).unwrap();
         }
@@ -56,26 +72,56 @@ async fn next_event(ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungst
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_reaches_websocket_clients_of_every_server() {
-    let Some(db) = TestDb::postgres_with(std::sync::Arc::new(domain::SystemClock)).await else { return };
+    let Some(db) = TestDb::postgres_with(std::sync::Arc::new(domain::SystemClock)).await else {
+        return;
+    };
     let (org, _) = seed_org(&db.store, "multi").await;
     let dir = db.dir();
     let a = serve(&db.url, &dir.join("a"));
     let b = serve(&db.url, &dir.join("b"));
-    let (mut ws_a, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", a.base)).await.unwrap();
-    let (mut ws_b, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", b.base)).await.unwrap();
+    let (mut ws_a, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", a.base))
+        .await
+        .unwrap();
+    let (mut ws_b, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", b.base))
+        .await
+        .unwrap();
     // Give both servers' listeners time to LISTEN.
     tokio::time::sleep(Duration::from_millis(500)).await;
     // Published by another instance on the same database (this test process).
-    db.store.publish(Some(org.id), "appointment.moved", serde_json::json!({"chair": 2})).await.unwrap();
+    db.store
+        .publish(
+            Some(org.id),
+            "appointment.moved",
+            serde_json::json!({"chair": 2}),
+        )
+        .await
+        .unwrap();
     // An event of another organization must not reach these clients.
     let (other, _) = seed_org(&db.store, "elsewhere").await;
-    db.store.publish(Some(other.id), "appointment.moved", serde_json::json!({"chair": 99})).await.unwrap();
-    db.store.publish(Some(org.id), "appointment.moved", serde_json::json!({"chair": 3})).await.unwrap();
+    db.store
+        .publish(
+            Some(other.id),
+            "appointment.moved",
+            serde_json::json!({"chair": 99}),
+        )
+        .await
+        .unwrap();
+    db.store
+        .publish(
+            Some(org.id),
+            "appointment.moved",
+            serde_json::json!({"chair": 3}),
+        )
+        .await
+        .unwrap();
     for ws in [&mut ws_a, &mut ws_b] {
         let first = next_event(ws).await;
         assert_eq!(first["kind"], "appointment.moved");
         assert_eq!(first["payload"]["chair"], 2);
         let second = next_event(ws).await;
-        assert_eq!(second["payload"]["chair"], 3, "the other org's event was skipped");
+        assert_eq!(
+            second["payload"]["chair"], 3,
+            "the other org's event was skipped"
+        );
     }
 }

@@ -44,7 +44,11 @@ impl BatchInsert {
             return Ok(());
         }
         let ncol = self.columns.len();
-        let mut sql = format!("INSERT INTO {} ({}) VALUES ", self.table, self.columns.join(", "));
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            self.table,
+            self.columns.join(", ")
+        );
         let mut n = 1;
         for (i, _) in self.rows.iter().enumerate() {
             if i > 0 {

@@ -285,7 +285,6 @@ pub enum Db {
     Pg(PgPool),
 }
 
-
 impl Db {
     /// Opens a database from a URL: `sqlite:PATH` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str, settings: &PoolSettings) -> DbResult<Db> {
@@ -345,7 +344,13 @@ impl Db {
                 .into_iter()
                 .map(Row::Sqlite)
                 .collect(),
-            Db::Pg(p) => q.pg().fetch_all(p).await?.into_iter().map(Row::Pg).collect(),
+            Db::Pg(p) => q
+                .pg()
+                .fetch_all(p)
+                .await?
+                .into_iter()
+                .map(Row::Pg)
+                .collect(),
         })
     }
 

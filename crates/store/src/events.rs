@@ -107,9 +107,12 @@ impl Txn {
             // Delivered by PostgreSQL only if and when the transaction commits. (The SQLite
             // text exists so every statement prepares on both; it is never run.)
             self.execute(
-                Q::fork("SELECT $1 AS channel, $2 AS payload", "SELECT pg_notify($1, $2)")
-                    .bind(CHANNEL)
-                    .bind(format!("{} {}", e.origin, e.id)),
+                Q::fork(
+                    "SELECT $1 AS channel, $2 AS payload",
+                    "SELECT pg_notify($1, $2)",
+                )
+                .bind(CHANNEL)
+                .bind(format!("{} {}", e.origin, e.id)),
             )
             .await?;
         }
@@ -154,10 +157,7 @@ impl Store {
 
 /// Relays events published by other servers on the same PostgreSQL database to this server's
 /// bus. Runs until `shutdown` fires. On SQLite there is one server, so there is nothing to do.
-pub async fn relay_remote_events(
-    store: Store,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
+pub async fn relay_remote_events(store: Store, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let Db::Pg(pool) = &store.db else {
         return;
     };
@@ -217,7 +217,10 @@ async fn poll_events(store: &Store, shutdown: &mut tokio::sync::watch::Receiver<
     let mut order: VecDeque<EventId> = VecDeque::new();
     let window = jiff::SignedDuration::from_secs(10);
     loop {
-        let since = store.now().checked_sub(window).unwrap_or(Timestamp::UNIX_EPOCH);
+        let since = store
+            .now()
+            .checked_sub(window)
+            .unwrap_or(Timestamp::UNIX_EPOCH);
         let rows = store
             .db
             .fetch_all(
@@ -227,11 +230,12 @@ async fn poll_events(store: &Store, shutdown: &mut tokio::sync::watch::Receiver<
             .await;
         if let Ok(rows) = rows {
             for r in &rows {
-                if let Ok(e) = Event::from_row(r) {
-                    if e.origin != store.bus.origin() && seen.insert(e.id) {
-                        order.push_back(e.id);
-                        store.bus.deliver_local(Arc::new(e));
-                    }
+                if let Ok(e) = Event::from_row(r)
+                    && e.origin != store.bus.origin()
+                    && seen.insert(e.id)
+                {
+                    order.push_back(e.id);
+                    store.bus.deliver_local(Arc::new(e));
                 }
             }
             while order.len() > 100_000 {

@@ -154,7 +154,12 @@ impl Store {
 
     /// Claims up to `limit` due jobs for `worker`, holding each for `lease`. Jobs whose lease
     /// expired (their runner died) are due again.
-    pub async fn claim_jobs(&self, worker: &str, limit: i64, lease: Duration) -> DbResult<Vec<Job>> {
+    pub async fn claim_jobs(
+        &self,
+        worker: &str,
+        limit: i64,
+        lease: Duration,
+    ) -> DbResult<Vec<Job>> {
         let now = self.now();
         let until = now
             .checked_add(SignedDuration::try_from(lease).unwrap_or(SignedDuration::from_secs(60)))
@@ -203,7 +208,13 @@ impl Store {
     }
 
     /// Records a failure: the job is due again after `backoff`, or dead after its last attempt.
-    pub async fn fail_job(&self, job: &Job, worker: &str, error: &str, backoff: Duration) -> DbResult<()> {
+    pub async fn fail_job(
+        &self,
+        job: &Job,
+        worker: &str,
+        error: &str,
+        backoff: Duration,
+    ) -> DbResult<()> {
         let now = self.now();
         let dead = job.attempts >= job.max_attempts;
         let run_at = now
@@ -291,7 +302,9 @@ impl Store {
     pub async fn queue_depth(&self) -> DbResult<QueueDepth> {
         let rows = self
             .db
-            .fetch_all(Q::new("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"))
+            .fetch_all(Q::new(
+                "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status",
+            ))
             .await?;
         let mut d = QueueDepth::default();
         for r in &rows {

@@ -23,25 +23,22 @@ impl Migration {
     }
 
     pub fn checksum(&self, backend: Backend) -> String {
-        hex::encode(ring::digest::digest(&ring::digest::SHA256, self.sql(backend).as_bytes()))
+        hex::encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            self.sql(backend).as_bytes(),
+        ))
     }
 }
 
 macro_rules! migration {
-    ($version:literal, $name:literal) => {
+    ($version:literal, $file:literal, $name:literal) => {
         Migration {
             version: $version,
             name: $name,
-            sqlite: include_str!(concat!(
-                "../migrations/sqlite/",
-                stringify!($version),
-                "_",
-                $name,
-                ".sql"
-            )),
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file, "_", $name, ".sql")),
             postgres: include_str!(concat!(
                 "../migrations/postgres/",
-                stringify!($version),
+                $file,
                 "_",
                 $name,
                 ".sql"
@@ -51,7 +48,7 @@ macro_rules! migration {
 }
 
 /// Every migration, in order. File names are `NNNN_name.sql` in both trees.
-pub const MIGRATIONS: &[Migration] = &[migration!(0001, "foundation")];
+pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001", "foundation")];
 
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {
@@ -125,13 +122,13 @@ pub fn check_compatible(backend: Backend, applied: &[(i64, String)]) -> DbResult
         )));
     }
     for (version, sum) in applied {
-        if let Some(m) = MIGRATIONS.iter().find(|m| m.version == *version) {
-            if m.checksum(backend) != *sum {
-                return Err(DbError::Migration(format!(
-                    "migration {version} ({}) differs from the one applied to this database",
-                    m.name
-                )));
-            }
+        if let Some(m) = MIGRATIONS.iter().find(|m| m.version == *version)
+            && m.checksum(backend) != *sum
+        {
+            return Err(DbError::Migration(format!(
+                "migration {version} ({}) differs from the one applied to this database",
+                m.name
+            )));
         }
     }
     Ok(())
@@ -161,9 +158,9 @@ pub async fn migrate(db: &Db, now_us: i64) -> DbResult<MigrationReport> {
         if done.iter().any(|(v, _)| *v == m.version) {
             continue;
         }
-        tx.execute_script(m.sql(db.backend()))
-            .await
-            .map_err(|e| DbError::Migration(format!("migration {} ({}): {e}", m.version, m.name)))?;
+        tx.execute_script(m.sql(db.backend())).await.map_err(|e| {
+            DbError::Migration(format!("migration {} ({}): {e}", m.version, m.name))
+        })?;
         tx.execute(
             Q::new(
                 "INSERT INTO cuspid_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",

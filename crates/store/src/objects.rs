@@ -25,8 +25,8 @@ use object_store::signer::{Method, Signer};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 
-use crate::db::{DbError, Q, Row};
 use crate::Store;
+use crate::db::{DbError, Q, Row};
 
 /// Where objects go. Secrets are redacted in `Debug`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,10 +240,10 @@ impl ObjectStorage {
     }
 
     fn open(&self, name: &str) -> Result<Arc<Opened>, ObjectError> {
-        if let Ok(map) = self.opened.lock() {
-            if let Some(o) = map.get(name) {
-                return Ok(o.clone());
-            }
+        if let Ok(map) = self.opened.lock()
+            && let Some(o) = map.get(name)
+        {
+            return Ok(o.clone());
         }
         let profile = self
             .profiles
@@ -333,7 +333,9 @@ impl ObjectStorage {
         }
         let row = store
             .db
-            .fetch_optional(Q::new("SELECT storage FROM organizations WHERE id = $1").bind(scope.org()))
+            .fetch_optional(
+                Q::new("SELECT storage FROM organizations WHERE id = $1").bind(scope.org()),
+            )
             .await?
             .ok_or(ObjectError::NotFound)?;
         match row.opt_string("storage")? {
@@ -351,10 +353,10 @@ impl ObjectStorage {
         content_type: &str,
         data: Bytes,
     ) -> Result<StoredObject, ObjectError> {
-        if let Some(l) = location {
-            if !scope.allows_location(l) {
-                return Err(ObjectError::NotFound);
-            }
+        if let Some(l) = location
+            && !scope.allows_location(l)
+        {
+            return Err(ObjectError::NotFound);
         }
         let placement = self.placement(store, scope, location).await?;
         let profile = if placement.profile.is_empty() {
@@ -468,16 +470,22 @@ impl ObjectStorage {
                 .await?
                 .to_string()),
             Opened::Local(_) => {
-                let exp = store.now().as_second()
-                    + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
-                Ok(format!("/files/{id}?exp={exp}&sig={}", self.link_sig(id, exp)))
+                let exp =
+                    store.now().as_second() + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2);
+                Ok(format!(
+                    "/files/{id}?exp={exp}&sig={}",
+                    self.link_sig(id, exp)
+                ))
             }
         }
     }
 
     fn link_sig(&self, id: ObjectId, exp: i64) -> String {
         let tag = ring::hmac::sign(&self.link_key, format!("{id}\n{exp}").as_bytes());
-        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, tag.as_ref())
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            tag.as_ref(),
+        )
     }
 
     /// Serves a local signed link: checks signature and expiry, then returns the object.
@@ -503,7 +511,11 @@ impl ObjectStorage {
     /// Checks that the default profile answers (for /readyz and `cuspid check`).
     pub async fn ping(&self) -> Result<(), ObjectError> {
         let opened = self.open(DEFAULT_PROFILE)?;
-        match opened.store().head(&ObjPath::from("cuspid-readiness-probe")).await {
+        match opened
+            .store()
+            .head(&ObjPath::from("cuspid-readiness-probe"))
+            .await
+        {
             Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -530,16 +542,20 @@ async fn record_unscoped(store: &Store, id: ObjectId) -> Result<StoredObject, Ob
 }
 
 impl Store {
-    /// Sets where an organization's (or one location's) new files go.
+    /// Sets where an organization's (or one location's) new files go. Returns false when the
+    /// location is not one the scope may touch.
     pub async fn set_placement(
         &self,
         scope: &Scope,
         location: Option<LocationId>,
         placement: &Placement,
-    ) -> Result<(), DbError> {
+    ) -> Result<bool, DbError> {
+        if location.is_some_and(|l| !scope.allows_location(l)) {
+            return Ok(false);
+        }
         let json = serde_json::to_string(placement)
             .map_err(|e| DbError::Corrupt(format!("placement: {e}")))?;
-        match location {
+        let n = match location {
             Some(l) => {
                 self.db
                     .execute(
@@ -562,7 +578,7 @@ impl Store {
                     .await?
             }
         };
-        Ok(())
+        Ok(n == 1)
     }
 }
 
@@ -585,7 +601,12 @@ mod tests {
         assert!(s.contains("[redacted]"));
         let toml_like: Profile =
             serde_json::from_str(r#"{"kind":"local","root":"/tmp/x"}"#).unwrap();
-        assert_eq!(toml_like, Profile::Local { root: "/tmp/x".into() });
+        assert_eq!(
+            toml_like,
+            Profile::Local {
+                root: "/tmp/x".into()
+            }
+        );
         assert!(serde_json::from_str::<Profile>(r#"{"kind":"ftp"}"#).is_err());
     }
 }

@@ -125,7 +125,10 @@ async fn introspect_sqlite(db: &Db) -> DbResult<Schema> {
         let name = t.string("name")?;
         let mut table = Table::default();
         for c in db
-            .fetch_all(Q::new("SELECT name, type, \"notnull\" AS nn, pk FROM pragma_table_info($1)").bind(name.as_str()))
+            .fetch_all(
+                Q::new("SELECT name, type, \"notnull\" AS nn, pk FROM pragma_table_info($1)")
+                    .bind(name.as_str()),
+            )
             .await?
         {
             let pk = c.i64("pk")? > 0;
@@ -137,7 +140,10 @@ async fn introspect_sqlite(db: &Db) -> DbResult<Schema> {
             });
         }
         for i in db
-            .fetch_all(Q::new("SELECT name, \"unique\" AS u, origin FROM pragma_index_list($1)").bind(name.as_str()))
+            .fetch_all(
+                Q::new("SELECT name, \"unique\" AS u, origin FROM pragma_index_list($1)")
+                    .bind(name.as_str()),
+            )
             .await?
         {
             if i.string("origin")? == "pk" {
@@ -145,7 +151,10 @@ async fn introspect_sqlite(db: &Db) -> DbResult<Schema> {
             }
             let iname = i.string("name")?;
             let cols = db
-                .fetch_all(Q::new("SELECT name FROM pragma_index_info($1) ORDER BY seqno").bind(iname.as_str()))
+                .fetch_all(
+                    Q::new("SELECT name FROM pragma_index_info($1) ORDER BY seqno")
+                        .bind(iname.as_str()),
+                )
                 .await?
                 .iter()
                 .map(|r| r.string("name"))
@@ -284,8 +293,16 @@ mod tests {
 
     #[test]
     fn identical_schemas_have_no_difference() {
-        let a: Schema = [("t".to_string(), table(&[("id", "BLOB", true), ("name", "TEXT", true)]))].into();
-        let b: Schema = [("t".to_string(), table(&[("id", "uuid", true), ("name", "text", true)]))].into();
+        let a: Schema = [(
+            "t".to_string(),
+            table(&[("id", "BLOB", true), ("name", "TEXT", true)]),
+        )]
+        .into();
+        let b: Schema = [(
+            "t".to_string(),
+            table(&[("id", "uuid", true), ("name", "text", true)]),
+        )]
+        .into();
         assert!(compare("sqlite", &a, "postgres", &b).is_empty());
     }
 
@@ -293,10 +310,18 @@ mod tests {
     fn a_different_column_is_reported() {
         // The fixture: one tree declares `name` as BIGINT, the other as TEXT, and one has an
         // extra nullable column.
-        let a: Schema = [("t".to_string(), table(&[("id", "BLOB", true), ("name", "BIGINT", true)]))].into();
+        let a: Schema = [(
+            "t".to_string(),
+            table(&[("id", "BLOB", true), ("name", "BIGINT", true)]),
+        )]
+        .into();
         let b: Schema = [(
             "t".to_string(),
-            table(&[("id", "uuid", true), ("name", "text", true), ("note", "text", false)]),
+            table(&[
+                ("id", "uuid", true),
+                ("name", "text", true),
+                ("note", "text", false),
+            ]),
         )]
         .into();
         let diffs = compare("sqlite", &a, "postgres", &b);

@@ -42,7 +42,11 @@ fn location_from_row(r: &Row) -> DbResult<Location> {
 
 impl Txn {
     /// Creates an organization. The slug must be unique across the installation.
-    pub async fn create_org(&mut self, store: &Store, org: &Organization) -> Result<(), WriteError> {
+    pub async fn create_org(
+        &mut self,
+        store: &Store,
+        org: &Organization,
+    ) -> Result<(), WriteError> {
         org.validate()?;
         let now = store.now();
         let r = self
@@ -107,7 +111,9 @@ impl Store {
     pub async fn org(&self, id: OrgId) -> DbResult<Option<Organization>> {
         let row = self
             .db
-            .fetch_optional(Q::new("SELECT id, name, slug FROM organizations WHERE id = $1").bind(id))
+            .fetch_optional(
+                Q::new("SELECT id, name, slug FROM organizations WHERE id = $1").bind(id),
+            )
             .await?;
         row.as_ref().map(org_from_row).transpose()
     }
@@ -125,7 +131,9 @@ impl Store {
     pub async fn orgs(&self) -> DbResult<Vec<Organization>> {
         let rows = self
             .db
-            .fetch_all(Q::new("SELECT id, name, slug FROM organizations ORDER BY name, id"))
+            .fetch_all(Q::new(
+                "SELECT id, name, slug FROM organizations ORDER BY name, id",
+            ))
             .await?;
         rows.iter().map(org_from_row).collect()
     }
@@ -149,7 +157,10 @@ impl Store {
                 .bind(scope.org()),
             )
             .await?;
-        let all: Vec<Location> = rows.iter().map(location_from_row).collect::<DbResult<_>>()?;
+        let all: Vec<Location> = rows
+            .iter()
+            .map(location_from_row)
+            .collect::<DbResult<_>>()?;
         Ok(match scope.locations() {
             LocationAccess::All => all,
             LocationAccess::Only(_) => all

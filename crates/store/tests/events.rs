@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 //! Domain events: delivered after commit, never after rollback; on PostgreSQL they cross
 //! servers.
 
@@ -40,8 +42,14 @@ async fn on_postgres_an_event_from_one_server_reaches_the_other() {
     let mut rx_a = a.bus.subscribe();
     // The listener needs a moment to LISTEN before the first NOTIFY.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let id = a.publish(None, "t.cross", json!({"from": "a"})).await.unwrap();
-    let got = tokio::time::timeout(Duration::from_secs(5), rx_b.recv()).await.unwrap().unwrap();
+    let id = a
+        .publish(None, "t.cross", json!({"from": "a"}))
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), rx_b.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.id, id);
     assert_eq!(got.payload["from"], "a");
     assert_eq!(rx_a.recv().await.unwrap().id, id, "and locally once");

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 //! Object storage: put, get, signed link, expired link, tampered link — on the local store
 //! (both databases) and against a real S3 server (s3s-fs).
 
@@ -52,14 +54,38 @@ async fn local_links_expire() {
     let objects = local_objects(&db.dir());
     let (org, _) = seed_org(&db.store, "expiry").await;
     let scope = Scope::system(org.id);
-    let obj = objects.put(&db.store, &scope, None, "text/plain", Bytes::from_static(b"hello")).await.unwrap();
-    let url = objects.signed_url(&db.store, &scope, obj.id, Duration::from_secs(60)).await.unwrap();
-    let q: HashMap<&str, &str> = url.split_once('?').unwrap().1.split('&').filter_map(|kv| kv.split_once('=')).collect();
+    let obj = objects
+        .put(
+            &db.store,
+            &scope,
+            None,
+            "text/plain",
+            Bytes::from_static(b"hello"),
+        )
+        .await
+        .unwrap();
+    let url = objects
+        .signed_url(&db.store, &scope, obj.id, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let q: HashMap<&str, &str> = url
+        .split_once('?')
+        .unwrap()
+        .1
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
     let exp: i64 = q["exp"].parse().unwrap();
     clock.advance(jiff::SignedDuration::from_secs(59));
-    objects.open_link(&db.store, obj.id, exp, q["sig"]).await.unwrap();
+    objects
+        .open_link(&db.store, obj.id, exp, q["sig"])
+        .await
+        .unwrap();
     clock.advance(jiff::SignedDuration::from_secs(2));
-    assert!(matches!(objects.open_link(&db.store, obj.id, exp, q["sig"]).await, Err(ObjectError::Expired)));
+    assert!(matches!(
+        objects.open_link(&db.store, obj.id, exp, q["sig"]).await,
+        Err(ObjectError::Expired)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,10 +94,22 @@ async fn a_file_changed_on_disk_is_detected() {
     let objects = local_objects(&db.dir());
     let (org, _) = seed_org(&db.store, "rot").await;
     let scope = Scope::system(org.id);
-    let obj = objects.put(&db.store, &scope, None, "text/plain", Bytes::from_static(b"original")).await.unwrap();
+    let obj = objects
+        .put(
+            &db.store,
+            &scope,
+            None,
+            "text/plain",
+            Bytes::from_static(b"original"),
+        )
+        .await
+        .unwrap();
     let path = db.dir().join("objects").join(&obj.key);
     std::fs::write(&path, b"tampered").unwrap();
-    assert!(matches!(objects.get(&db.store, &scope, obj.id).await, Err(ObjectError::Corrupt(_))));
+    assert!(matches!(
+        objects.get(&db.store, &scope, obj.id).await,
+        Err(ObjectError::Corrupt(_))
+    ));
 }
 
 /// A running s3s-fs on 127.0.0.1, stopped on drop.
@@ -102,22 +140,45 @@ fn s3s_fs_binary() -> Option<std::path::PathBuf> {
 
 async fn start_s3() -> Option<S3Server> {
     let Some(bin) = s3s_fs_binary() else {
-        test_support::missing_peer("s3s-fs (cargo install --locked s3s-fs --version 0.14.1 --features binary)");
+        test_support::missing_peer(
+            "s3s-fs (cargo install --locked s3s-fs --version 0.14.1 --features binary)",
+        );
         return None;
     };
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("cuspid-test")).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = std::process::Command::new(bin)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", "cuspidtest", "--secret-key", "cuspidtestsecret"])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--access-key",
+            "cuspidtest",
+            "--secret-key",
+            "cuspidtestsecret",
+        ])
         .arg(root.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let server = S3Server {
+        child,
+        port,
+        _root: root,
+    };
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Some(S3Server { child, port, _root: root });
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(server);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -126,7 +187,12 @@ async fn start_s3() -> Option<S3Server> {
 
 fn s3_storage(dir: &std::path::Path, port: u16) -> ObjectStorage {
     let mut profiles = HashMap::new();
-    profiles.insert("default".to_string(), Profile::Local { root: dir.join("objects").display().to_string() });
+    profiles.insert(
+        "default".to_string(),
+        Profile::Local {
+            root: dir.join("objects").display().to_string(),
+        },
+    );
     profiles.insert(
         "s3-canada".to_string(),
         Profile::S3 {
@@ -138,7 +204,12 @@ fn s3_storage(dir: &std::path::Path, port: u16) -> ObjectStorage {
             allow_http: true,
         },
     );
-    ObjectStorage::new(dir.to_path_buf(), profiles, b"test-link-secret-0123456789abcdef").unwrap()
+    ObjectStorage::new(
+        dir.to_path_buf(),
+        profiles,
+        b"test-link-secret-0123456789abcdef",
+    )
+    .unwrap()
 }
 
 dual_test!(system_clock async fn s3_put_get_and_presigned_links(db) {
@@ -147,7 +218,10 @@ dual_test!(system_clock async fn s3_put_get_and_presigned_links(db) {
     let (org, loc) = seed_org(&db.store, "quebec").await;
     let scope = Scope::system(org.id);
     // This clinic keeps its files in the Canadian bucket; the rest of the org stays local.
-    db.store.set_placement(&scope, Some(loc.id), &Placement { profile: "s3-canada".into(), prefix: "qc".into() }).await.unwrap();
+    let to_canada = Placement { profile: "s3-canada".into(), prefix: "qc".into() };
+    assert!(db.store.set_placement(&scope, Some(loc.id), &to_canada).await.unwrap());
+    let stranger = Scope::system(domain::OrgId::from_uuid(uuid::Uuid::nil()));
+    assert!(!db.store.set_placement(&stranger, Some(loc.id), &Placement::default()).await.unwrap(), "another org cannot move this clinic's files");
     let data = Bytes::from(vec![7u8; 100_000]);
     let obj = objects.put(&db.store, &scope, Some(loc.id), "application/dicom", data.clone()).await.unwrap();
     assert_eq!(obj.profile, "s3-canada");

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 //! Both migration trees produce the same schema, and every SQL statement of the store
 //! prepares on both databases.
 
@@ -52,7 +54,9 @@ fn statements() -> Vec<(String, String, String)> {
             let mut rest = src.as_str();
             while let Some(i) = rest.find(marker) {
                 rest = &rest[i + marker.len()..];
-                let Some((first, after)) = literal(rest) else { continue };
+                let Some((first, after)) = literal(rest) else {
+                    continue;
+                };
                 if two {
                     let after = after.trim_start().trim_start_matches(',');
                     let (second, _) = literal(after).unwrap();
@@ -102,17 +106,24 @@ async fn every_statement_prepares_on_both_databases() {
     let pg = TestDb::postgres().await;
     let mut failures = Vec::new();
     for (file, sqlite_sql, pg_sql) in &stmts {
-        if let store::Db::Sqlite(p) = &lite.store.db {
-            if let Err(e) = sqlx::Executor::prepare(p, sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sqlite_sql.clone()))).await {
-                failures.push(format!("[sqlite] {file}: {e}\n    {sqlite_sql}"));
-            }
+        if let store::Db::Sqlite(p) = &lite.store.db
+            && let Err(e) = sqlx::Executor::prepare(
+                p,
+                sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sqlite_sql.clone())),
+            )
+            .await
+        {
+            failures.push(format!("[sqlite] {file}: {e}\n    {sqlite_sql}"));
         }
-        if let Some(pg) = &pg {
-            if let store::Db::Pg(p) = &pg.store.db {
-                if let Err(e) = sqlx::Executor::prepare(p, sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(pg_sql.clone()))).await {
-                    failures.push(format!("[postgres] {file}: {e}\n    {pg_sql}"));
-                }
-            }
+        if let Some(pg) = &pg
+            && let store::Db::Pg(p) = &pg.store.db
+            && let Err(e) = sqlx::Executor::prepare(
+                p,
+                sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(pg_sql.clone())),
+            )
+            .await
+        {
+            failures.push(format!("[postgres] {file}: {e}\n    {pg_sql}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -123,5 +134,8 @@ fn the_scanner_reads_continuations_and_forks() {
     let (s, rest) = literal("  \"SELECT a, \\\n       b FROM t\", x").unwrap();
     assert_eq!(s, "SELECT a, b FROM t");
     assert_eq!(rest, ", x");
-    assert!(statements().iter().any(|(_, a, b)| a != b), "at least one fork found");
+    assert!(
+        statements().iter().any(|(_, a, b)| a != b),
+        "at least one fork found"
+    );
 }

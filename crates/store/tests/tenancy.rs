@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 //! Organizations and locations, scoped.
 
 use domain::{LocationAccess, LocationId, Principal, Scope};

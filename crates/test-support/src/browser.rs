@@ -27,11 +27,18 @@ fn find(candidates: &[&str]) -> Option<String> {
 struct BrowserLog;
 
 impl WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
         base.join(&format!("session/{}/se/log", session.unwrap_or("")))
     }
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({ "type": "browser" }).to_string()))
+        (
+            http::Method::POST,
+            Some(json!({ "type": "browser" }).to_string()),
+        )
     }
 }
 
@@ -40,7 +47,11 @@ impl Browser {
     /// installed, a failure under CI.
     pub async fn start() -> Option<Browser> {
         let (Some(chromium), Some(driver)) = (
-            find(&["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]),
+            find(&[
+                "/usr/bin/chromium",
+                "/usr/bin/chromium-browser",
+                "/usr/bin/google-chrome",
+            ]),
             find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]),
         ) else {
             crate::missing_peer("Chromium and chromedriver");

@@ -94,9 +94,15 @@ impl TestDb {
         };
         let name = pg::fresh_database(&admin_url).await;
         let url = pg::with_database(&admin_url, &name);
-        let db = Db::connect(&url, &PoolSettings { max_connections: 8, ..PoolSettings::default() })
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let db = Db::connect(
+            &url,
+            &PoolSettings {
+                max_connections: 8,
+                ..PoolSettings::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
         let store = Store::new(db, clock);
         store.migrate().await.unwrap_or_else(|e| panic!("{e}"));
         Some(TestDb {
@@ -117,9 +123,15 @@ impl TestDb {
 
     /// A second connection pool on the same database (a second server).
     pub async fn second_store(&self) -> Store {
-        let db = Db::connect(&self.url, &PoolSettings { max_connections: 8, ..PoolSettings::default() })
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let db = Db::connect(
+            &self.url,
+            &PoolSettings {
+                max_connections: 8,
+                ..PoolSettings::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
         Store::new(db, Arc::new(SystemClock))
     }
 }
@@ -130,7 +142,10 @@ impl Drop for TestDb {
             let db = self.store.db.clone();
             // A fresh runtime on a plain thread: Drop cannot await.
             let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
                     rt.block_on(async {
                         db.close().await;
                         pg::drop_database(&admin, &name).await;
@@ -265,12 +280,17 @@ macro_rules! dual_test {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $db = $crate::TestDb::sqlite_with(std::sync::Arc::new(domain::SystemClock)).await;
+                let $db =
+                    $crate::TestDb::sqlite_with(std::sync::Arc::new(domain::SystemClock)).await;
                 $body
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($db) = $crate::TestDb::postgres_with(std::sync::Arc::new(domain::SystemClock)).await else { return };
+                let Some($db) =
+                    $crate::TestDb::postgres_with(std::sync::Arc::new(domain::SystemClock)).await
+                else {
+                    return;
+                };
                 $body
             }
         }
@@ -286,7 +306,9 @@ macro_rules! dual_test {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($db) = $crate::TestDb::postgres().await else { return };
+                let Some($db) = $crate::TestDb::postgres().await else {
+                    return;
+                };
                 $body
             }
         }
@@ -389,8 +411,12 @@ pub fn local_objects(dir: &std::path::Path) -> ObjectStorage {
             root: dir.join("objects").display().to_string(),
         },
     );
-    ObjectStorage::new(dir.to_path_buf(), profiles, b"test-link-secret-0123456789abcdef")
-        .unwrap_or_else(|e| panic!("{e}"))
+    ObjectStorage::new(
+        dir.to_path_buf(),
+        profiles,
+        b"test-link-secret-0123456789abcdef",
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Creates an organization with one location and returns its system scope.
@@ -420,7 +446,9 @@ pub async fn seed_org(store: &Store, slug: &str) -> (domain::Organization, domai
         )]),
     };
     let mut tx = store.begin().await.unwrap_or_else(|e| panic!("{e}"));
-    tx.create_org(store, &org).await.unwrap_or_else(|e| panic!("{e}"));
+    tx.create_org(store, &org)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     tx.create_location(store, &Scope::system(org.id), &loc)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -44,7 +44,10 @@ pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Result<Respo
     }
     let mut resp = asset.body.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300, must-revalidate"),

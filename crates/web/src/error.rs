@@ -81,8 +81,8 @@ impl IntoResponse for AppError {
                 }
             }
         };
-        let status =
-            StatusCode::from_u16(problem.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(problem.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = status.into_response();
         resp.extensions_mut().insert(problem);
         resp
@@ -118,7 +118,12 @@ struct ErrorPage {
 }
 
 /// Renders the final error body for a 4xx/5xx response.
-pub async fn render(state: Option<&AppState>, ctx: &Ctx, status: StatusCode, problem: Option<Problem>) -> Response {
+pub async fn render(
+    state: Option<&AppState>,
+    ctx: &Ctx,
+    status: StatusCode,
+    problem: Option<Problem>,
+) -> Response {
     let code = problem
         .as_ref()
         .map(|p| p.code)

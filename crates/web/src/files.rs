@@ -23,7 +23,10 @@ pub async fn open_link(
     Query(p): Query<LinkParams>,
 ) -> Result<Response, AppError> {
     let id: ObjectId = id.parse().map_err(|_| AppError::NotFound)?;
-    let (obj, data) = state.objects.open_link(&state.store, id, p.exp, &p.sig).await?;
+    let (obj, data) = state
+        .objects
+        .open_link(&state.store, id, p.exp, &p.sig)
+        .await?;
     let mut resp = data.into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -31,8 +34,14 @@ pub async fn open_link(
         HeaderValue::from_str(&obj.content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("inline"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", obj.sha256)) {
         h.insert(header::ETAG, v);
     }

@@ -19,12 +19,18 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let limit = Duration::from_secs(2);
     let db = match tokio::time::timeout(limit, state.store.db.ping()).await {
         Ok(Ok(())) => "ok".to_string(),
-        Ok(Err(e)) => e.to_string(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: database");
+            "unavailable".to_string()
+        }
         Err(_) => "timed out".to_string(),
     };
     let storage = match tokio::time::timeout(limit, state.objects.ping()).await {
         Ok(Ok(())) => "ok".to_string(),
-        Ok(Err(e)) => e.to_string(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: storage");
+            "unavailable".to_string()
+        }
         Err(_) => "timed out".to_string(),
     };
     let ready = db == "ok" && storage == "ok";
@@ -47,7 +53,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     metrics::gauge!("cuspid_db_pool_connections").set(f64::from(size));
     metrics::gauge!("cuspid_db_pool_idle_connections").set(idle as f64);
     if let Ok(d) = state.store.queue_depth().await {
-        for (status, n) in [("pending", d.pending), ("running", d.running), ("dead", d.dead)] {
+        for (status, n) in [
+            ("pending", d.pending),
+            ("running", d.running),
+            ("dead", d.dead),
+        ] {
             metrics::gauge!("cuspid_jobs", "status" => status).set(n as f64);
         }
     }

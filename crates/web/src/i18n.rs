@@ -74,8 +74,14 @@ mod tests {
 
     #[test]
     fn accept_language() {
-        assert_eq!(Lang::from_accept_language("fr-CA,fr;q=0.9,en;q=0.8"), Some(Lang::Fr));
-        assert_eq!(Lang::from_accept_language("de-DE,en;q=0.5,fr;q=0.4"), Some(Lang::En));
+        assert_eq!(
+            Lang::from_accept_language("fr-CA,fr;q=0.9,en;q=0.8"),
+            Some(Lang::Fr)
+        );
+        assert_eq!(
+            Lang::from_accept_language("de-DE,en;q=0.5,fr;q=0.4"),
+            Some(Lang::En)
+        );
         assert_eq!(Lang::from_accept_language("de"), None);
     }
 
@@ -102,6 +108,9 @@ mod tests {
             assert_ne!(Lang::Fr.t(k), *k, "fr resolves {k}");
         }
         assert_eq!(Lang::Fr.t("nav-patients"), "Patients");
-        assert_ne!(Lang::Fr.t("nav-appointments"), Lang::En.t("nav-appointments"));
+        assert_ne!(
+            Lang::Fr.t("nav-appointments"),
+            Lang::En.t("nav-appointments")
+        );
     }
 }

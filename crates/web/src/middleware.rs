@@ -13,7 +13,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -60,7 +62,9 @@ pub fn wrap(routes: Router<AppState>, state: AppState) -> Router {
     };
     let hsts_layer = SetResponseHeaderLayer::if_not_present(
         header::STRICT_TRANSPORT_SECURITY,
-        move |_: &Response| hsts.then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains")),
+        move |_: &Response| {
+            hsts.then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains"))
+        },
     );
     routes
         .layer(DefaultBodyLimit::max(max_body))

@@ -7,22 +7,38 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
+use crate::AppState;
 use crate::error::AppError;
 use crate::shell::{Ctx, Shell};
-use crate::AppState;
 
 /// The seed's pages not built yet: (path, heading key, blurb key).
 pub const PLANNED: &[(&str, &str, &str)] = &[
     ("/patients", "nav-patients", "page-patients-blurb"),
     ("/doctors", "nav-doctors", "page-doctors-blurb"),
-    ("/appointments", "nav-appointments", "page-appointments-blurb"),
+    (
+        "/appointments",
+        "nav-appointments",
+        "page-appointments-blurb",
+    ),
     ("/treatments", "nav-treatments", "page-treatments-blurb"),
-    ("/prescriptions", "nav-prescriptions", "page-prescriptions-blurb"),
+    (
+        "/prescriptions",
+        "nav-prescriptions",
+        "page-prescriptions-blurb",
+    ),
     ("/invoices", "nav-invoices", "page-invoices-blurb"),
     ("/payments", "nav-payments", "page-payments-blurb"),
-    ("/lab-requests", "nav-lab-requests", "page-lab-requests-blurb"),
+    (
+        "/lab-requests",
+        "nav-lab-requests",
+        "page-lab-requests-blurb",
+    ),
     ("/inventory", "nav-inventory", "page-inventory-blurb"),
-    ("/inventory/logs", "nav-inventory-logs", "page-inventory-logs-blurb"),
+    (
+        "/inventory/logs",
+        "nav-inventory-logs",
+        "page-inventory-logs-blurb",
+    ),
     ("/expenses", "nav-expenses", "page-expenses-blurb"),
     ("/reports", "nav-reports", "page-reports-blurb"),
     ("/profile", "nav-profile", "page-profile-blurb"),

@@ -33,8 +33,8 @@ impl Ctx {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let wants_json = path.starts_with("/api/")
-            || (accept.contains("json") && !accept.contains("text/html"));
+        let wants_json =
+            path.starts_with("/api/") || (accept.contains("json") && !accept.contains("text/html"));
         Ctx {
             lang,
             request_id,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use domain::OrgId;
 use serde_json::json;
@@ -14,7 +15,32 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::AppState;
 use crate::error::AppError;
 
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Result<Response, AppError> {
+/// Browsers send `Origin` on websocket handshakes and do not apply CORS to them: a page on
+/// another site must not open this socket with the user's cookies (cross-site websocket
+/// hijacking). Clients that send no `Origin` (not a browser) are allowed.
+fn same_origin(headers: &HeaderMap, trusted: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin.split("://").nth(1).unwrap_or("");
+    (!host.is_empty() && origin_host == host) || trusted.iter().any(|t| t == origin)
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    if !same_origin(&headers, &state.config.trusted_origins) {
+        return Err(AppError::Domain(domain::DomainError::new(
+            domain::ErrorCode::Forbidden,
+            "cross-site websocket refused",
+        )));
+    }
     let org = state.home_scope().await?.map(|s| s.org());
     Ok(ws.on_upgrade(move |socket| stream(state, socket, org)))
 }
@@ -52,4 +78,21 @@ async fn stream(state: AppState, mut socket: WebSocket, org: Option<OrgId>) {
         }
     }
     metrics::gauge!("cuspid_websocket_clients").decrement(1.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cross_site_handshakes_are_refused() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+        assert!(same_origin(&h, &[]), "no Origin: not a browser");
+        h.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
+        assert!(same_origin(&h, &[]));
+        h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        assert!(!same_origin(&h, &[]));
+        assert!(same_origin(&h, &["https://evil.example".to_string()]));
+    }
 }

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 //! The shell in a real headless Chromium: it loads, its live-updates socket connects, and the
 //! console stays free of errors. Screenshots go to target/screenshots/.
 
@@ -11,7 +13,9 @@ async fn the_shell_loads_without_console_errors_and_goes_live() {
     let (org, _) = seed_org(&db.store, "browser").await;
     let app = TestApp::new(db).await;
     let base = app.serve().await;
-    let Some(browser) = Browser::start().await else { return };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
     browser.goto(&format!("{base}/dashboard")).await;
     let title = browser.client.title().await.unwrap();
     assert!(title.contains("Dashboard"), "{title}");
@@ -20,7 +24,10 @@ async fn the_shell_loads_without_console_errors_and_goes_live() {
     for _ in 0..50 {
         let class = browser
             .client
-            .execute("return document.getElementById('live-status').className", vec![])
+            .execute(
+                "return document.getElementById('live-status').className",
+                vec![],
+            )
             .await
             .unwrap();
         if class.as_str().unwrap_or("").contains("live-on") {
@@ -39,10 +46,18 @@ async fn the_shell_loads_without_console_errors_and_goes_live() {
         )
         .await
         .unwrap();
-    app.db.store.publish(Some(org.id), "test.ping", serde_json::json!({})).await.unwrap();
+    app.db
+        .store
+        .publish(Some(org.id), "test.ping", serde_json::json!({}))
+        .await
+        .unwrap();
     let mut got = false;
     for _ in 0..50 {
-        let v = browser.client.execute("return window.__got.join(',')", vec![]).await.unwrap();
+        let v = browser
+            .client
+            .execute("return window.__got.join(',')", vec![])
+            .await
+            .unwrap();
         if v.as_str().unwrap_or("").contains("test.ping") {
             got = true;
             break;

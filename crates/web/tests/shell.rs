@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 //! The web shell: pages, errors, headers, health, metrics — on both databases.
 
 use axum::body::Body;
@@ -118,7 +120,10 @@ async fn readiness_fails_when_the_database_is_gone() {
     let page = app.get("/dashboard").await;
     assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(page.body.contains("Something went wrong"));
-    assert!(!page.body.contains("PoolClosed") && !page.body.contains("pool"), "no internals leak");
+    assert!(
+        !page.body.contains("PoolClosed") && !page.body.contains("pool"),
+        "no internals leak"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,10 +133,18 @@ async fn static_assets_are_served_with_etags() {
     assert_eq!(css.status, StatusCode::OK);
     assert!(css.header("content-type").unwrap().starts_with("text/css"));
     let etag = css.header("etag").unwrap().to_string();
-    let again = app.get_with("/static/app.css", &[("if-none-match", &etag)]).await;
+    let again = app
+        .get_with("/static/app.css", &[("if-none-match", &etag)])
+        .await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
-    assert_eq!(app.get("/static/../Cargo.toml").await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/static/app.js").await.header("content-type"), Some("text/javascript; charset=utf-8"));
+    assert_eq!(
+        app.get("/static/../Cargo.toml").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/static/app.js").await.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
 }
 
 dual_test!(async fn signed_file_links_are_served_and_refused_when_tampered(db) {

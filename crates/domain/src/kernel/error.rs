@@ -26,18 +26,53 @@ pub enum ErrorCode {
 
 /// `(code, stable string, HTTP status, message key in the .ftl files)`.
 pub const ERROR_TABLE: &[(ErrorCode, &str, u16, &str)] = &[
-    (ErrorCode::BadRequest, "bad_request", 400, "error-bad-request"),
+    (
+        ErrorCode::BadRequest,
+        "bad_request",
+        400,
+        "error-bad-request",
+    ),
     (ErrorCode::Validation, "validation", 422, "error-validation"),
-    (ErrorCode::Unauthorized, "unauthorized", 401, "error-unauthorized"),
+    (
+        ErrorCode::Unauthorized,
+        "unauthorized",
+        401,
+        "error-unauthorized",
+    ),
     (ErrorCode::Forbidden, "forbidden", 403, "error-forbidden"),
     (ErrorCode::NotFound, "not_found", 404, "error-not-found"),
-    (ErrorCode::MethodNotAllowed, "method_not_allowed", 405, "error-method-not-allowed"),
+    (
+        ErrorCode::MethodNotAllowed,
+        "method_not_allowed",
+        405,
+        "error-method-not-allowed",
+    ),
     (ErrorCode::Conflict, "conflict", 409, "error-conflict"),
-    (ErrorCode::PayloadTooLarge, "payload_too_large", 413, "error-payload-too-large"),
-    (ErrorCode::UnsupportedMediaType, "unsupported_media_type", 415, "error-unsupported-media-type"),
-    (ErrorCode::RateLimited, "rate_limited", 429, "error-rate-limited"),
+    (
+        ErrorCode::PayloadTooLarge,
+        "payload_too_large",
+        413,
+        "error-payload-too-large",
+    ),
+    (
+        ErrorCode::UnsupportedMediaType,
+        "unsupported_media_type",
+        415,
+        "error-unsupported-media-type",
+    ),
+    (
+        ErrorCode::RateLimited,
+        "rate_limited",
+        429,
+        "error-rate-limited",
+    ),
     (ErrorCode::Internal, "internal", 500, "error-internal"),
-    (ErrorCode::Unavailable, "unavailable", 503, "error-unavailable"),
+    (
+        ErrorCode::Unavailable,
+        "unavailable",
+        503,
+        "error-unavailable",
+    ),
 ];
 
 impl ErrorCode {

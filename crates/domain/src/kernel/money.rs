@@ -352,7 +352,10 @@ mod tests {
     fn parse_and_display() {
         assert_eq!(Money::parse("125.5", Currency::USD).unwrap(), usd(12_550));
         assert_eq!(Money::parse("-0.07", Currency::USD).unwrap(), usd(-7));
-        assert_eq!(Money::parse("1,250.00", Currency::USD).unwrap(), usd(125_000));
+        assert_eq!(
+            Money::parse("1,250.00", Currency::USD).unwrap(),
+            usd(125_000)
+        );
         assert!(Money::parse("1.005", Currency::USD).is_err());
         assert!(Money::parse("abc", Currency::USD).is_err());
         assert!(Money::parse("", Currency::USD).is_err());

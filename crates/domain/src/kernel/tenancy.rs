@@ -131,13 +131,13 @@ impl OpeningHours {
                 }
             }
             for w in sorted.windows(2) {
-                if let [a, b] = w {
-                    if b.0 < a.1 {
-                        errors.push(fe(
-                            &format!("opening_hours.{i}"),
-                            "intervals must not overlap",
-                        ));
-                    }
+                if let [a, b] = w
+                    && b.0 < a.1
+                {
+                    errors.push(fe(
+                        &format!("opening_hours.{i}"),
+                        "intervals must not overlap",
+                    ));
                 }
             }
         }
@@ -281,9 +281,18 @@ mod tests {
     fn valid_location() {
         let l = loc("America/Toronto");
         l.validate().unwrap();
-        assert!(l.opening_hours.is_open_at(Weekday::Monday, time(9, 0, 0, 0)));
-        assert!(!l.opening_hours.is_open_at(Weekday::Monday, time(12, 30, 0, 0)));
-        assert!(!l.opening_hours.is_open_at(Weekday::Sunday, time(9, 0, 0, 0)));
+        assert!(
+            l.opening_hours
+                .is_open_at(Weekday::Monday, time(9, 0, 0, 0))
+        );
+        assert!(
+            !l.opening_hours
+                .is_open_at(Weekday::Monday, time(12, 30, 0, 0))
+        );
+        assert!(
+            !l.opening_hours
+                .is_open_at(Weekday::Sunday, time(9, 0, 0, 0))
+        );
         assert_eq!(
             l.opening_hours.summary(),
             "Mon–Fri 08:00–12:00, 13:00–17:00; Sat–Sun closed"
@@ -302,7 +311,10 @@ mod tests {
         l.opening_hours.days[0].intervals = vec![(time(9, 0, 0, 0), time(8, 0, 0, 0))];
         let err = l.validate().unwrap_err();
         let fields: Vec<_> = err.fields.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, vec!["name", "time_zone", "locale", "opening_hours.0"]);
+        assert_eq!(
+            fields,
+            vec!["name", "time_zone", "locale", "opening_hours.0"]
+        );
     }
 
     #[test]
