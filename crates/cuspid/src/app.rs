@@ -155,9 +155,26 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let tls = match (&cfg.http.tls_cert, &cfg.http.tls_key) {
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            Some(
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "http.tls_cert / http.tls_key ({} / {}): {e}",
+                            cert.display(),
+                            key.display()
+                        )
+                    })?,
+            )
+        }
+        _ => None,
+    };
     let web_cfg = WebConfig {
         max_body_bytes: cfg.http.max_body_bytes,
-        tls: false,
+        tls: tls.is_some(),
         trusted_origins: cfg.http.trusted_origins.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
@@ -180,27 +197,50 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         stop_rx.clone(),
     )));
     let app = web::router(state.clone());
+    let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
-        "Cuspid {} serving http://{addr}/ on {} ({})",
+        "Cuspid {} serving {scheme}://{addr}/ on {} ({})",
         env!("CARGO_PKG_VERSION"),
         store.db.backend().name(),
         store::db::redact_url(&cfg.effective_database_url()),
     );
     if demo_note.is_some() {
         println!(
-            "Demo clinic created: open http://{addr}/dashboard (sign-in arrives with the identity module; the shell is open until then)."
+            "Demo clinic created: open {scheme}://{addr}/dashboard (sign-in arrives with the identity module; the shell is open until then)."
         );
     }
     tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, "listening");
     let grace = Duration::from_secs(cfg.http.shutdown_grace_secs);
     let shutdown_state = state.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let on_signal = async move {
         wait_for_signal().await;
         tracing::info!("shutting down: finishing in-flight requests");
         shutdown_state.begin_shutdown();
         let _ = stop_tx.send(true);
-    });
-    let served = server.await;
+    };
+    let served = match tls {
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(on_signal)
+            .await
+            .map_err(|e| e.to_string()),
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                on_signal.await;
+                h.graceful_shutdown(Some(grace));
+            });
+            let std_listener = listener
+                .into_std()
+                .map_err(|e| format!("cannot use the listening socket: {e}"))?;
+            axum_server::from_tcp_rustls(std_listener, tls)
+                .map_err(|e| format!("cannot serve TLS: {e}"))?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
     // Let the job runner give its jobs back; do not hang forever on it.
     let _ = tokio::time::timeout(grace, futures::future::join_all(tasks)).await;
     store.db.close().await;

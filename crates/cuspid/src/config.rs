@@ -70,6 +70,10 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Other origins allowed to send unsafe requests (a reverse proxy's public origin).
     pub trusted_origins: Vec<String>,
+    /// PEM certificate chain and private key: serve HTTPS directly (HSTS is then sent).
+    /// Leave both unset behind a TLS-terminating proxy.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// Seconds in-flight requests get to finish at shutdown.
     pub shutdown_grace_secs: u64,
 }
@@ -128,6 +132,8 @@ impl Default for HttpConfig {
         HttpConfig {
             max_body_bytes: 2 * 1024 * 1024,
             trusted_origins: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
             shutdown_grace_secs: 20,
         }
     }
@@ -272,6 +278,12 @@ impl Config {
         }
         if self.http.max_body_bytes < 1024 {
             return bad("http.max_body_bytes", "must be at least 1024".into());
+        }
+        if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
+            return bad(
+                "http.tls_cert",
+                "http.tls_cert and http.tls_key go together".into(),
+            );
         }
         if !self.storage.link_secret.is_empty() && self.storage.link_secret.expose().len() < 32 {
             return bad(

@@ -325,3 +325,132 @@ fn generate_is_deterministic_and_refuses_to_run_twice() {
     assert!(!again);
     assert!(err.contains("already holds"), "{err}");
 }
+
+#[test]
+fn serves_https_with_hsts_when_given_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, ca) = (
+        dir.path().join("cert.pem"),
+        dir.path().join("key.pem"),
+        dir.path().join("ca.pem"),
+    );
+    // A throw-away CA and a server certificate for 127.0.0.1 signed by it.
+    std::fs::write(
+        dir.path().join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let steps: [Vec<&str>; 3] = [
+        [
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-days",
+                "1",
+                "-subj",
+                "/CN=Cuspid test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ],
+        ]
+        .concat(),
+        [
+            &["req"][..],
+            &ec,
+            &[
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "server.csr",
+            ],
+        ]
+        .concat(),
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "cert.pem",
+        ],
+    ];
+    for args in steps {
+        let made = Command::new("openssl")
+            .args(&args)
+            .current_dir(dir.path())
+            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .status();
+        if !made.is_ok_and(|s| s.success()) {
+            test_support::missing_peer("the openssl command (to make a test certificate)");
+            return;
+        }
+    }
+    std::fs::write(
+        dir.path().join("cuspid.toml"),
+        format!(
+            "[http]\ntls_cert = {:?}\ntls_key = {:?}\n",
+            cert.display().to_string(),
+            key.display().to_string()
+        ),
+    )
+    .unwrap();
+    let server = serve(dir.path(), &[]);
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let _ = test_support::http();
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap();
+        let client = reqwest::Client::builder()
+            .add_root_certificate(ca)
+            .build()
+            .unwrap();
+        let r = client
+            .get(format!("{}/dashboard", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let hsts = r
+            .headers()
+            .get("strict-transport-security")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(hsts.starts_with("max-age="), "{hsts}");
+    });
+    // A key that does not exist is named, and nothing starts.
+    std::fs::write(
+        dir.path().join("cuspid.toml"),
+        "[http]\ntls_cert = \"nope.pem\"\ntls_key = \"nope.key\"\n",
+    )
+    .unwrap();
+    let out = cuspid(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.pem"));
+}
