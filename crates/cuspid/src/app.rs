@@ -142,11 +142,9 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     let objects = Arc::new(open_objects(&cfg)?);
     let mut demo_note = None;
     if cfg.demo && store.count_orgs().await.map_err(|e| e.to_string())? == 0 {
-        match demo::create(&store).await {
-            Ok(_) => demo_note = Some(()),
-            // Another server on the same database created it first.
-            Err(_) if store.org_by_slug(demo::SLUG).await.ok().flatten().is_some() => {}
-            Err(e) => return Err(e),
+        // `None`: another server on the same database created it first.
+        if demo::create(&store).await?.is_some() {
+            demo_note = Some(());
         }
     }
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
@@ -212,17 +210,31 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, "listening");
     let grace = Duration::from_secs(cfg.http.shutdown_grace_secs);
     let shutdown_state = state.clone();
+    let (signalled_tx, mut signalled_rx) = watch::channel(false);
     let on_signal = async move {
         wait_for_signal().await;
         tracing::info!("shutting down: finishing in-flight requests");
         shutdown_state.begin_shutdown();
         let _ = stop_tx.send(true);
+        let _ = signalled_tx.send(true);
     };
     let served = match tls {
-        None => axum::serve(listener, app)
-            .with_graceful_shutdown(on_signal)
-            .await
-            .map_err(|e| e.to_string()),
+        None => {
+            let server = axum::serve(listener, app).with_graceful_shutdown(on_signal);
+            // In-flight requests get `grace` to finish; a client that never lets go does not
+            // keep the process alive.
+            let forced = async move {
+                let _ = signalled_rx.wait_for(|s| *s).await;
+                tokio::time::sleep(grace).await;
+            };
+            tokio::select! {
+                r = server => r.map_err(|e| e.to_string()),
+                _ = forced => {
+                    tracing::warn!("grace period over: closing remaining connections");
+                    Ok(())
+                }
+            }
+        }
         Some(tls) => {
             let handle = axum_server::Handle::new();
             let h = handle.clone();
@@ -309,7 +321,7 @@ pub async fn check(cfg: Config) -> Result<(), String> {
 pub async fn demo_command(cfg: Config, reset: bool) -> Result<(), String> {
     let store = open_store(&cfg).await?;
     if reset {
-        demo::reset(&store).await?;
+        demo::reset(&store, &open_objects(&cfg)?).await?;
         println!("demo clinic recreated");
     } else if store
         .org_by_slug(demo::SLUG)

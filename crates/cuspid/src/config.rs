@@ -291,6 +291,9 @@ impl Config {
                 "must be at least 32 characters".into(),
             );
         }
+        if self.jobs.lease_secs < 10 {
+            return bad("jobs.lease_secs", "must be at least 10".into());
+        }
         if self.jobs.batch < 1 {
             return bad("jobs.batch", "must be at least 1".into());
         }

@@ -9,6 +9,7 @@ use domain::{
 use futures::future::BoxFuture;
 use jiff::civil::time;
 use store::Store;
+use store::objects::ObjectStorage;
 
 pub const SLUG: &str = "demo";
 
@@ -24,8 +25,9 @@ type Part = for<'a> fn(&'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>>
 /// The demo, part by part, in dependency order.
 const PARTS: &[(&str, Part)] = &[("tenancy", tenancy)];
 
-/// Creates the demo organization with everything every part adds.
-pub async fn create(store: &Store) -> Result<OrgId, String> {
+/// Creates the demo organization with everything every part adds. Returns `None` when a demo
+/// organization already exists (another server on the same database made it first).
+pub async fn create(store: &Store) -> Result<Option<OrgId>, String> {
     let org = Organization {
         id: OrgId::from_uuid(store.new_uuid()),
         name: "Maple & Saint-Laurent Dental Group".into(),
@@ -42,17 +44,21 @@ pub async fn create(store: &Store) -> Result<OrgId, String> {
         locations: Vec::new(),
     };
     for (name, part) in PARTS {
-        part(&mut ctx)
-            .await
-            .map_err(|e| format!("demo part {name}: {e}"))?;
+        part(&mut ctx).await.map_err(|e| {
+            format!("demo part {name}: {e} (the demo is incomplete: run `cuspid demo --reset`)")
+        })?;
     }
     tracing::info!(org = %org.id, "demo clinic created");
-    Ok(org.id)
+    Ok(Some(org.id))
 }
 
 /// Deletes the demo organization and creates it again.
-pub async fn reset(store: &Store) -> Result<OrgId, String> {
+pub async fn reset(store: &Store, objects: &ObjectStorage) -> Result<Option<OrgId>, String> {
     if let Some(org) = store.org_by_slug(SLUG).await.map_err(|e| e.to_string())? {
+        objects
+            .purge_org(store, org.id)
+            .await
+            .map_err(|e| e.to_string())?;
         store.delete_org(org.id).await.map_err(|e| e.to_string())?;
     }
     create(store).await

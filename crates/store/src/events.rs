@@ -157,22 +157,35 @@ impl Store {
 
 /// Relays events published by other servers on the same PostgreSQL database to this server's
 /// bus. Runs until `shutdown` fires. On SQLite there is one server, so there is nothing to do.
+///
+/// A NOTIFY sent while the listener's connection is down is lost, so after every (re)connect
+/// the relay reads back the events committed meanwhile (with a look-back window, ids
+/// de-duplicated).
 pub async fn relay_remote_events(store: Store, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let Db::Pg(pool) = &store.db else {
         return;
     };
+    let mut seen = Seen::default();
+    let mut last_connected: Option<Timestamp> = None;
     loop {
         match sqlx::postgres::PgListener::connect_with(pool).await {
             Ok(mut listener) => {
                 if listener.listen(CHANNEL).await.is_ok() {
                     tracing::info!("listening for events from other servers");
+                    if let Some(since) = last_connected {
+                        catch_up(&store, &mut seen, since).await;
+                    }
                     loop {
                         tokio::select! {
                             _ = shutdown.changed() => return,
                             n = listener.recv() => match n {
-                                Ok(n) => relay_one(&store, n.payload()).await,
+                                Ok(n) => {
+                                    last_connected = Some(store.now());
+                                    relay_one(&store, &mut seen, n.payload()).await;
+                                }
                                 Err(e) => {
                                     tracing::warn!(error = %e, "event listener lost its connection");
+                                    last_connected = Some(last_connected.unwrap_or_else(|| store.now()));
                                     break;
                                 }
                             }
@@ -184,7 +197,10 @@ pub async fn relay_remote_events(store: Store, mut shutdown: tokio::sync::watch:
                     return;
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cannot connect the event listener"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot connect the event listener");
+                last_connected.get_or_insert_with(|| store.now());
+            }
         }
         tokio::select! {
             _ = shutdown.changed() => return,
@@ -193,7 +209,60 @@ pub async fn relay_remote_events(store: Store, mut shutdown: tokio::sync::watch:
     }
 }
 
-async fn relay_one(store: &Store, payload: &str) {
+/// Ids already delivered, bounded.
+#[derive(Default)]
+struct Seen {
+    set: HashSet<EventId>,
+    order: VecDeque<EventId>,
+}
+
+impl Seen {
+    /// True the first time an id is offered.
+    fn first(&mut self, id: EventId) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        while self.order.len() > 100_000 {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+/// How far back a catch-up or a poll looks: transactions can commit a while after the
+/// timestamp they stamped on their events.
+const LOOK_BACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+async fn catch_up(store: &Store, seen: &mut Seen, since: Timestamp) {
+    let from = since
+        .checked_sub(LOOK_BACK)
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let rows = store
+        .db
+        .fetch_all(
+            Q::new("SELECT id, org_id, kind, payload, origin, created_at FROM events WHERE created_at >= $1 ORDER BY created_at")
+                .bind(from),
+        )
+        .await;
+    match rows {
+        Ok(rows) => {
+            for r in &rows {
+                if let Ok(e) = Event::from_row(r)
+                    && e.origin != store.bus.origin()
+                    && seen.first(e.id)
+                {
+                    store.bus.deliver_local(Arc::new(e));
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot catch up on events"),
+    }
+}
+
+async fn relay_one(store: &Store, seen: &mut Seen, payload: &str) {
     let Some((origin, id)) = payload.split_once(' ') else {
         return;
     };
@@ -203,6 +272,9 @@ async fn relay_one(store: &Store, payload: &str) {
     let Ok(id) = id.parse::<EventId>() else {
         return;
     };
+    if !seen.first(id) {
+        return;
+    }
     match store.event(id).await {
         Ok(Some(e)) => store.bus.deliver_local(Arc::new(e)),
         Ok(None) => {}
@@ -213,37 +285,9 @@ async fn relay_one(store: &Store, payload: &str) {
 /// Polling fallback: reads recent events with a look-back window (transactions may commit out
 /// of order) and remembers which ids it has delivered.
 async fn poll_events(store: &Store, shutdown: &mut tokio::sync::watch::Receiver<bool>) {
-    let mut seen: HashSet<EventId> = HashSet::new();
-    let mut order: VecDeque<EventId> = VecDeque::new();
-    let window = jiff::SignedDuration::from_secs(10);
+    let mut seen = Seen::default();
     loop {
-        let since = store
-            .now()
-            .checked_sub(window)
-            .unwrap_or(Timestamp::UNIX_EPOCH);
-        let rows = store
-            .db
-            .fetch_all(
-                Q::new("SELECT id, org_id, kind, payload, origin, created_at FROM events WHERE created_at >= $1 ORDER BY created_at")
-                    .bind(since),
-            )
-            .await;
-        if let Ok(rows) = rows {
-            for r in &rows {
-                if let Ok(e) = Event::from_row(r)
-                    && e.origin != store.bus.origin()
-                    && seen.insert(e.id)
-                {
-                    order.push_back(e.id);
-                    store.bus.deliver_local(Arc::new(e));
-                }
-            }
-            while order.len() > 100_000 {
-                if let Some(old) = order.pop_front() {
-                    seen.remove(&old);
-                }
-            }
-        }
+        catch_up(store, &mut seen, store.now()).await;
         tokio::select! {
             _ = shutdown.changed() => return,
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}

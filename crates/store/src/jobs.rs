@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::{JobId, OrgId};
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -132,14 +133,15 @@ impl Store {
         Ok(id)
     }
 
-    /// Enqueues a recurring job unless one of its kind is already waiting or running.
+    /// Enqueues a recurring job unless one of its kind is already waiting. (A running one may be
+    /// the handler itself scheduling its next run.)
     /// Returns whether it enqueued. Two servers racing may both enqueue; recurring handlers
     /// are idempotent, so that costs one extra run.
     pub async fn ensure_scheduled(&self, job: NewJob) -> DbResult<bool> {
         let mut t = self.begin().await?;
         let existing = t
             .fetch_optional(
-                Q::new("SELECT id FROM jobs WHERE kind = $1 AND status IN ('pending', 'running') LIMIT 1")
+                Q::new("SELECT id FROM jobs WHERE kind = $1 AND status = 'pending' LIMIT 1")
                     .bind(job.kind.as_str()),
             )
             .await?;
@@ -165,6 +167,17 @@ impl Store {
             .checked_add(SignedDuration::try_from(lease).unwrap_or(SignedDuration::from_secs(60)))
             .unwrap_or(now);
         let mut tx = self.db.begin().await?;
+        // A job whose runner died (or whose handler crashed the runner) on its last attempt is
+        // not claimed again forever: it becomes a dead letter.
+        tx.execute(
+            Q::new(
+                "UPDATE jobs SET status = 'dead', locked_by = NULL, locked_until = NULL, updated_at = $1, \
+                 last_error = 'the runner stopped during the last attempt (crash or lost lease)' \
+                 WHERE status = 'running' AND locked_until < $1 AND attempts >= max_attempts",
+            )
+            .bind(now),
+        )
+        .await?;
         let rows = tx
             .fetch_all(
                 Q::fork(
@@ -283,20 +296,25 @@ impl Store {
         rows.iter().map(Job::from_row).collect()
     }
 
-    /// Puts a dead letter back in the queue with a fresh set of attempts.
-    pub async fn retry_dead_job(&self, id: JobId) -> DbResult<bool> {
-        let n = self
-            .db
-            .execute(
-                Q::new(
-                    "UPDATE jobs SET status = 'pending', attempts = 0, run_at = $1, updated_at = $1 \
-                     WHERE id = $2 AND status = 'dead'",
-                )
-                .bind(self.now())
-                .bind(id),
+    /// Puts a dead letter of one organization (or, with `None`, a system job) back in the
+    /// queue with a fresh set of attempts.
+    pub async fn retry_dead_job(&self, org: Option<OrgId>, id: JobId) -> DbResult<bool> {
+        let q = match org {
+            Some(org) => Q::new(
+                "UPDATE jobs SET status = 'pending', attempts = 0, run_at = $1, updated_at = $1 \
+                 WHERE id = $2 AND status = 'dead' AND org_id = $3",
             )
-            .await?;
-        Ok(n == 1)
+            .bind(self.now())
+            .bind(id)
+            .bind(org),
+            None => Q::new(
+                "UPDATE jobs SET status = 'pending', attempts = 0, run_at = $1, updated_at = $1 \
+                 WHERE id = $2 AND status = 'dead' AND org_id IS NULL",
+            )
+            .bind(self.now())
+            .bind(id),
+        };
+        Ok(self.db.execute(q).await? == 1)
     }
 
     pub async fn queue_depth(&self) -> DbResult<QueueDepth> {
@@ -400,29 +418,55 @@ impl JobRunner {
 
     /// Claims one batch and runs it. Returns how many jobs ran.
     pub async fn tick(&self) -> DbResult<usize> {
+        let claimed_at = std::time::Instant::now();
         let jobs = self
             .store
             .claim_jobs(&self.worker, self.settings.batch, self.settings.lease)
             .await?;
+        // Stop short of the lease: past it, another runner may claim the same job.
+        let deadline = self.settings.lease.mul_f64(0.9);
+        let mut ran = 0;
         for job in &jobs {
+            if claimed_at.elapsed() >= deadline {
+                break;
+            }
+            ran += 1;
             let outcome = match self.handlers.get(&job.kind) {
-                Some(h) => h.run(&self.store, job).await,
+                Some(h) => {
+                    match std::panic::AssertUnwindSafe(h.run(&self.store, job))
+                        .catch_unwind()
+                        .await
+                    {
+                        Ok(r) => r,
+                        Err(_) => Err("the handler panicked".to_string()),
+                    }
+                }
                 None => Err(format!("no handler for job kind {:?}", job.kind)),
             };
-            match outcome {
+            let recorded = match outcome {
                 Ok(()) => {
-                    self.store.complete_job(job.id, &self.worker).await?;
                     metrics::counter!("cuspid_jobs_completed_total").increment(1);
+                    self.store
+                        .complete_job(job.id, &self.worker)
+                        .await
+                        .map(|_| ())
                 }
                 Err(e) => {
                     tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job failed");
                     metrics::counter!("cuspid_jobs_failed_total").increment(1);
                     let backoff = self.settings.backoff(job.attempts);
-                    self.store.fail_job(job, &self.worker, &e, backoff).await?;
+                    self.store.fail_job(job, &self.worker, &e, backoff).await
                 }
+            };
+            if let Err(e) = recorded {
+                // The lease will expire and the job will be claimed again; handlers are idempotent.
+                tracing::warn!(job = %job.id, error = %e, "cannot record a job's outcome");
             }
         }
-        Ok(jobs.len())
+        if ran < jobs.len() {
+            self.store.release_jobs(&self.worker).await?;
+        }
+        Ok(ran)
     }
 
     /// Runs until `shutdown` turns true, then gives back what it holds.

@@ -374,10 +374,6 @@ impl ObjectStorage {
         };
         let sha256 = hex::encode(ring::digest::digest(&ring::digest::SHA256, &data));
         let size = i64::try_from(data.len()).unwrap_or(i64::MAX);
-        opened
-            .store()
-            .put(&ObjPath::from(key.as_str()), PutPayload::from_bytes(data))
-            .await?;
         let obj = StoredObject {
             id,
             org_id: scope.org(),
@@ -407,6 +403,22 @@ impl ObjectStorage {
                 .bind(obj.created_at),
             )
             .await?;
+        // The record first: a file is never stored without one. If the write fails, the record
+        // goes again.
+        if let Err(e) = opened
+            .store()
+            .put(
+                &ObjPath::from(obj.key.as_str()),
+                PutPayload::from_bytes(data),
+            )
+            .await
+        {
+            let _ = store
+                .db
+                .execute(Q::new("DELETE FROM objects WHERE id = $1").bind(obj.id))
+                .await;
+            return Err(e.into());
+        }
         Ok(obj)
     }
 
@@ -506,6 +518,30 @@ impl ObjectStorage {
         let obj = record_unscoped(store, id).await?;
         let data = self.read(&obj).await?;
         Ok((obj, data))
+    }
+
+    /// Deletes every stored file of an organization (before the organization itself is
+    /// deleted). Files already gone are fine; the records go with `Store::delete_org`.
+    pub async fn purge_org(&self, store: &Store, org: OrgId) -> Result<u64, ObjectError> {
+        let rows = store
+            .db
+            .fetch_all(
+                Q::new("SELECT profile, object_key FROM objects WHERE org_id = $1").bind(org),
+            )
+            .await?;
+        let mut n = 0;
+        for r in &rows {
+            let opened = self.open(&r.string("profile")?)?;
+            match opened
+                .store()
+                .delete(&ObjPath::from(r.string("object_key")?.as_str()))
+                .await
+            {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => n += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(n)
     }
 
     /// Checks that the default profile answers (for /readyz and `cuspid check`).

@@ -138,6 +138,17 @@ impl Store {
         rows.iter().map(org_from_row).collect()
     }
 
+    /// The organization created first (same answer on both databases, unlike a sort by name).
+    pub async fn first_org(&self) -> DbResult<Option<Organization>> {
+        let row = self
+            .db
+            .fetch_optional(Q::new(
+                "SELECT id, name, slug FROM organizations ORDER BY created_at, id LIMIT 1",
+            ))
+            .await?;
+        row.as_ref().map(org_from_row).transpose()
+    }
+
     pub async fn count_orgs(&self) -> DbResult<i64> {
         self.db
             .fetch_one(Q::new("SELECT COUNT(*) AS n FROM organizations"))

@@ -85,7 +85,7 @@ dual_test!(system_clock async fn always_failing_job_ends_in_dead_letters(db) {
     assert_eq!(dead[0].last_error.as_deref(), Some("failure 4"));
     assert_eq!(db.store.queue_depth().await.unwrap().dead, 1);
     // An admin puts it back; it runs again.
-    assert!(db.store.retry_dead_job(id).await.unwrap());
+    assert!(db.store.retry_dead_job(None, id).await.unwrap());
     runner.tick().await.unwrap();
     assert_eq!(runs.lock().unwrap()[&id], 5);
 });
@@ -186,4 +186,57 @@ dual_test!(system_clock async fn a_thousand_jobs_two_racing_runners_each_run_exa
     for id in &ids {
         assert_eq!(runs.get(id), Some(&1));
     }
+});
+
+struct Panics;
+
+impl JobHandler for Panics {
+    fn run<'a>(&'a self, _store: &'a Store, _job: &'a Job) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move { panic!("handler bug") })
+    }
+}
+
+dual_test!(system_clock async fn a_panicking_handler_fails_its_job_and_the_runner_goes_on(db) {
+    let runs: Runs = Arc::default();
+    let runner = JobRunner::new(db.store.clone(), fast())
+        .handle("t.panics", Panics)
+        .handle("t.ok", flaky(runs.clone(), 0));
+    let bad = db.store.enqueue(NewJob::new("t.panics", json!({})).attempts(2)).await.unwrap();
+    let good = db.store.enqueue(NewJob::new("t.ok", json!({}))).await.unwrap();
+    drain(&runner, 20).await;
+    let bad = db.store.job(bad).await.unwrap().unwrap();
+    assert_eq!(bad.status, "dead");
+    assert_eq!(bad.last_error.as_deref(), Some("the handler panicked"));
+    assert_eq!(runs.lock().unwrap().get(&good), Some(&1), "the runner kept going");
+});
+
+dual_test!(system_clock async fn a_lost_lease_on_the_last_attempt_is_a_dead_letter(db) {
+    let id = db.store.enqueue(NewJob::new("t.ok", json!({})).attempts(1)).await.unwrap();
+    assert_eq!(db.store.claim_jobs("crashed", 10, Duration::from_millis(1)).await.unwrap().len(), 1);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(db.store.claim_jobs("w2", 10, Duration::from_secs(60)).await.unwrap().is_empty());
+    let job = db.store.job(id).await.unwrap().unwrap();
+    assert_eq!(job.status, "dead");
+    assert!(job.last_error.unwrap().contains("last attempt"));
+});
+
+dual_test!(system_clock async fn dead_letters_are_retried_only_by_their_own_org(db) {
+    let (a, _) = test_support::seed_org(&db.store, "job-a").await;
+    let (b, _) = test_support::seed_org(&db.store, "job-b").await;
+    let runner = JobRunner::new(db.store.clone(), fast());
+    let id = db.store.enqueue(NewJob::new("t.nobody", json!({})).org(a.id).attempts(1)).await.unwrap();
+    drain(&runner, 3).await;
+    assert_eq!(db.store.dead_jobs(Some(a.id), 10).await.unwrap().len(), 1);
+    assert!(db.store.dead_jobs(Some(b.id), 10).await.unwrap().is_empty());
+    assert!(!db.store.retry_dead_job(Some(b.id), id).await.unwrap());
+    assert!(!db.store.retry_dead_job(None, id).await.unwrap());
+    assert!(db.store.retry_dead_job(Some(a.id), id).await.unwrap());
+});
+
+dual_test!(system_clock async fn a_recurring_job_can_schedule_its_next_run_while_running(db) {
+    assert!(db.store.ensure_scheduled(NewJob::new("t.recurring", json!({}))).await.unwrap());
+    assert!(!db.store.ensure_scheduled(NewJob::new("t.recurring", json!({}))).await.unwrap(), "one pending is enough");
+    let claimed = db.store.claim_jobs("w", 10, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(db.store.ensure_scheduled(NewJob::new("t.recurring", json!({}))).await.unwrap(), "the running one does not block the next");
 });

@@ -147,7 +147,9 @@ impl Drop for TestDb {
                     .build()
                 {
                     rt.block_on(async {
-                        db.close().await;
+                        // WITH (FORCE) ends any connection still open; do not wait on them.
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), db.close())
+                            .await;
                         pg::drop_database(&admin, &name).await;
                     });
                 }

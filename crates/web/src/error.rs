@@ -154,7 +154,8 @@ pub async fn render(
         r
     } else {
         let shell = match state {
-            Some(s) if status != StatusCode::SERVICE_UNAVAILABLE => Shell::build(s, ctx).await,
+            // A 5xx may be the database failing: do not ask it for the shell.
+            Some(s) if !status.is_server_error() => Shell::build(s, ctx).await,
             _ => Shell::bare(ctx),
         };
         let page = ErrorPage {

@@ -17,6 +17,15 @@ pub struct LinkParams {
     sig: String,
 }
 
+/// Types shown in the browser; everything else is served as a download.
+const INLINE_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+];
+
 pub async fn open_link(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -29,18 +38,27 @@ pub async fn open_link(
         .await?;
     let mut resp = data.into_response();
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
+    // Only inert types are shown inline; anything else (HTML, SVG, scripts) downloads as an
+    // opaque file, so an uploaded file can never run in the application's origin.
+    let inline = INLINE_TYPES.contains(&obj.content_type.as_str());
+    let content_type = if inline {
         HeaderValue::from_str(&obj.content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
+            .unwrap_or(HeaderValue::from_static("application/octet-stream"))
+    } else {
+        HeaderValue::from_static("application/octet-stream")
+    };
+    h.insert(header::CONTENT_TYPE, content_type);
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
     h.insert(
         header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("inline"),
+        HeaderValue::from_static(if inline { "inline" } else { "attachment" }),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
     );
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", obj.sha256)) {
         h.insert(header::ETAG, v);

@@ -91,7 +91,7 @@ impl AppState {
         if let Some(org) = *self.home_org.read().await {
             return Ok(Some(Scope::system(org)));
         }
-        let first = self.store.orgs().await?.into_iter().next();
+        let first = self.store.first_org().await?;
         if let Some(o) = &first {
             *self.home_org.write().await = Some(o.id);
         }

@@ -163,3 +163,16 @@ dual_test!(async fn signed_file_links_are_served_and_refused_when_tampered(db) {
     let missing = app.get("/files/not-an-id?exp=1&sig=x").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 });
+
+dual_test!(async fn uploaded_html_is_never_served_inline(db) {
+    let (org, _) = seed_org(&db.store, "xss").await;
+    let app = TestApp::new(db).await;
+    let scope = domain::Scope::system(org.id);
+    let obj = app.state.objects.put(&app.db.store, &scope, None, "text/html", bytes::Bytes::from_static(b"<script>alert(1)</script>")).await.unwrap();
+    let url = app.state.objects.signed_url(&app.db.store, &scope, obj.id, std::time::Duration::from_secs(60)).await.unwrap();
+    let r = app.get(&url).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(r.header("content-disposition"), Some("attachment"));
+    assert!(r.header("content-security-policy").unwrap().starts_with("sandbox"));
+});
