@@ -1,10 +1,13 @@
 //! Multi-row inserts for bulk loads (the generator, imports): one statement per chunk of rows,
 //! chunked under both databases' bind-parameter limits, all in the caller's transaction.
 
-use crate::db::{DbResult, Q, Tx, Val};
+use crate::db::{Backend, DbResult, Q, Tx, Val};
 
 /// SQLite allows 32,766 parameters per statement and PostgreSQL 65,535; stay well under both.
 const MAX_PARAMS: usize = 30_000;
+
+/// Rows per statement on SQLite.
+const SQLITE_ROWS: usize = 100;
 
 /// Rows for one table, added one at a time and written in chunks.
 pub struct BatchInsert {
@@ -24,15 +27,21 @@ impl BatchInsert {
         }
     }
 
-    fn rows_per_statement(&self) -> usize {
-        (MAX_PARAMS / self.columns.len().max(1)).clamp(1, 1000)
+    fn rows_per_statement(&self, backend: Backend) -> usize {
+        let max_rows = match backend {
+            // SQLite binds numbered parameters by looking each one up: many small statements
+            // beat a few huge ones (measured in BENCHMARKS.md).
+            Backend::Sqlite => SQLITE_ROWS,
+            Backend::Postgres => 1000,
+        };
+        (MAX_PARAMS / self.columns.len().max(1)).clamp(1, max_rows)
     }
 
     /// Adds a row; writes a chunk when enough rows are waiting.
     pub async fn push(&mut self, tx: &mut Tx, row: Vec<Val>) -> DbResult<()> {
         debug_assert_eq!(row.len(), self.columns.len());
         self.rows.push(row);
-        if self.rows.len() >= self.rows_per_statement() {
+        if self.rows.len() >= self.rows_per_statement(tx.backend()) {
             self.flush(tx).await?;
         }
         Ok(())

@@ -7,6 +7,7 @@ pub mod error;
 pub mod files;
 pub mod health;
 pub mod i18n;
+pub mod jobs;
 pub mod middleware;
 pub mod pages;
 pub mod shell;

@@ -45,7 +45,10 @@ pub const PLANNED: &[(&str, &str, &str)] = &[
 ];
 
 pub fn routes() -> Router<AppState> {
-    let mut r = Router::new().route("/dashboard", get(dashboard));
+    let mut r = Router::new()
+        .route("/dashboard", get(dashboard))
+        .route("/admin/jobs", get(crate::jobs::page))
+        .route("/admin/jobs/{id}/retry", axum::routing::post(crate::jobs::retry));
     for (path, _, _) in PLANNED {
         r = r.route(path, get(planned));
     }
@@ -56,7 +59,7 @@ pub async fn root() -> Redirect {
     Redirect::to("/dashboard")
 }
 
-fn html<T: Template>(t: &T) -> Result<Response, AppError> {
+pub(crate) fn html<T: Template>(t: &T) -> Result<Response, AppError> {
     t.render()
         .map(|s| Html(s).into_response())
         .map_err(|e| AppError::Internal(format!("template: {e}")))

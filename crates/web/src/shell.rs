@@ -74,6 +74,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/expenses", "nav-expenses"),
     ("/reports", "nav-reports"),
     ("/doctors", "nav-doctors"),
+    ("/admin/jobs", "nav-jobs"),
     ("/profile", "nav-profile"),
 ];
 

@@ -176,3 +176,29 @@ dual_test!(async fn uploaded_html_is_never_served_inline(db) {
     assert_eq!(r.header("content-disposition"), Some("attachment"));
     assert!(r.header("content-security-policy").unwrap().starts_with("sandbox"));
 });
+
+dual_test!(async fn dead_letters_are_listed_and_retried_from_the_jobs_page(db) {
+    let (org, _) = seed_org(&db.store, "jobs").await;
+    let (other, _) = seed_org(&db.store, "jobs-other").await;
+    let mine = db.store.enqueue(store::jobs::NewJob::new("reminder.send", serde_json::json!({})).org(org.id).attempts(1)).await.unwrap();
+    let theirs = db.store.enqueue(store::jobs::NewJob::new("reminder.send", serde_json::json!({})).org(other.id).attempts(1)).await.unwrap();
+    let claimed = db.store.claim_jobs("w", 10, std::time::Duration::from_secs(60)).await.unwrap();
+    for j in &claimed {
+        db.store.fail_job(j, "w", "SMS gateway answered 503", std::time::Duration::ZERO).await.unwrap();
+    }
+    let app = TestApp::new(db).await;
+    let page = app.get("/admin/jobs").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("SMS gateway answered 503"));
+    assert!(page.body.contains(&mine.to_string()));
+    assert!(!page.body.contains(&theirs.to_string()), "another org's job is not shown");
+    let post = |id: domain::JobId| Request::post(format!("/admin/jobs/{id}/retry")).body(Body::empty()).unwrap();
+    let r = app.request(post(theirs)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "cannot retry another org's job");
+    let r = app.request(post(mine)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.db.store.job(mine).await.unwrap().unwrap().status, "pending");
+    assert_eq!(app.db.store.job(theirs).await.unwrap().unwrap().status, "dead");
+    let page = app.get_with("/admin/jobs", &[("accept-language", "fr")]).await;
+    assert!(page.body.contains("Aucune tâche n’a échoué définitivement."));
+});

@@ -84,3 +84,21 @@ error-rate-limited-title = Too many attempts
 error-rate-limited-detail = Please wait a moment before trying again.
 error-unavailable-title = Temporarily unavailable
 error-unavailable-detail = The server cannot reach its database or file storage right now. Try again in a minute.
+
+## Background jobs (admin)
+
+nav-jobs = Background jobs
+jobs-title = Background jobs
+jobs-queue = Queue
+jobs-pending = Waiting
+jobs-running = Running
+jobs-done = Done
+jobs-dead = Failed for good
+jobs-dead-letters = Jobs that failed every attempt
+jobs-no-dead = No job has failed for good.
+jobs-kind = Kind
+jobs-attempts = Attempts
+jobs-last-error = Last error
+jobs-created = Created
+jobs-actions = Actions
+jobs-retry = Retry

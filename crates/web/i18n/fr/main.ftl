@@ -84,3 +84,21 @@ error-rate-limited-title = Trop de tentatives
 error-rate-limited-detail = Veuillez patienter un instant avant de réessayer.
 error-unavailable-title = Momentanément indisponible
 error-unavailable-detail = Le serveur ne peut pas joindre sa base de données ou son stockage de fichiers pour l’instant. Réessayez dans une minute.
+
+## Tâches de fond (administration)
+
+nav-jobs = Tâches de fond
+jobs-title = Tâches de fond
+jobs-queue = File d’attente
+jobs-pending = En attente
+jobs-running = En cours
+jobs-done = Terminées
+jobs-dead = Échec définitif
+jobs-dead-letters = Tâches en échec après toutes les tentatives
+jobs-no-dead = Aucune tâche n’a échoué définitivement.
+jobs-kind = Type
+jobs-attempts = Tentatives
+jobs-last-error = Dernière erreur
+jobs-created = Créée le
+jobs-actions = Actions
+jobs-retry = Relancer
