@@ -34,7 +34,7 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
     if let Some(org) = org {
         dead.extend(state.store.dead_jobs(Some(org), 100).await?);
     }
-    dead.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    dead.sort_by_key(|j| std::cmp::Reverse(j.created_at));
     let rows = dead
         .into_iter()
         .map(|j| DeadRow {
@@ -52,7 +52,10 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
     })
 }
 
-pub async fn retry(State(state): State<AppState>, Path(id): Path<String>) -> Result<Redirect, AppError> {
+pub async fn retry(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Redirect, AppError> {
     let id: JobId = id.parse().map_err(|_| AppError::NotFound)?;
     let org = state.home_scope().await?.map(|s| s.org());
     let retried = match org {

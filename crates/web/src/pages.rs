@@ -48,7 +48,10 @@ pub fn routes() -> Router<AppState> {
     let mut r = Router::new()
         .route("/dashboard", get(dashboard))
         .route("/admin/jobs", get(crate::jobs::page))
-        .route("/admin/jobs/{id}/retry", axum::routing::post(crate::jobs::retry));
+        .route(
+            "/admin/jobs/{id}/retry",
+            axum::routing::post(crate::jobs::retry),
+        );
     for (path, _, _) in PLANNED {
         r = r.route(path, get(planned));
     }

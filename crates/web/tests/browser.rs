@@ -68,6 +68,53 @@ async fn the_shell_loads_without_console_errors_and_goes_live() {
     browser.screenshot("dashboard").await;
     browser.goto(&format!("{base}/patients")).await;
     browser.screenshot("patients-planned").await;
+    let job = app
+        .db
+        .store
+        .enqueue(
+            store::jobs::NewJob::new("recall.reminder", serde_json::json!({}))
+                .org(org.id)
+                .attempts(1),
+        )
+        .await
+        .unwrap();
+    for j in app
+        .db
+        .store
+        .claim_jobs("w", 10, Duration::from_secs(60))
+        .await
+        .unwrap()
+    {
+        app.db
+            .store
+            .fail_job(
+                &j,
+                "w",
+                "SMTP server refused the connection",
+                Duration::ZERO,
+            )
+            .await
+            .unwrap();
+    }
+    browser.goto(&format!("{base}/admin/jobs")).await;
+    let retry = browser
+        .client
+        .find(fantoccini::Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap();
+    browser.screenshot("admin-jobs").await;
+    retry.click().await.unwrap();
+    for _ in 0..50 {
+        if app.db.store.job(job).await.unwrap().unwrap().status == "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.db.store.job(job).await.unwrap().unwrap().status,
+        "pending",
+        "retried from the page"
+    );
     browser.goto(&format!("{base}/no-such-page")).await;
     browser.screenshot("not-found").await;
     let errors: Vec<String> = browser
