@@ -59,7 +59,7 @@ pub async fn reset(store: &Store, objects: &ObjectStorage) -> Result<Option<OrgI
             .purge_org(store, org.id)
             .await
             .map_err(|e| e.to_string())?;
-        store.delete_org(org.id).await.map_err(|e| e.to_string())?;
+        store.retire_org(org.id).await.map_err(|e| e.to_string())?;
     }
     create(store).await
 }

@@ -124,4 +124,42 @@ async fn an_event_reaches_websocket_clients_of_every_server() {
             "the other org's event was skipped"
         );
     }
+
+    // Published through server A by a request (retrying a dead letter on its jobs page):
+    // server B's websocket client hears of it.
+    let job = db
+        .store
+        .enqueue(
+            store::jobs::NewJob::new("reminder.send", serde_json::json!({}))
+                .org(org.id)
+                .attempts(1),
+        )
+        .await
+        .unwrap();
+    for j in db
+        .store
+        .claim_jobs("w", 10, Duration::from_secs(60))
+        .await
+        .unwrap()
+    {
+        db.store
+            .fail_job(&j, "w", "gateway down", Duration::ZERO)
+            .await
+            .unwrap();
+    }
+    let r = test_support::http()
+        .post(format!("http://{}/admin/jobs/{job}/retry", a.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    for ws in [&mut ws_b, &mut ws_a] {
+        let e = next_event(ws).await;
+        assert_eq!(e["kind"], "job.retried");
+        assert_eq!(e["payload"]["job"], job.to_string());
+    }
 }

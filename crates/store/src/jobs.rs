@@ -297,7 +297,7 @@ impl Store {
     }
 
     /// Puts a dead letter of one organization (or, with `None`, a system job) back in the
-    /// queue with a fresh set of attempts.
+    /// queue with a fresh set of attempts, and publishes `job.retried`.
     pub async fn retry_dead_job(&self, org: Option<OrgId>, id: JobId) -> DbResult<bool> {
         let q = match org {
             Some(org) => Q::new(
@@ -314,7 +314,21 @@ impl Store {
             .bind(self.now())
             .bind(id),
         };
-        Ok(self.db.execute(q).await? == 1)
+        // One transaction: the job goes back in the queue and everyone watching is told.
+        let mut t = self.begin().await?;
+        if t.execute(q).await? != 1 {
+            t.rollback().await?;
+            return Ok(false);
+        }
+        t.publish(
+            self,
+            org,
+            "job.retried",
+            serde_json::json!({ "job": id.to_string() }),
+        )
+        .await?;
+        t.commit().await?;
+        Ok(true)
     }
 
     pub async fn queue_depth(&self) -> DbResult<QueueDepth> {

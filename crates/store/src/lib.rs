@@ -5,6 +5,7 @@
 //! Architecture Invariant: every function over tenant-owned rows takes a [`domain::Scope`] and
 //! filters on its organization.
 
+pub mod audit;
 pub mod batch;
 pub mod db;
 pub mod events;
@@ -30,6 +31,8 @@ pub struct Store {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub bus: EventBus,
+    /// Signs audit checkpoints when configured.
+    pub audit_signer: Option<Arc<audit::AuditSigner>>,
     rng: Arc<ring::rand::SystemRandom>,
 }
 
@@ -51,8 +54,15 @@ impl Store {
             db,
             clock,
             bus: EventBus::new(hex::encode(origin)),
+            audit_signer: None,
             rng,
         }
+    }
+
+    /// Signs audit checkpoints with this key from now on.
+    pub fn with_audit_signer(mut self, signer: audit::AuditSigner) -> Store {
+        self.audit_signer = Some(Arc::new(signer));
+        self
     }
 
     pub fn now(&self) -> Timestamp {

@@ -48,7 +48,10 @@ macro_rules! migration {
 }
 
 /// Every migration, in order. File names are `NNNN_name.sql` in both trees.
-pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001", "foundation")];
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001", "foundation"),
+    migration!(2, "0002", "audit"),
+];
 
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {

@@ -521,7 +521,7 @@ impl ObjectStorage {
     }
 
     /// Deletes every stored file of an organization (before the organization itself is
-    /// deleted). Files already gone are fine; the records go with `Store::delete_org`.
+    /// deleted). Files already gone are fine; the records go with `Store::retire_org`.
     pub async fn purge_org(&self, store: &Store, org: OrgId) -> Result<u64, ObjectError> {
         let rows = store
             .db

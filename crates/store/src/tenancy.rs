@@ -5,6 +5,7 @@ use domain::{
     Organization, Scope,
 };
 
+use crate::audit::AuditEntry;
 use crate::db::{DbError, DbResult, Q, Row};
 use crate::{Store, Txn};
 
@@ -66,7 +67,19 @@ impl Txn {
                 Err(DomainError::field("slug", "is already taken").into())
             }
             Err(e) => Err(e.into()),
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.audit(
+                    store,
+                    org.id,
+                    AuditEntry::system(
+                        "org.created",
+                        &format!("org:{}", org.id),
+                        serde_json::json!({ "fields": ["name", "slug"] }),
+                    ),
+                )
+                .await?;
+                Ok(())
+            }
         }
     }
 
@@ -103,6 +116,16 @@ impl Txn {
             .bind(now),
         )
         .await?;
+        self.audit(
+            store,
+            scope.org(),
+            AuditEntry::system(
+                "location.created",
+                &format!("location:{}", loc.id),
+                serde_json::json!({ "fields": ["name", "time_zone", "currency", "locale", "address", "opening_hours"] }),
+            ),
+        )
+        .await?;
         Ok(())
     }
 }
@@ -132,7 +155,7 @@ impl Store {
         let rows = self
             .db
             .fetch_all(Q::new(
-                "SELECT id, name, slug FROM organizations ORDER BY name, id",
+                "SELECT id, name, slug FROM organizations WHERE archived_at IS NULL ORDER BY name, id",
             ))
             .await?;
         rows.iter().map(org_from_row).collect()
@@ -143,7 +166,7 @@ impl Store {
         let row = self
             .db
             .fetch_optional(Q::new(
-                "SELECT id, name, slug FROM organizations ORDER BY created_at, id LIMIT 1",
+                "SELECT id, name, slug FROM organizations WHERE archived_at IS NULL ORDER BY created_at, id LIMIT 1",
             ))
             .await?;
         row.as_ref().map(org_from_row).transpose()
@@ -151,7 +174,9 @@ impl Store {
 
     pub async fn count_orgs(&self) -> DbResult<i64> {
         self.db
-            .fetch_one(Q::new("SELECT COUNT(*) AS n FROM organizations"))
+            .fetch_one(Q::new(
+                "SELECT COUNT(*) AS n FROM organizations WHERE archived_at IS NULL",
+            ))
             .await?
             .i64("n")
     }
@@ -201,21 +226,41 @@ impl Store {
     }
 }
 
-/// Tables holding an organization's rows, children first: deleting an organization deletes
+/// Tables holding an organization's rows, children first: retiring an organization deletes
 /// from each in this order. Every context adds its tables here (a test checks that every table
-/// with an `org_id` column is listed).
+/// with an `org_id` column is listed here or in [`KEPT_TABLES`]).
 pub const TENANT_TABLES: &[&str] = &["objects", "events", "jobs", "locations"];
 
+/// Tables never deleted from: the audit trail outlives the organization (HIPAA asks for six
+/// years), so a retired organization's row stays, archived, for them to point at.
+pub const KEPT_TABLES: &[&str] = &["audit_events", "audit_heads", "audit_checkpoints"];
+
 impl Store {
-    /// Deletes an organization and everything it owns, in one transaction.
-    pub async fn delete_org(&self, org: OrgId) -> DbResult<()> {
-        let mut tx = self.db.begin().await?;
+    /// Retires an organization in one transaction: deletes everything it owns except its audit
+    /// trail, and archives its row (its slug is freed for reuse). The retirement is audited.
+    pub async fn retire_org(&self, org: OrgId) -> DbResult<()> {
+        let mut tx = self.begin().await?;
         for table in TENANT_TABLES {
             tx.execute(Q::generated(format!("DELETE FROM {table} WHERE org_id = $1")).bind(org))
                 .await?;
         }
-        tx.execute(Q::new("DELETE FROM organizations WHERE id = $1").bind(org))
-            .await?;
+        let now = self.now();
+        tx.execute(
+            Q::new(
+                "UPDATE organizations SET slug = slug || '~' || $1, archived_at = $2, updated_at = $2 \
+                 WHERE id = $3 AND archived_at IS NULL",
+            )
+            .bind(now.as_microsecond().to_string())
+            .bind(now)
+            .bind(org),
+        )
+        .await?;
+        tx.audit(
+            self,
+            org,
+            AuditEntry::system("org.retired", &format!("org:{org}"), serde_json::json!({})),
+        )
+        .await?;
         tx.commit().await
     }
 }

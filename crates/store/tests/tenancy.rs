@@ -39,13 +39,21 @@ dual_test!(async fn duplicate_slug_and_invalid_location_are_refused_without_part
     assert_eq!(db.store.count_orgs().await.unwrap(), 1);
 });
 
-dual_test!(async fn deleting_an_org_removes_everything_it_owns_and_nothing_else(db) {
+dual_test!(async fn retiring_an_org_removes_everything_it_owns_but_its_audit_trail(db) {
     let (a, _) = seed_org(&db.store, "delta").await;
     let (b, _) = seed_org(&db.store, "epsilon").await;
     db.store.publish(Some(a.id), "t.x", serde_json::json!({})).await.unwrap();
     db.store.enqueue(store::jobs::NewJob::new("t.x", serde_json::json!({})).org(a.id)).await.unwrap();
-    db.store.delete_org(a.id).await.unwrap();
-    assert!(db.store.org(a.id).await.unwrap().is_none());
+    db.store.retire_org(a.id).await.unwrap();
+    assert!(db.store.org_by_slug("delta").await.unwrap().is_none(), "the slug is free again");
+    assert_eq!(db.store.count_orgs().await.unwrap(), 1);
+    assert_eq!(db.store.first_org().await.unwrap().unwrap().id, b.id);
+    // its audit trail stays, intact, ending with the retirement
+    let report = db.store.verify_audit(a.id, None).await.unwrap();
+    assert!(report.broken.is_none(), "{report:?}");
+    let trail = db.store.audit_events(a.id, 0, 100).await.unwrap();
+    assert_eq!(trail.first().unwrap().action, "org.created");
+    assert_eq!(trail.last().unwrap().action, "org.retired");
     assert!(db.store.locations(&Scope::system(a.id)).await.unwrap().is_empty());
     assert_eq!(db.store.locations(&Scope::system(b.id)).await.unwrap().len(), 1);
     assert_eq!(db.store.queue_depth().await.unwrap().pending, 0);
