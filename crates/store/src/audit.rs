@@ -251,9 +251,10 @@ impl Txn {
                 .bind(org),
         )
         .await?;
-        if let Some(signer) = &store.audit_signer {
-            if ev.seq % signer.every == 0 {
-                self.execute(
+        if let Some(signer) = &store.audit_signer
+            && ev.seq % signer.every == 0
+        {
+            self.execute(
                     Q::new(
                         "INSERT INTO audit_checkpoints (org_id, seq, hash, key_id, signature, signed_at) \
                          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -266,7 +267,6 @@ impl Txn {
                     .bind(now),
                 )
                 .await?;
-            }
         }
         Ok(ev.seq)
     }
@@ -436,16 +436,14 @@ impl Store {
                     });
                 }
             }
-            if report.broken.is_none() {
-                if let Some((cp_seq, _, _)) = next_cp.next() {
-                    report.broken = Some(Broken {
-                        seq: *cp_seq,
-                        id: None,
-                        reason: format!(
-                            "a signed checkpoint exists at event {cp_seq}, which is gone"
-                        ),
-                    });
-                }
+            if report.broken.is_none()
+                && let Some((cp_seq, _, _)) = next_cp.next()
+            {
+                report.broken = Some(Broken {
+                    seq: *cp_seq,
+                    id: None,
+                    reason: format!("a signed checkpoint exists at event {cp_seq}, which is gone"),
+                });
             }
         }
         Ok(report)
