@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use domain::{Clock, SystemClock};
+use store::audit::AuditSigner;
 use store::jobs::{JobRunner, RunnerSettings};
 use store::objects::ObjectStorage;
 use store::{Db, PoolSettings, Store};
@@ -46,11 +47,24 @@ pub async fn connect(cfg: &Config) -> Result<Db, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The audit checkpoint key: configured, or generated once into the data directory.
+pub fn audit_signer(cfg: &Config) -> Result<AuditSigner, String> {
+    let hex_seed = if cfg.audit.signing_key.is_empty() {
+        String::from_utf8(secret_file(cfg, "audit-signing-key")?)
+            .map_err(|_| "the audit signing key file is not text".to_string())?
+    } else {
+        cfg.audit.signing_key.expose().to_string()
+    };
+    let seed = hex::decode(hex_seed.trim())
+        .map_err(|_| "audit.signing_key: not hexadecimal".to_string())?;
+    AuditSigner::from_seed(&seed, cfg.audit.checkpoint_every)
+}
+
 /// Opens and migrates: the store every command works on.
 pub async fn open_store(cfg: &Config) -> Result<Store, String> {
     let db = connect(cfg).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Store::new(db, clock);
+    let store = Store::new(db, clock).with_audit_signer(audit_signer(cfg)?);
     let report = store.migrate().await.map_err(|e| e.to_string())?;
     if !report.applied.is_empty() {
         tracing::info!(applied = ?report.applied, version = report.version, "database migrated");
@@ -64,7 +78,12 @@ fn link_secret(cfg: &Config) -> Result<Vec<u8>, String> {
     if !cfg.storage.link_secret.is_empty() {
         return Ok(cfg.storage.link_secret.expose().as_bytes().to_vec());
     }
-    let path = cfg.data_dir.join("link-secret");
+    secret_file(cfg, "link-secret")
+}
+
+/// A 32-byte random secret kept as hex in `<data_dir>/<name>` (mode 0600), made on first use.
+fn secret_file(cfg: &Config, name: &str) -> Result<Vec<u8>, String> {
+    let path = cfg.data_dir.join(name);
     if let Ok(s) = std::fs::read(&path)
         && s.len() >= 32
     {
@@ -350,4 +369,48 @@ pub async fn write_burst(cfg: Config, count: u64) -> Result<(), String> {
         out.flush().map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// `cuspid audit verify`: walks every organization's chain (or one), prints a line each, and
+/// fails naming the first broken event.
+pub async fn audit_verify(cfg: Config, org: Option<String>) -> Result<(), String> {
+    let store = open_store(&cfg).await?;
+    let public_key = store.audit_signer.as_ref().map(|s| s.public_key());
+    let orgs = match org {
+        Some(o) => vec![
+            o.parse()
+                .map_err(|_| format!("--org: {o:?} is not an organization id"))?,
+        ],
+        None => store.audited_orgs().await.map_err(|e| e.to_string())?,
+    };
+    let mut failures = 0;
+    for org in orgs {
+        let started = Instant::now();
+        let r = store
+            .verify_audit(org, public_key.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
+        match r.broken {
+            None => println!(
+                "org {org}: intact, {} events, {} signed checkpoints ({:.2} s)",
+                r.events,
+                r.checkpoints,
+                started.elapsed().as_secs_f64()
+            ),
+            Some(b) => {
+                failures += 1;
+                println!(
+                    "org {org}: BROKEN at event {}{}: {}",
+                    b.seq,
+                    b.id.map(|i| format!(" ({i})")).unwrap_or_default(),
+                    b.reason
+                );
+            }
+        }
+    }
+    if failures > 0 {
+        Err(format!("{failures} audit chain(s) broken"))
+    } else {
+        Ok(())
+    }
 }

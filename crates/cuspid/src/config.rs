@@ -54,6 +54,28 @@ pub struct Config {
     pub http: HttpConfig,
     pub storage: StorageConfig,
     pub jobs: JobsConfig,
+    pub audit: AuditConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Ed25519 seed (64 hex characters) that signs audit checkpoints; also read from
+    /// `CUSPID_AUDIT_SIGNING_KEY`. Keep it away from the database and its backups: a key next to
+    /// the data lets whoever steals both rewrite the log. When empty, one is generated into the
+    /// data directory (fine for a single office; configure it for a group).
+    pub signing_key: Secret,
+    /// A signed checkpoint every this many events of an organization.
+    pub checkpoint_every: i64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            signing_key: Secret::default(),
+            checkpoint_every: 1000,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -114,6 +136,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             storage: StorageConfig::default(),
             jobs: JobsConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -227,6 +250,9 @@ impl Config {
         if let Some(v) = &o.log_format {
             cfg.log_format = v.clone();
         }
+        if let Ok(v) = std::env::var("CUSPID_AUDIT_SIGNING_KEY") {
+            cfg.audit.signing_key = Secret(v);
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -290,6 +316,16 @@ impl Config {
                 "storage.link_secret",
                 "must be at least 32 characters".into(),
             );
+        }
+        let key = self.audit.signing_key.expose();
+        if !key.is_empty() && (key.len() != 64 || hex::decode(key).is_err()) {
+            return bad(
+                "audit.signing_key",
+                "must be 64 hexadecimal characters (a 32-byte Ed25519 seed)".into(),
+            );
+        }
+        if self.audit.checkpoint_every < 1 {
+            return bad("audit.checkpoint_every", "must be at least 1".into());
         }
         if self.jobs.lease_secs < 10 {
             return bad("jobs.lease_secs", "must be at least 10".into());

@@ -84,6 +84,11 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -97,6 +102,18 @@ enum Command {
         db: DbArgs,
         #[arg(long, default_value_t = 100_000)]
         count: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Check the hash chain and signed checkpoints; exits non-zero naming the first broken event.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only this organization.
+        #[arg(long)]
+        org: Option<String>,
     },
 }
 
@@ -169,6 +186,12 @@ fn main() -> ExitCode {
             Command::Generate { db, preset, seed } => {
                 let cfg = load(&cli.config, &db_overrides(&db))?;
                 generate::run(cfg, preset, seed).await
+            }
+            Command::Audit {
+                command: AuditCommand::Verify { db, org },
+            } => {
+                let cfg = load(&cli.config, &db_overrides(&db))?;
+                app::audit_verify(cfg, org).await
             }
             Command::Config { command } => match command {
                 ConfigCommand::PrintDefault => {

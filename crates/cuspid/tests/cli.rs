@@ -454,3 +454,74 @@ fn serves_https_with_hsts_when_given_a_certificate() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.pem"));
 }
+
+#[test]
+fn audit_verify_passes_an_intact_chain_and_names_the_first_broken_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::write(
+        dir.path().join("cuspid.toml"),
+        "[audit]\ncheckpoint_every = 2\n",
+    )
+    .unwrap();
+    let out = cuspid(dir.path())
+        .args(["demo", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verify = |key: Option<&str>| {
+        let mut c = cuspid(dir.path());
+        c.args(["audit", "verify", "--data-dir"]).arg(&data);
+        if let Some(k) = key {
+            c.env("CUSPID_AUDIT_SIGNING_KEY", k);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, text) = verify(None);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("intact, 3 events, 1 signed checkpoints"),
+        "{text}"
+    );
+    // Another key cannot vouch for these checkpoints.
+    let (ok, text) = verify(Some(&"ab".repeat(32)));
+    assert!(!ok);
+    assert!(
+        text.contains("BROKEN at event 2") && text.contains("signature"),
+        "{text}"
+    );
+    // Someone with the database file edits event 3.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!(
+            "sqlite:{}",
+            data.join("cuspid.db").display()
+        ))
+        .await
+        .unwrap();
+        sqlx::query("DROP TRIGGER audit_events_no_update")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE audit_events SET actor = 'nobody' WHERE seq = 3")
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+    let (ok, text) = verify(None);
+    assert!(!ok);
+    assert!(
+        text.contains("BROKEN at event 3") && text.contains("edited"),
+        "{text}"
+    );
+}
