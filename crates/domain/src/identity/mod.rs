@@ -6,6 +6,8 @@
 //! Receptionist, Assistant). Hygienist, Treatment coordinator and Billing get what their jobs
 //! need and no more; each choice is written next to its role below and tested.
 
+pub mod password;
+
 use std::fmt;
 use std::str::FromStr;
 
