@@ -9,6 +9,7 @@ pub mod audit;
 pub mod batch;
 pub mod db;
 pub mod events;
+pub mod identity;
 pub mod jobs;
 pub mod migrate;
 pub mod objects;

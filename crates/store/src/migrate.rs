@@ -51,6 +51,7 @@ macro_rules! migration {
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001", "foundation"),
     migration!(2, "0002", "audit"),
+    migration!(3, "0003", "identity"),
 ];
 
 /// The newest schema version this binary knows.

@@ -229,7 +229,16 @@ impl Store {
 /// Tables holding an organization's rows, children first: retiring an organization deletes
 /// from each in this order. Every context adds its tables here (a test checks that every table
 /// with an `org_id` column is listed here or in [`KEPT_TABLES`]).
-pub const TENANT_TABLES: &[&str] = &["objects", "events", "jobs", "locations"];
+pub const TENANT_TABLES: &[&str] = &[
+    "objects",
+    "events",
+    "jobs",
+    "sessions",
+    "user_locations",
+    "user_roles",
+    "users",
+    "locations",
+];
 
 /// Tables never deleted from: the audit trail outlives the organization (HIPAA asks for six
 /// years), so a retired organization's row stays, archived, for them to point at.
