@@ -49,22 +49,37 @@ pub async fn connect(cfg: &Config) -> Result<Db, String> {
 
 /// The audit checkpoint key: configured, or generated once into the data directory.
 pub fn audit_signer(cfg: &Config) -> Result<AuditSigner, String> {
-    let hex_seed = if cfg.audit.signing_key.is_empty() {
+    let hex_seed = if cfg.security.audit_signing_key.is_empty() {
         String::from_utf8(secret_file(cfg, "audit-signing-key")?)
             .map_err(|_| "the audit signing key file is not text".to_string())?
     } else {
-        cfg.audit.signing_key.expose().to_string()
+        cfg.security.audit_signing_key.expose().to_string()
     };
     let seed = hex::decode(hex_seed.trim())
-        .map_err(|_| "audit.signing_key: not hexadecimal".to_string())?;
-    AuditSigner::from_seed(&seed, cfg.audit.checkpoint_every)
+        .map_err(|_| "security.audit_signing_key: not hexadecimal".to_string())?;
+    AuditSigner::from_seed(&seed, cfg.security.audit_checkpoint_every)
+}
+
+/// The field-encryption master key: configured, or generated once into the data directory.
+pub fn master_key(cfg: &Config) -> Result<store::crypto::MasterKey, String> {
+    let hex_key = if cfg.security.master_key.is_empty() {
+        String::from_utf8(secret_file(cfg, "master-key")?)
+            .map_err(|_| "the master key file is not text".to_string())?
+    } else {
+        cfg.security.master_key.expose().to_string()
+    };
+    let bytes = hex::decode(hex_key.trim())
+        .map_err(|_| "security.master_key: not hexadecimal".to_string())?;
+    store::crypto::MasterKey::from_bytes(&bytes)
 }
 
 /// Opens and migrates: the store every command works on.
 pub async fn open_store(cfg: &Config) -> Result<Store, String> {
     let db = connect(cfg).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Store::new(db, clock).with_audit_signer(audit_signer(cfg)?);
+    let store = Store::new(db, clock)
+        .with_audit_signer(audit_signer(cfg)?)
+        .with_master_key(master_key(cfg)?);
     let report = store.migrate().await.map_err(|e| e.to_string())?;
     if !report.applied.is_empty() {
         tracing::info!(applied = ?report.applied, version = report.version, "database migrated");

@@ -54,26 +54,32 @@ pub struct Config {
     pub http: HttpConfig,
     pub storage: StorageConfig,
     pub jobs: JobsConfig,
-    pub audit: AuditConfig,
+    pub security: SecurityConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct AuditConfig {
+pub struct SecurityConfig {
     /// Ed25519 seed (64 hex characters) that signs audit checkpoints; also read from
     /// `CUSPID_AUDIT_SIGNING_KEY`. Keep it away from the database and its backups: a key next to
     /// the data lets whoever steals both rewrite the log. When empty, one is generated into the
     /// data directory (fine for a single office; configure it for a group).
-    pub signing_key: Secret,
+    pub audit_signing_key: Secret,
     /// A signed checkpoint every this many events of an organization.
-    pub checkpoint_every: i64,
+    pub audit_checkpoint_every: i64,
+    /// Master key (64 hex characters) wrapping each organization's field-encryption key; also
+    /// read from `CUSPID_MASTER_KEY`. Never stored in the database. When empty, one is generated
+    /// into the data directory (fine for a single office; configure it for a group, and back it
+    /// up apart from the database: without it the encrypted fields cannot be read).
+    pub master_key: Secret,
 }
 
-impl Default for AuditConfig {
+impl Default for SecurityConfig {
     fn default() -> Self {
-        AuditConfig {
-            signing_key: Secret::default(),
-            checkpoint_every: 1000,
+        SecurityConfig {
+            audit_signing_key: Secret::default(),
+            audit_checkpoint_every: 1000,
+            master_key: Secret::default(),
         }
     }
 }
@@ -136,7 +142,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             storage: StorageConfig::default(),
             jobs: JobsConfig::default(),
-            audit: AuditConfig::default(),
+            security: SecurityConfig::default(),
         }
     }
 }
@@ -251,7 +257,10 @@ impl Config {
             cfg.log_format = v.clone();
         }
         if let Ok(v) = std::env::var("CUSPID_AUDIT_SIGNING_KEY") {
-            cfg.audit.signing_key = Secret(v);
+            cfg.security.audit_signing_key = Secret(v);
+        }
+        if let Ok(v) = std::env::var("CUSPID_MASTER_KEY") {
+            cfg.security.master_key = Secret(v);
         }
         cfg.validate()?;
         Ok(cfg)
@@ -317,15 +326,25 @@ impl Config {
                 "must be at least 32 characters".into(),
             );
         }
-        let key = self.audit.signing_key.expose();
+        let key = self.security.audit_signing_key.expose();
         if !key.is_empty() && (key.len() != 64 || hex::decode(key).is_err()) {
             return bad(
-                "audit.signing_key",
+                "security.audit_signing_key",
                 "must be 64 hexadecimal characters (a 32-byte Ed25519 seed)".into(),
             );
         }
-        if self.audit.checkpoint_every < 1 {
-            return bad("audit.checkpoint_every", "must be at least 1".into());
+        let key = self.security.master_key.expose();
+        if !key.is_empty() && (key.len() != 64 || hex::decode(key).is_err()) {
+            return bad(
+                "security.master_key",
+                "must be 64 hexadecimal characters (32 bytes)".into(),
+            );
+        }
+        if self.security.audit_checkpoint_every < 1 {
+            return bad(
+                "security.audit_checkpoint_every",
+                "must be at least 1".into(),
+            );
         }
         if self.jobs.lease_secs < 10 {
             return bad("jobs.lease_secs", "must be at least 10".into());

@@ -461,7 +461,7 @@ fn audit_verify_passes_an_intact_chain_and_names_the_first_broken_event() {
     let data = dir.path().join("data");
     std::fs::write(
         dir.path().join("cuspid.toml"),
-        "[audit]\ncheckpoint_every = 2\n",
+        "[security]\naudit_checkpoint_every = 2\n",
     )
     .unwrap();
     let out = cuspid(dir.path())

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod batch;
+pub mod crypto;
 pub mod db;
 pub mod events;
 pub mod identity;
@@ -34,6 +35,8 @@ pub struct Store {
     pub bus: EventBus,
     /// Signs audit checkpoints when configured.
     pub audit_signer: Option<Arc<audit::AuditSigner>>,
+    /// The master key and the unwrapped data keys (field encryption).
+    pub keyring: Arc<crypto::Keyring>,
     rng: Arc<ring::rand::SystemRandom>,
 }
 
@@ -56,8 +59,15 @@ impl Store {
             clock,
             bus: EventBus::new(hex::encode(origin)),
             audit_signer: None,
+            keyring: Arc::new(crypto::Keyring::default()),
             rng,
         }
+    }
+
+    /// Encrypts sensitive fields with data keys wrapped by this master key.
+    pub fn with_master_key(mut self, master: crypto::MasterKey) -> Store {
+        self.keyring = Arc::new(crypto::Keyring::new(master));
+        self
     }
 
     /// Signs audit checkpoints with this key from now on.

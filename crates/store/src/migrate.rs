@@ -52,6 +52,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001", "foundation"),
     migration!(2, "0002", "audit"),
     migration!(3, "0003", "identity"),
+    migration!(4, "0004", "keys"),
 ];
 
 /// The newest schema version this binary knows.

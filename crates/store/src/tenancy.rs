@@ -238,11 +238,15 @@ pub const TENANT_TABLES: &[&str] = &[
     "user_roles",
     "users",
     "locations",
+    "org_keys",
 ];
 
 /// Tables never deleted from: the audit trail outlives the organization (HIPAA asks for six
 /// years), so a retired organization's row stays, archived, for them to point at.
 pub const KEPT_TABLES: &[&str] = &["audit_events", "audit_heads", "audit_checkpoints"];
+
+// `org_keys` is deleted last, with the organization's data: without its keys nothing it
+// encrypted can be read again (crypto-shredding).
 
 impl Store {
     /// Retires an organization in one transaction: deletes everything it owns except its audit
