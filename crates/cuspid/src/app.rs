@@ -177,8 +177,9 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     let mut demo_note = None;
     if cfg.demo && store.count_orgs().await.map_err(|e| e.to_string())? == 0 {
         // `None`: another server on the same database created it first.
-        if demo::create(&store).await?.is_some() {
-            demo_note = Some(());
+        let password = demo_password(&cfg, &store);
+        if demo::create(&store, &password.0).await?.is_some() {
+            demo_note = Some(password);
         }
     }
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
@@ -236,10 +237,19 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         store.db.backend().name(),
         store::db::redact_url(&cfg.effective_database_url()),
     );
-    if demo_note.is_some() {
+    if let Some((password, generated)) = &demo_note {
+        println!("Demo clinic created: open {scheme}://{addr}/login");
         println!(
-            "Demo clinic created: open {scheme}://{addr}/dashboard (sign-in arrives with the identity module; the shell is open until then)."
+            "  sign in as admin@{d}, dentist@{d}, hygienist@{d}, assistant@{d}, receptionist@{d}, coordinator@{d} or billing@{d}",
+            d = demo::EMAIL_DOMAIN
         );
+        if *generated {
+            println!(
+                "  password (generated, shown once; set CUSPID_DEMO_PASSWORD to choose it): {password}"
+            );
+        } else {
+            println!("  password: the one in CUSPID_DEMO_PASSWORD / --demo-password");
+        }
     }
     tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, "listening");
     let grace = Duration::from_secs(cfg.http.shutdown_grace_secs);
@@ -352,11 +362,28 @@ pub async fn check(cfg: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// The demo users' password: configured, or generated (and then printed once).
+fn demo_password(cfg: &Config, store: &Store) -> (String, bool) {
+    if cfg.demo_password.is_empty() {
+        let mut b = [0u8; 12];
+        store.fill_random(&mut b);
+        (hex::encode(b), true)
+    } else {
+        (cfg.demo_password.expose().to_string(), false)
+    }
+}
+
 pub async fn demo_command(cfg: Config, reset: bool) -> Result<(), String> {
     let store = open_store(&cfg).await?;
+    let (password, generated) = demo_password(&cfg, &store);
+    let shown = if generated {
+        format!("demo password (generated, shown once): {password}")
+    } else {
+        "demo password: the configured one".to_string()
+    };
     if reset {
-        demo::reset(&store, &open_objects(&cfg)?).await?;
-        println!("demo clinic recreated");
+        demo::reset(&store, &open_objects(&cfg)?, &password).await?;
+        println!("demo clinic recreated; {shown}");
     } else if store
         .org_by_slug(demo::SLUG)
         .await
@@ -365,8 +392,8 @@ pub async fn demo_command(cfg: Config, reset: bool) -> Result<(), String> {
     {
         println!("the demo clinic exists; use --reset to recreate it");
     } else {
-        demo::create(&store).await?;
-        println!("demo clinic created");
+        demo::create(&store, &password).await?;
+        println!("demo clinic created; {shown}");
     }
     Ok(())
 }

@@ -3,12 +3,15 @@
 //! ledgers, images); parts run in order in one go, with a deterministic random source so the
 //! demo is the same every time.
 
+use domain::identity::Role;
+use domain::identity::password::check_new_password;
 use domain::{
     Address, Currency, DayHours, Location, LocationId, OpeningHours, OrgId, Organization, Scope,
 };
 use futures::future::BoxFuture;
 use jiff::civil::time;
 use store::Store;
+use store::identity::{NewUser, hash_password};
 use store::objects::ObjectStorage;
 
 pub const SLUG: &str = "demo";
@@ -18,16 +21,21 @@ pub struct DemoCtx<'a> {
     pub store: &'a Store,
     pub scope: Scope,
     pub locations: Vec<Location>,
+    /// The demo users' password.
+    pub password: &'a str,
 }
 
 type Part = for<'a> fn(&'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>>;
 
 /// The demo, part by part, in dependency order.
-const PARTS: &[(&str, Part)] = &[("tenancy", tenancy)];
+const PARTS: &[(&str, Part)] = &[("tenancy", tenancy), ("staff", staff)];
+
+/// The demo users' domain: `<role>@demo.cuspid.test`.
+pub const EMAIL_DOMAIN: &str = "demo.cuspid.test";
 
 /// Creates the demo organization with everything every part adds. Returns `None` when a demo
 /// organization already exists (another server on the same database made it first).
-pub async fn create(store: &Store) -> Result<Option<OrgId>, String> {
+pub async fn create(store: &Store, password: &str) -> Result<Option<OrgId>, String> {
     let org = Organization {
         id: OrgId::from_uuid(store.new_uuid()),
         name: "Maple & Saint-Laurent Dental Group".into(),
@@ -42,6 +50,7 @@ pub async fn create(store: &Store) -> Result<Option<OrgId>, String> {
         store,
         scope: Scope::system(org.id),
         locations: Vec::new(),
+        password,
     };
     for (name, part) in PARTS {
         part(&mut ctx).await.map_err(|e| {
@@ -53,7 +62,11 @@ pub async fn create(store: &Store) -> Result<Option<OrgId>, String> {
 }
 
 /// Deletes the demo organization and creates it again.
-pub async fn reset(store: &Store, objects: &ObjectStorage) -> Result<Option<OrgId>, String> {
+pub async fn reset(
+    store: &Store,
+    objects: &ObjectStorage,
+    password: &str,
+) -> Result<Option<OrgId>, String> {
     if let Some(org) = store.org_by_slug(SLUG).await.map_err(|e| e.to_string())? {
         objects
             .purge_org(store, org.id)
@@ -61,7 +74,7 @@ pub async fn reset(store: &Store, objects: &ObjectStorage) -> Result<Option<OrgI
             .map_err(|e| e.to_string())?;
         store.retire_org(org.id).await.map_err(|e| e.to_string())?;
     }
-    create(store).await
+    create(store, password).await
 }
 
 fn tenancy<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> {
@@ -128,5 +141,45 @@ fn tenancy<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> {
         tx.commit().await.map_err(|e| e.to_string())?;
         ctx.locations = locations;
         Ok(())
+    })
+}
+
+/// One user per default staff role: `admin@demo.cuspid.test`, `dentist@…`, …
+fn staff<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> {
+    Box::pin(async move {
+        let people = [
+            (Role::Admin, "Sophie Martin"),
+            (Role::Dentist, "Dr. Amélie Tremblay"),
+            (Role::Hygienist, "Jordan Lee, RDH"),
+            (Role::Assistant, "Marc Gagnon"),
+            (Role::Receptionist, "Chloé Roy"),
+            (Role::TreatmentCoordinator, "Priya Patel"),
+            (Role::Billing, "Tom Becker"),
+        ];
+        if let Err(p) = check_new_password(ctx.password, "") {
+            return Err(format!(
+                "the demo password is not acceptable ({}): use at least 12 characters, not a common password",
+                p.message_key()
+            ));
+        }
+        // Seven users, one password: hash it once.
+        let hash = hash_password(ctx.password)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut tx = ctx.store.begin().await.map_err(|e| e.to_string())?;
+        for (role, name) in people {
+            let user = NewUser {
+                email: format!("{}@{EMAIL_DOMAIN}", role.code()),
+                name: name.to_string(),
+                phone: None,
+                password: None,
+                roles: vec![role],
+                locations: Vec::new(),
+            };
+            tx.create_user_prehashed(ctx.store, &ctx.scope, &user, hash.clone())
+                .await
+                .map_err(|e| format!("{}: {e}", user.email))?;
+        }
+        tx.commit().await.map_err(|e| e.to_string())
     })
 }

@@ -489,7 +489,7 @@ fn audit_verify_passes_an_intact_chain_and_names_the_first_broken_event() {
     let (ok, text) = verify(None);
     assert!(ok, "{text}");
     assert!(
-        text.contains("intact, 3 events, 1 signed checkpoints"),
+        text.contains("intact, 10 events, 5 signed checkpoints"),
         "{text}"
     );
     // Another key cannot vouch for these checkpoints.
@@ -524,4 +524,51 @@ fn audit_verify_passes_an_intact_chain_and_names_the_first_broken_event() {
         text.contains("BROKEN at event 3") && text.contains("edited"),
         "{text}"
     );
+}
+
+#[test]
+fn every_demo_staff_role_can_sign_in_with_the_demo_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path(), &["--demo-password", "demo clinic password"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let http = test_support::http();
+        for (role, landing) in [
+            ("admin", "/dashboard"),
+            ("dentist", "/dashboard"),
+            ("hygienist", "/appointments"),
+            ("assistant", "/inventory"),
+            ("receptionist", "/dashboard"),
+            ("coordinator", "/appointments"),
+            ("billing", "/patients"),
+        ] {
+            let r = http
+                .post(format!("{}/api/v1/session", server.base))
+                .json(&serde_json::json!({ "email": format!("{role}@demo.cuspid.test"), "password": "demo clinic password" }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{role}");
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["roles"][0], role);
+            assert_eq!(body["landing_page"], landing, "{role}");
+        }
+    });
+    drop(server);
+    // A demo password that breaks the password rules is refused with a clear message.
+    let other = tempfile::tempdir().unwrap();
+    let out = cuspid(other.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--demo-password",
+            "short",
+            "--data-dir",
+        ])
+        .arg(other.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("demo password is not acceptable"));
 }

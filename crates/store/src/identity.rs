@@ -151,6 +151,30 @@ impl Txn {
             Some(pw) => Some(hash_password(pw).await?),
             None => None,
         };
+        self.insert_user(store, scope, u, &email, hash).await
+    }
+
+    /// Creates a user whose password was already checked and hashed (several demo users
+    /// sharing one password cost one Argon2 run instead of one each).
+    pub async fn create_user_prehashed(
+        &mut self,
+        store: &Store,
+        scope: &Scope,
+        u: &NewUser,
+        hash: String,
+    ) -> Result<UserId, WriteError> {
+        let email = normalize_email(&u.email).map_err(|fe| DomainError::validation(vec![fe]))?;
+        self.insert_user(store, scope, u, &email, Some(hash)).await
+    }
+
+    async fn insert_user(
+        &mut self,
+        store: &Store,
+        scope: &Scope,
+        u: &NewUser,
+        email: &str,
+        hash: Option<String>,
+    ) -> Result<UserId, WriteError> {
         let id = UserId::from_uuid(store.new_uuid());
         let now = store.now();
         let r = self
@@ -162,7 +186,7 @@ impl Txn {
                 )
                 .bind(id)
                 .bind(scope.org())
-                .bind(email.as_str())
+                .bind(email)
                 .bind(u.name.trim())
                 .bind(u.phone.clone())
                 .bind(hash)

@@ -19,6 +19,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../static/app.css"),
     },
     Asset {
+        name: "favicon.svg",
+        content_type: "image/svg+xml",
+        body: include_str!("../static/favicon.svg"),
+    },
+    Asset {
         name: "app.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../static/app.js"),
@@ -56,4 +61,9 @@ pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Result<Respo
         h.insert(header::ETAG, v);
     }
     Ok(resp)
+}
+
+/// Browsers ask for `/favicon.ico` whatever the page says; send them to ours.
+pub async fn favicon() -> axum::response::Redirect {
+    axum::response::Redirect::permanent("/static/favicon.svg")
 }

@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod jobs;
 pub mod middleware;
 pub mod pages;
+pub mod session;
 pub mod shell;
 pub mod ws;
 
@@ -137,7 +138,18 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/ws", get(ws::upgrade))
         .route("/static/{file}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/files/{id}", get(files::open_link))
+        .route(
+            "/login",
+            get(session::login_page).post(session::login_submit),
+        )
+        .route("/logout", axum::routing::post(session::logout))
+        .route(
+            "/api/v1/session",
+            axum::routing::post(session::api_sign_in).delete(session::api_sign_out),
+        )
+        .route("/api/v1/me", get(session::api_me))
         .merge(pages::routes())
         .fallback(error::not_found);
     middleware::wrap(routes, state)

@@ -15,6 +15,8 @@ pub struct Ctx {
     pub request_id: String,
     pub path: String,
     pub wants_json: bool,
+    /// The session token from the cookie, if any (checked when needed).
+    pub session: Option<String>,
 }
 
 impl Ctx {
@@ -40,6 +42,7 @@ impl Ctx {
             request_id,
             path: path.to_string(),
             wants_json,
+            session: crate::session::token(headers),
         }
     }
 }
@@ -86,6 +89,8 @@ pub struct Shell {
     pub location_name: String,
     pub request_id: String,
     pub nav: Vec<NavItem>,
+    /// The signed-in user's name; empty when nobody is signed in.
+    pub user_name: String,
 }
 
 impl Shell {
@@ -106,12 +111,21 @@ impl Shell {
             location_name: String::new(),
             request_id: ctx.request_id.clone(),
             nav,
+            user_name: String::new(),
         }
     }
 
     /// The shell with the organization and its first location.
     pub async fn build(state: &AppState, ctx: &Ctx) -> Shell {
         let mut shell = Shell::bare(ctx);
+        if let Some(token) = &ctx.session
+            && let Ok(Some(user)) = state
+                .store
+                .session_user(token, store::identity::SessionPolicy::default())
+                .await
+        {
+            shell.user_name = user.name;
+        }
         if let Ok(Some(scope)) = state.home_scope().await {
             if let Ok(Some(org)) = state.store.org(scope.org()).await {
                 shell.org_name = org.name;

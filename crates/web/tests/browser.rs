@@ -126,3 +126,105 @@ async fn the_shell_loads_without_console_errors_and_goes_live() {
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_in_the_browser() {
+    let db = TestDb::sqlite().await;
+    let (org, _) = seed_org(&db.store, "browser-signin").await;
+    let mut tx = db.store.begin().await.unwrap();
+    tx.create_user(
+        &db.store,
+        &domain::Scope::system(org.id),
+        &store::identity::NewUser {
+            email: "receptionist@clinic.example".into(),
+            name: "Chloé Roy".into(),
+            phone: None,
+            password: Some("front desk all day long".into()),
+            roles: vec![domain::identity::Role::Receptionist],
+            locations: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let app = TestApp::new(db).await;
+    let base = app.serve().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    use fantoccini::Locator;
+    browser.goto(&format!("{base}/login")).await;
+    browser
+        .client
+        .find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys("receptionist@clinic.example")
+        .await
+        .unwrap();
+    browser
+        .client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("wrong password here")
+        .await
+        .unwrap();
+    browser
+        .client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let alert = browser
+        .client
+        .wait()
+        .for_element(Locator::Css(".alert-error"))
+        .await
+        .unwrap();
+    assert!(alert.text().await.unwrap().contains("not correct"));
+    browser.screenshot("login-wrong-password").await;
+    browser
+        .client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("front desk all day long")
+        .await
+        .unwrap();
+    browser
+        .client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let name = browser
+        .client
+        .wait()
+        .for_element(Locator::Css(".user-name"))
+        .await
+        .unwrap();
+    assert_eq!(name.text().await.unwrap(), "Chloé Roy");
+    assert!(
+        browser
+            .client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/dashboard")
+    );
+    browser.screenshot("signed-in-dashboard").await;
+    let errors: Vec<String> = browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|e| !e.contains("401"))
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+}

@@ -102,3 +102,13 @@ jobs-last-error = Last error
 jobs-created = Created
 jobs-actions = Actions
 jobs-retry = Retry
+
+## Sign-in
+
+login-title = Sign in
+login-email = Email
+login-password = Password
+login-submit = Sign in
+login-rejected = The email or password is not correct, or the account is locked for a few minutes after too many attempts.
+
+logout = Sign out

@@ -102,3 +102,13 @@ jobs-last-error = Dernière erreur
 jobs-created = Créée le
 jobs-actions = Actions
 jobs-retry = Relancer
+
+## Connexion
+
+login-title = Connexion
+login-email = Courriel
+login-password = Mot de passe
+login-submit = Se connecter
+login-rejected = Le courriel ou le mot de passe est incorrect, ou le compte est bloqué quelques minutes après trop de tentatives.
+
+logout = Se déconnecter

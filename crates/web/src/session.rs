@@ -1,0 +1,307 @@
+//! Sign-in and sessions over HTTP: `POST /api/v1/session` (JSON), `DELETE /api/v1/session`,
+//! `GET /api/v1/me`, and the `/login` and `/logout` pages. The session lives in the database
+//! (valid on every server); the browser holds only a random token in a `__Host-` cookie
+//! (Secure, HttpOnly, SameSite=Lax).
+//!
+//! Pages are not gated on a session yet: the route permission table and its chokepoint come next
+//! (issue 3).
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use domain::{DomainError, ErrorCode};
+use serde::Deserialize;
+use serde_json::json;
+use store::identity::{SessionPolicy, SignInError, User};
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::middleware::KeepBody;
+use crate::shell::Ctx;
+
+pub const COOKIE: &str = "__Host-cuspid_session";
+
+/// The session token from the request's cookies, if any.
+pub fn token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The signed-in user, if the request carries a live session.
+pub async fn current_user(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, AppError> {
+    match token(headers) {
+        Some(t) => Ok(state
+            .store
+            .session_user(&t, SessionPolicy::default())
+            .await?),
+        None => Ok(None),
+    }
+}
+
+fn set_cookie(token: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax"
+    ))
+    .unwrap_or(HeaderValue::from_static(""))
+}
+
+fn clear_cookie() -> HeaderValue {
+    HeaderValue::from_static(
+        "__Host-cuspid_session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
+    )
+}
+
+fn client(headers: &HeaderMap) -> (Option<String>, Option<String>) {
+    let ip = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|s| s.trim().to_string());
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    (ip, ua)
+}
+
+fn user_json(u: &User) -> serde_json::Value {
+    json!({
+        "user": {
+            "id": u.id,
+            "org_id": u.org_id,
+            "email": u.email,
+            "name": u.name,
+            "locations": u.locations,
+        },
+        "roles": u.roles.iter().map(|r| r.code()).collect::<Vec<_>>(),
+        "landing_page": u.roles.first().map(|r| r.landing_page()).unwrap_or("/profile"),
+    })
+}
+
+fn unauthorized(message: &str) -> AppError {
+    AppError::Domain(DomainError::new(ErrorCode::Unauthorized, message))
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    email: String,
+    password: String,
+    #[serde(default)]
+    #[allow(dead_code)] // TOTP arrives with MFA
+    totp: Option<String>,
+}
+
+/// `POST /api/v1/session`
+pub async fn api_sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(c): Json<Credentials>,
+) -> Result<Response, AppError> {
+    let (ip, ua) = client(&headers);
+    match state
+        .store
+        .sign_in(
+            &c.email,
+            &c.password,
+            SessionPolicy::default(),
+            ip.as_deref(),
+            ua.as_deref(),
+        )
+        .await
+    {
+        Ok(s) => {
+            let mut r = Json(user_json(&s.user)).into_response();
+            r.headers_mut()
+                .insert(header::SET_COOKIE, set_cookie(&s.token));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(r)
+        }
+        Err(SignInError::Rejected) => Err(unauthorized("the email or password is not correct")),
+        Err(SignInError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// `DELETE /api/v1/session`
+pub async fn api_sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if let Some(t) = token(&headers) {
+        state.store.revoke_session(&t).await?;
+    }
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(header::SET_COOKIE, clear_cookie());
+    Ok(r)
+}
+
+/// `GET /api/v1/me`
+pub async fn api_me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    match current_user(&state, &headers).await? {
+        Some(u) => Ok(Json(user_json(&u)).into_response()),
+        None => Err(unauthorized("not signed in")),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    lang: &'static str,
+    t: crate::i18n::Lang,
+    error: Option<String>,
+    email: String,
+    next: String,
+    request_id: String,
+}
+
+impl LoginPage {
+    fn tr(&self, key: &str) -> String {
+        self.t.t(key)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct NextParam {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only local paths: never redirect to another site after sign-in.
+fn safe_next(next: &str) -> Option<&str> {
+    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
+}
+
+fn render_login(
+    ctx: &Ctx,
+    status: StatusCode,
+    error: Option<String>,
+    email: String,
+    next: String,
+) -> Result<Response, AppError> {
+    let page = LoginPage {
+        lang: ctx.lang.code(),
+        t: ctx.lang,
+        error,
+        email,
+        next,
+        request_id: ctx.request_id.clone(),
+    };
+    let html = page
+        .render()
+        .map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    let mut r = (status, Html(html)).into_response();
+    r.extensions_mut().insert(KeepBody);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// `GET /login`
+pub async fn login_page(ctx: Ctx, Query(q): Query<NextParam>) -> Result<Response, AppError> {
+    render_login(&ctx, StatusCode::OK, None, String::new(), q.next)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /login`
+pub async fn login_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let (ip, ua) = client(&headers);
+    match state
+        .store
+        .sign_in(
+            &f.email,
+            &f.password,
+            SessionPolicy::default(),
+            ip.as_deref(),
+            ua.as_deref(),
+        )
+        .await
+    {
+        Ok(s) => {
+            let landing = s
+                .user
+                .roles
+                .first()
+                .map(|r| r.landing_page())
+                .unwrap_or("/profile");
+            let to = safe_next(&f.next).unwrap_or(landing).to_string();
+            let mut r = Redirect::to(&to).into_response();
+            r.headers_mut()
+                .insert(header::SET_COOKIE, set_cookie(&s.token));
+            Ok(r)
+        }
+        Err(SignInError::Rejected) => render_login(
+            &ctx,
+            StatusCode::UNAUTHORIZED,
+            Some(ctx.lang.t("login-rejected")),
+            f.email,
+            f.next,
+        ),
+        Err(SignInError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// `POST /logout`
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if let Some(t) = token(&headers) {
+        state.store.revoke_session(&t).await?;
+    }
+    let mut r = Redirect::to("/login").into_response();
+    r.headers_mut().insert(header::SET_COOKIE, clear_cookie());
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_redirects() {
+        assert_eq!(
+            safe_next("/appointments?day=2026-03-02"),
+            Some("/appointments?day=2026-03-02")
+        );
+        assert_eq!(safe_next("//evil.example/"), None);
+        assert_eq!(safe_next("https://evil.example/"), None);
+        assert_eq!(safe_next(""), None);
+    }
+
+    #[test]
+    fn the_cookie_is_read_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            "a=1; __Host-cuspid_session=tok123; b=2".parse().unwrap(),
+        );
+        assert_eq!(token(&h).as_deref(), Some("tok123"));
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, "__Host-cuspid_session=".parse().unwrap());
+        assert_eq!(token(&h), None);
+    }
+}

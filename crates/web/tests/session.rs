@@ -1,0 +1,127 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+//! Sign-in over the JSON API and the /login page, on both databases.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use domain::Scope;
+use domain::identity::Role;
+use store::identity::NewUser;
+use test_support::{TestApp, TestDb, dual_test, seed_org};
+
+const PW: &str = "correct horse battery staple";
+
+async fn app_with_dentist(db: TestDb) -> TestApp {
+    let (org, _) = seed_org(&db.store, "signin").await;
+    let mut tx = db.store.begin().await.unwrap();
+    tx.create_user(
+        &db.store,
+        &Scope::system(org.id),
+        &NewUser {
+            email: "dentist@clinic.example".into(),
+            name: "Dr. Amélie Tremblay".into(),
+            phone: None,
+            password: Some(PW.into()),
+            roles: vec![Role::Dentist],
+            locations: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    TestApp::new(db).await
+}
+
+fn json_post(path: &str, body: serde_json::Value) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn cookie_of(r: &test_support::TestResponse) -> String {
+    let set = r.header("set-cookie").unwrap();
+    set.split(';').next().unwrap().to_string()
+}
+
+dual_test!(async fn api_sign_in_me_and_sign_out(db) {
+    let app = app_with_dentist(db).await;
+    let r = app.request(json_post("/api/v1/session", serde_json::json!({"email": "Dentist@Clinic.Example", "password": PW}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let set = r.header("set-cookie").unwrap().to_string();
+    for attr in ["__Host-cuspid_session=", "Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let body = r.json();
+    assert_eq!(body["user"]["email"], "dentist@clinic.example");
+    assert_eq!(body["roles"], serde_json::json!(["dentist"]));
+    assert_eq!(body["landing_page"], "/dashboard");
+    let cookie = cookie_of(&r);
+
+    let me = app.get_with("/api/v1/me", &[("cookie", &cookie)]).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json()["user"]["name"], "Dr. Amélie Tremblay");
+    let page = app.get_with("/dashboard", &[("cookie", &cookie)]).await;
+    assert!(page.body.contains("Dr. Amélie Tremblay"), "the shell shows who is signed in");
+
+    let anon = app.get("/api/v1/me").await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(anon.header("content-type"), Some("application/problem+json"));
+    let forged = app.get_with("/api/v1/me", &[("cookie", "__Host-cuspid_session=AAAAforged")]).await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+
+    let out = app.request(Request::delete("/api/v1/session").header("cookie", &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+    assert_eq!(app.get_with("/api/v1/me", &[("cookie", &cookie)]).await.status, StatusCode::UNAUTHORIZED);
+});
+
+dual_test!(async fn wrong_password_and_unknown_email_get_the_same_answer(db) {
+    let app = app_with_dentist(db).await;
+    let wrong = app.request(json_post("/api/v1/session", serde_json::json!({"email": "dentist@clinic.example", "password": "not the password"}))).await;
+    let unknown = app.request(json_post("/api/v1/session", serde_json::json!({"email": "ghost@clinic.example", "password": PW}))).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.json()["detail"], unknown.json()["detail"]);
+    assert!(wrong.header("set-cookie").is_none());
+    let malformed = app.request(json_post("/api/v1/session", serde_json::json!({"email": 3}))).await;
+    assert!(malformed.status.is_client_error(), "{}", malformed.status);
+});
+
+dual_test!(async fn the_login_page_signs_in_and_returns_to_where_you_were(db) {
+    let app = app_with_dentist(db).await;
+    let page = app.get("/login?next=/appointments").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(r#"name="next" value="/appointments""#));
+    let form = |email: &str, pw: &str, next: &str| {
+        Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("email={email}&password={}&next={next}", pw.replace(' ', "+"))))
+            .unwrap()
+    };
+    let ok = app.request(form("dentist%40clinic.example", PW, "%2Fappointments")).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(ok.header("location"), Some("/appointments"));
+    assert!(ok.header("set-cookie").unwrap().starts_with("__Host-cuspid_session="));
+    let evil = app.request(form("dentist%40clinic.example", PW, "%2F%2Fevil.example%2F")).await;
+    assert_eq!(evil.header("location"), Some("/dashboard"), "no open redirect; the role's landing page");
+    let bad = app.request(form("dentist%40clinic.example", "wrong password!", "")).await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert!(bad.body.contains("not correct"));
+    assert!(bad.body.contains(r#"value="dentist@clinic.example""#), "the email is kept");
+    let fr = app.get_with("/login", &[("accept-language", "fr")]).await;
+    assert!(fr.body.contains("Mot de passe"));
+    let cross = app.request(
+        Request::post("/login")
+            .header("origin", "https://evil.example")
+            .header("sec-fetch-site", "cross-site")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("email=a&password=b"))
+            .unwrap(),
+    ).await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN, "cross-site form posts are refused");
+    let cookie = cookie_of(&ok);
+    let out = app.request(Request::post("/logout").header("cookie", &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get_with("/api/v1/me", &[("cookie", &cookie)]).await.status, StatusCode::UNAUTHORIZED);
+});
