@@ -521,6 +521,135 @@ impl Store {
     }
 }
 
+/// A session as its owner sees it on `/profile`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionInfo {
+    /// The stored hash of the token (not the token): safe to show and to revoke by.
+    pub id: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The session of the request asking.
+    pub current: bool,
+}
+
+impl Store {
+    /// The live sessions of a user, newest first; `current_token` marks the asking one.
+    pub async fn sessions_of(
+        &self,
+        scope: &Scope,
+        user: UserId,
+        current_token: Option<&str>,
+    ) -> DbResult<Vec<SessionInfo>> {
+        let now = self.now();
+        let current = current_token.map(sha256_hex);
+        let rows = self
+            .db
+            .fetch_all(
+                Q::new(
+                    "SELECT id, created_at, last_seen_at, ip, user_agent FROM sessions \
+                     WHERE org_id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 \
+                     ORDER BY created_at DESC",
+                )
+                .bind(scope.org())
+                .bind(user)
+                .bind(now),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let id = r.string("id")?;
+                Ok(SessionInfo {
+                    current: current.as_deref() == Some(id.as_str()),
+                    id,
+                    created_at: r.ts("created_at")?,
+                    last_seen_at: r.ts("last_seen_at")?,
+                    ip: r.opt_string("ip")?,
+                    user_agent: r.opt_string("user_agent")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Ends one of a user's own sessions by its id (as listed by `sessions_of`).
+    pub async fn revoke_session_id(&self, scope: &Scope, user: UserId, id: &str) -> DbResult<bool> {
+        let n = self
+            .db
+            .execute(
+                Q::new(
+                    "UPDATE sessions SET revoked_at = $1 \
+                     WHERE id = $2 AND org_id = $3 AND user_id = $4 AND revoked_at IS NULL",
+                )
+                .bind(self.now())
+                .bind(id)
+                .bind(scope.org())
+                .bind(user),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Changes a user's password after checking the current one. Every session of the user is
+    /// revoked (the caller signs the person in again on the device they are using).
+    pub async fn change_password(
+        &self,
+        scope: &Scope,
+        user: &User,
+        current: &str,
+        new: &str,
+    ) -> Result<(), WriteError> {
+        let row = self
+            .db
+            .fetch_optional(
+                Q::new("SELECT password_hash FROM users WHERE org_id = $1 AND id = $2")
+                    .bind(scope.org())
+                    .bind(user.id),
+            )
+            .await?
+            .ok_or_else(|| DomainError::not_found("user"))?;
+        let hash = row.opt_string("password_hash")?;
+        if !verify_password(current, hash.as_deref().unwrap_or(dummy_hash().await)).await
+            || hash.is_none()
+        {
+            return Err(DomainError::field("current_password", "is not correct").into());
+        }
+        if let Err(p) = check_new_password(new, &user.email) {
+            return Err(DomainError::field("new_password", password_message(p)).into());
+        }
+        let new_hash = hash_password(new).await?;
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        tx.execute(
+            Q::new(
+                "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 \
+                 WHERE org_id = $3 AND id = $4",
+            )
+            .bind(new_hash)
+            .bind(now)
+            .bind(scope.org())
+            .bind(user.id),
+        )
+        .await?;
+        tx.execute(
+            Q::new("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(user.id),
+        )
+        .await?;
+        let mut entry = AuditEntry::system(
+            "user.password_changed",
+            &format!("user:{}", user.id),
+            serde_json::json!({ "fields": ["password"], "sessions_revoked": true }),
+        );
+        entry.actor_id = Some(user.id);
+        entry.actor = user.email.clone();
+        tx.audit(self, scope.org(), entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

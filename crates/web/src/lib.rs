@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod jobs;
 pub mod middleware;
 pub mod pages;
+pub mod profile;
 pub mod session;
 pub mod shell;
 pub mod ws;
@@ -150,6 +151,15 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(session::api_sign_in).delete(session::api_sign_out),
         )
         .route("/api/v1/me", get(session::api_me))
+        .route("/profile", get(profile::page))
+        .route(
+            "/profile/password",
+            axum::routing::post(profile::change_password),
+        )
+        .route(
+            "/profile/sessions/{id}/revoke",
+            axum::routing::post(profile::revoke),
+        )
         .merge(pages::routes())
         .fallback(error::not_found);
     middleware::wrap(routes, state)

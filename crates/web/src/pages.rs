@@ -41,7 +41,6 @@ pub const PLANNED: &[(&str, &str, &str)] = &[
     ),
     ("/expenses", "nav-expenses", "page-expenses-blurb"),
     ("/reports", "nav-reports", "page-reports-blurb"),
-    ("/profile", "nav-profile", "page-profile-blurb"),
 ];
 
 pub fn routes() -> Router<AppState> {

@@ -219,6 +219,9 @@ async fn signing_in_in_the_browser() {
             .ends_with("/dashboard")
     );
     browser.screenshot("signed-in-dashboard").await;
+    browser.goto(&format!("{base}/profile")).await;
+    browser.client.wait().for_element(Locator::Css(".badge-accent")).await.unwrap();
+    browser.screenshot("profile").await;
     let errors: Vec<String> = browser
         .console_errors()
         .await

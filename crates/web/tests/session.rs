@@ -125,3 +125,76 @@ dual_test!(async fn the_login_page_signs_in_and_returns_to_where_you_were(db) {
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert_eq!(app.get_with("/api/v1/me", &[("cookie", &cookie)]).await.status, StatusCode::UNAUTHORIZED);
 });
+
+async fn sign_in(app: &TestApp, pw: &str) -> String {
+    let r = app
+        .request(json_post(
+            "/api/v1/session",
+            serde_json::json!({"email": "dentist@clinic.example", "password": pw}),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    cookie_of(&r)
+}
+
+fn form_post(path: &str, cookie: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+dual_test!(async fn profile_shows_the_account_changes_the_password_and_signs_out_other_sessions(db) {
+    let app = app_with_dentist(db).await;
+    let anon = app.get("/profile").await;
+    assert_eq!(anon.status, StatusCode::SEE_OTHER);
+    assert_eq!(anon.header("location"), Some("/login?next=/profile"));
+
+    let here = sign_in(&app, PW).await;
+    let laptop = sign_in(&app, PW).await;
+    let page = app.get_with("/profile", &[("cookie", &here)]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("dentist@clinic.example") && page.body.contains("Dr. Amélie Tremblay"));
+    assert!(page.body.contains("This device"));
+    assert_eq!(page.body.matches("/revoke\"").count(), 1, "one other session to sign out");
+
+    // sign the laptop out from here
+    let id = page.body.split("/profile/sessions/").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let r = app.request(form_post(&format!("/profile/sessions/{id}/revoke"), &here, "")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get_with("/api/v1/me", &[("cookie", &laptop)]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get_with("/api/v1/me", &[("cookie", &here)]).await.status, StatusCode::OK);
+    let again = app.request(form_post(&format!("/profile/sessions/{id}/revoke"), &here, "")).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+
+    // wrong current password, then a too-short new one: 422 with the reason, nothing changed
+    let bad = app.request(form_post("/profile/password", &here, "current_password=nope&new_password=a+long+enough+phrase")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("is not correct"), "{}", bad.body);
+    let short = app.request(form_post("/profile/password", &here, &format!("current_password={}&new_password=short", PW.replace(' ', "+")))).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.body.contains("12 characters"));
+
+    // the change signs every session out and this device back in
+    let other = sign_in(&app, PW).await;
+    let ok = app.request(form_post("/profile/password", &here, &format!("current_password={}&new_password=new+phrase+for+the+spring", PW.replace(' ', "+")))).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(ok.header("location"), Some("/profile?changed=1"));
+    let fresh = cookie_of(&ok);
+    assert_eq!(app.get_with("/api/v1/me", &[("cookie", &here)]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get_with("/api/v1/me", &[("cookie", &other)]).await.status, StatusCode::UNAUTHORIZED);
+    let page = app.get_with("/profile?changed=1", &[("cookie", &fresh)]).await;
+    assert!(page.body.contains("Your password was changed"));
+    assert!(sign_in_fails(&app, PW).await, "the old password no longer works");
+});
+
+async fn sign_in_fails(app: &TestApp, pw: &str) -> bool {
+    let r = app
+        .request(json_post(
+            "/api/v1/session",
+            serde_json::json!({"email": "dentist@clinic.example", "password": pw}),
+        ))
+        .await;
+    r.status == StatusCode::UNAUTHORIZED
+}

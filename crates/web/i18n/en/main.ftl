@@ -112,3 +112,20 @@ login-submit = Sign in
 login-rejected = The email or password is not correct, or the account is locked for a few minutes after too many attempts.
 
 logout = Sign out
+
+## Profile
+
+profile-account = Your account
+profile-name = Name
+profile-roles = Roles
+profile-password = Password
+profile-current-password = Current password
+profile-new-password = New password
+profile-password-hint = At least 12 characters. A few unrelated words make a strong, memorable password.
+profile-change-password = Change password
+profile-password-changed = Your password was changed. Every other session has been signed out.
+profile-sessions = Where you are signed in
+profile-session-started = Signed in
+profile-session-last-used = Last used
+profile-session-device = Device
+profile-session-this = This device

@@ -112,3 +112,20 @@ login-submit = Se connecter
 login-rejected = Le courriel ou le mot de passe est incorrect, ou le compte est bloqué quelques minutes après trop de tentatives.
 
 logout = Se déconnecter
+
+## Profil
+
+profile-account = Votre compte
+profile-name = Nom
+profile-roles = Rôles
+profile-password = Mot de passe
+profile-current-password = Mot de passe actuel
+profile-new-password = Nouveau mot de passe
+profile-password-hint = Au moins 12 caractères. Quelques mots sans rapport font un mot de passe solide et facile à retenir.
+profile-change-password = Changer le mot de passe
+profile-password-changed = Votre mot de passe a été changé. Toutes les autres sessions ont été fermées.
+profile-sessions = Où vous êtes connecté
+profile-session-started = Connexion
+profile-session-last-used = Dernière utilisation
+profile-session-device = Appareil
+profile-session-this = Cet appareil

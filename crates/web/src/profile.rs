@@ -1,0 +1,212 @@
+//! `/profile`: every signed-in user's own account — who they are, their password, and where
+//! they are signed in, with sign-out per session.
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use store::identity::{SessionPolicy, User};
+use store::tenancy::WriteError;
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::middleware::KeepBody;
+use crate::session::{current_user, token};
+use crate::shell::{Ctx, Shell};
+
+pub struct SessionRow {
+    pub id: String,
+    pub started: String,
+    pub last_used: String,
+    pub device: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    shell: Shell,
+    name: String,
+    email: String,
+    roles: String,
+    sessions: Vec<SessionRow>,
+    errors: Vec<String>,
+    notice: Option<String>,
+}
+
+fn to_login() -> Response {
+    Redirect::to("/login?next=/profile").into_response()
+}
+
+async fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &User,
+    headers: &HeaderMap,
+    status: StatusCode,
+    errors: Vec<String>,
+    notice: Option<String>,
+) -> Result<Response, AppError> {
+    let scope = user.scope();
+    let sessions = state
+        .store
+        .sessions_of(&scope, user.id, token(headers).as_deref())
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            started: s.created_at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            last_used: s.last_seen_at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            device: [s.user_agent.unwrap_or_default(), s.ip.unwrap_or_default()]
+                .iter()
+                .filter(|x| !x.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" · "),
+            current: s.current,
+            id: s.id,
+        })
+        .collect();
+    let page = ProfilePage {
+        shell: Shell::build(state, ctx).await,
+        name: user.name.clone(),
+        email: user.email.clone(),
+        roles: user
+            .roles
+            .iter()
+            .map(|r| r.code())
+            .collect::<Vec<_>>()
+            .join(", "),
+        sessions,
+        errors,
+        notice,
+    };
+    let html = page
+        .render()
+        .map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    let mut r = (status, Html(html)).into_response();
+    r.extensions_mut().insert(KeepBody);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+#[derive(Deserialize, Default)]
+pub struct Notice {
+    #[serde(default)]
+    changed: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Query(q): Query<Notice>,
+) -> Result<Response, AppError> {
+    let Some(user) = current_user(&state, &headers).await? else {
+        return Ok(to_login());
+    };
+    let notice = q.changed.map(|_| ctx.lang.t("profile-password-changed"));
+    render(
+        &state,
+        &ctx,
+        &user,
+        &headers,
+        StatusCode::OK,
+        Vec::new(),
+        notice,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current_password: String,
+    new_password: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let Some(user) = current_user(&state, &headers).await? else {
+        return Ok(to_login());
+    };
+    match state
+        .store
+        .change_password(&user.scope(), &user, &f.current_password, &f.new_password)
+        .await
+    {
+        Ok(()) => {
+            // Every session was revoked; sign this device in again with the new password.
+            let ua = headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok());
+            let mut r = Redirect::to("/profile?changed=1").into_response();
+            if let Ok(s) = state
+                .store
+                .sign_in(
+                    &user.email,
+                    &f.new_password,
+                    SessionPolicy::default(),
+                    None,
+                    ua,
+                )
+                .await
+                && let Ok(v) = HeaderValue::from_str(&format!(
+                    "{}={}; Path=/; Secure; HttpOnly; SameSite=Lax",
+                    crate::session::COOKIE,
+                    s.token
+                ))
+            {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            Ok(r)
+        }
+        Err(WriteError::Invalid(e)) => {
+            let errors = e
+                .fields
+                .iter()
+                .map(|f| format!("{}: {}", ctx.lang.t(&field_key(&f.field)), f.message))
+                .collect();
+            render(
+                &state,
+                &ctx,
+                &user,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+                None,
+            )
+            .await
+        }
+        Err(WriteError::Db(e)) => Err(e.into()),
+    }
+}
+
+fn field_key(field: &str) -> String {
+    match field {
+        "current_password" => "profile-current-password".into(),
+        _ => "profile-new-password".into(),
+    }
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(user) = current_user(&state, &headers).await? else {
+        return Ok(to_login());
+    };
+    if !state
+        .store
+        .revoke_session_id(&user.scope(), user.id, &id)
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(Redirect::to("/profile").into_response())
+}
