@@ -12,7 +12,7 @@ use store::tenancy::WriteError;
 use crate::AppState;
 use crate::error::AppError;
 use crate::middleware::KeepBody;
-use crate::session::{current_user, token};
+use crate::session::{client, current_user, set_cookie, token};
 use crate::shell::{Ctx, Shell};
 
 pub struct SessionRow {
@@ -141,9 +141,7 @@ pub async fn change_password(
     {
         Ok(()) => {
             // Every session was revoked; sign this device in again with the new password.
-            let ua = headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok());
+            let (ip, ua) = client(&headers);
             let mut r = Redirect::to("/profile?changed=1").into_response();
             if let Ok(s) = state
                 .store
@@ -151,17 +149,13 @@ pub async fn change_password(
                     &user.email,
                     &f.new_password,
                     SessionPolicy::default(),
-                    None,
-                    ua,
+                    ip.as_deref(),
+                    ua.as_deref(),
                 )
                 .await
-                && let Ok(v) = HeaderValue::from_str(&format!(
-                    "{}={}; Path=/; Secure; HttpOnly; SameSite=Lax",
-                    crate::session::COOKIE,
-                    s.token
-                ))
             {
-                r.headers_mut().insert(header::SET_COOKIE, v);
+                r.headers_mut()
+                    .insert(header::SET_COOKIE, set_cookie(&s.token));
             }
             Ok(r)
         }

@@ -47,7 +47,7 @@ pub async fn current_user(state: &AppState, headers: &HeaderMap) -> Result<Optio
     }
 }
 
-fn set_cookie(token: &str) -> HeaderValue {
+pub(crate) fn set_cookie(token: &str) -> HeaderValue {
     HeaderValue::from_str(&format!(
         "{COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax"
     ))
@@ -60,7 +60,7 @@ fn clear_cookie() -> HeaderValue {
     )
 }
 
-fn client(headers: &HeaderMap) -> (Option<String>, Option<String>) {
+pub(crate) fn client(headers: &HeaderMap) -> (Option<String>, Option<String>) {
     let ip = headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())

@@ -220,7 +220,12 @@ async fn signing_in_in_the_browser() {
     );
     browser.screenshot("signed-in-dashboard").await;
     browser.goto(&format!("{base}/profile")).await;
-    browser.client.wait().for_element(Locator::Css(".badge-accent")).await.unwrap();
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Css(".badge-accent"))
+        .await
+        .unwrap();
     browser.screenshot("profile").await;
     let errors: Vec<String> = browser
         .console_errors()
