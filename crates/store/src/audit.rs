@@ -179,34 +179,131 @@ impl AuditSigner {
     }
 }
 
-impl Txn {
-    /// Appends an event to the organization's chain, in this transaction.
-    pub async fn audit(&mut self, store: &Store, org: OrgId, e: AuditEntry) -> DbResult<i64> {
-        let now = store.now();
-        self.execute(
-            Q::new(
-                "INSERT INTO audit_heads (org_id, seq, hash, updated_at) VALUES ($1, 0, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(org)
-            .bind(GENESIS)
-            .bind(now),
-        )
-        .await?;
-        // The head row serializes appends per organization (the SQLite transaction already
-        // holds the write lock).
-        let head = self
-            .fetch_one(
-                Q::fork(
-                    "SELECT seq, hash FROM audit_heads WHERE org_id = $1",
-                    "SELECT seq, hash FROM audit_heads WHERE org_id = $1 FOR UPDATE",
+/// The audit work of one transaction: the chain heads it has locked and the events and
+/// checkpoints it will write. The first append for an organization locks its head row; later
+/// ones only hash in memory. Everything is written with multi-row inserts just before the
+/// transaction commits (`Txn::commit`), so a rollback or a drop leaves no trace.
+#[derive(Default)]
+pub struct PendingAudit {
+    heads: std::collections::HashMap<OrgId, (i64, String)>,
+    events: Vec<AuditEvent>,
+    checkpoints: Vec<(OrgId, i64, String, String, String, Timestamp)>,
+}
+
+impl PendingAudit {
+    pub(crate) async fn flush(self, tx: &mut crate::db::Tx) -> DbResult<()> {
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        let mut batch = crate::batch::BatchInsert::new(
+            "audit_events",
+            &[
+                "org_id",
+                "seq",
+                "id",
+                "at",
+                "actor_id",
+                "actor",
+                "action",
+                "patient_id",
+                "subject",
+                "details",
+                "ip",
+                "request_id",
+                "prev_hash",
+                "hash",
+            ],
+        );
+        let now = self.events.last().map(|e| e.at);
+        for e in self.events {
+            batch
+                .push(
+                    tx,
+                    vec![
+                        e.org_id.into(),
+                        e.seq.into(),
+                        e.id.into(),
+                        e.at.into(),
+                        e.actor_id.into(),
+                        e.actor.into(),
+                        e.action.into(),
+                        e.patient_id.into(),
+                        e.subject.into(),
+                        e.details.into(),
+                        e.ip.into(),
+                        e.request_id.into(),
+                        e.prev_hash.into(),
+                        e.hash.into(),
+                    ],
                 )
-                .bind(org),
+                .await?;
+        }
+        batch.flush(tx).await?;
+        for (org, (seq, hash)) in &self.heads {
+            tx.execute(
+                Q::new(
+                    "UPDATE audit_heads SET seq = $1, hash = $2, updated_at = $3 WHERE org_id = $4",
+                )
+                .bind(*seq)
+                .bind(hash.as_str())
+                .bind(now)
+                .bind(*org),
             )
             .await?;
+        }
+        for (org, seq, hash, key_id, signature, at) in self.checkpoints {
+            tx.execute(
+                Q::new(
+                    "INSERT INTO audit_checkpoints (org_id, seq, hash, key_id, signature, signed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(org)
+                .bind(seq)
+                .bind(hash)
+                .bind(key_id)
+                .bind(signature)
+                .bind(at),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Txn {
+    /// Appends an event to the organization's chain, in this transaction (written at commit).
+    pub async fn audit(&mut self, store: &Store, org: OrgId, e: AuditEntry) -> DbResult<i64> {
+        let now = store.now();
+        let (seq, prev_hash) = match self.audit.heads.get(&org) {
+            Some((seq, hash)) => (*seq, hash.clone()),
+            None => {
+                self.execute(
+                    Q::new(
+                        "INSERT INTO audit_heads (org_id, seq, hash, updated_at) VALUES ($1, 0, $2, $3) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(org)
+                    .bind(GENESIS)
+                    .bind(now),
+                )
+                .await?;
+                // The head row serializes appends per organization until this transaction ends
+                // (the SQLite transaction already holds the write lock).
+                let head = self
+                    .fetch_one(
+                        Q::fork(
+                            "SELECT seq, hash FROM audit_heads WHERE org_id = $1",
+                            "SELECT seq, hash FROM audit_heads WHERE org_id = $1 FOR UPDATE",
+                        )
+                        .bind(org),
+                    )
+                    .await?;
+                (head.i64("seq")?, head.string("hash")?)
+            }
+        };
         let mut ev = AuditEvent {
             org_id: org,
-            seq: head.i64("seq")? + 1,
+            seq: seq + 1,
             id: EventId::from_uuid(store.new_uuid()),
             at: now,
             actor_id: e.actor_id,
@@ -217,58 +314,26 @@ impl Txn {
             details: e.details.to_string(),
             ip: e.ip,
             request_id: e.request_id,
-            prev_hash: head.string("hash")?,
+            prev_hash,
             hash: String::new(),
         };
         ev.hash = ev.compute_hash();
-        self.execute(
-            Q::new(
-                "INSERT INTO audit_events (org_id, seq, id, at, actor_id, actor, action, patient_id, \
-                 subject, details, ip, request_id, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(ev.org_id)
-            .bind(ev.seq)
-            .bind(ev.id)
-            .bind(ev.at)
-            .bind(ev.actor_id)
-            .bind(ev.actor.as_str())
-            .bind(ev.action.as_str())
-            .bind(ev.patient_id)
-            .bind(ev.subject.as_str())
-            .bind(ev.details.as_str())
-            .bind(ev.ip.clone())
-            .bind(ev.request_id.clone())
-            .bind(ev.prev_hash.as_str())
-            .bind(ev.hash.as_str()),
-        )
-        .await?;
-        self.execute(
-            Q::new("UPDATE audit_heads SET seq = $1, hash = $2, updated_at = $3 WHERE org_id = $4")
-                .bind(ev.seq)
-                .bind(ev.hash.as_str())
-                .bind(now)
-                .bind(org),
-        )
-        .await?;
+        let seq = ev.seq;
+        self.audit.heads.insert(org, (seq, ev.hash.clone()));
         if let Some(signer) = &store.audit_signer
-            && ev.seq % signer.every == 0
+            && seq % signer.every == 0
         {
-            self.execute(
-                    Q::new(
-                        "INSERT INTO audit_checkpoints (org_id, seq, hash, key_id, signature, signed_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(org)
-                    .bind(ev.seq)
-                    .bind(ev.hash.as_str())
-                    .bind(signer.key_id.as_str())
-                    .bind(signer.sign(org, ev.seq, &ev.hash))
-                    .bind(now),
-                )
-                .await?;
+            self.audit.checkpoints.push((
+                org,
+                seq,
+                ev.hash.clone(),
+                signer.key_id.clone(),
+                signer.sign(org, seq, &ev.hash),
+                now,
+            ));
         }
-        Ok(ev.seq)
+        self.audit.events.push(ev);
+        Ok(seq)
     }
 }
 

@@ -105,6 +105,7 @@ impl Store {
             tx: self.db.begin().await?,
             pending: Vec::new(),
             bus: self.bus.clone(),
+            audit: audit::PendingAudit::default(),
         })
     }
 
@@ -118,6 +119,8 @@ pub struct Txn {
     tx: Tx,
     pending: Vec<Event>,
     bus: EventBus,
+    /// Audit events of this transaction, written just before it commits.
+    audit: audit::PendingAudit,
 }
 
 impl Deref for Txn {
@@ -134,7 +137,9 @@ impl DerefMut for Txn {
 }
 
 impl Txn {
-    pub async fn commit(self) -> DbResult<()> {
+    pub async fn commit(mut self) -> DbResult<()> {
+        let pending = std::mem::take(&mut self.audit);
+        pending.flush(&mut self.tx).await?;
         self.tx.commit().await?;
         for e in self.pending {
             self.bus.deliver_local(Arc::new(e));
