@@ -22,6 +22,28 @@ fn cuspid(dir: &std::path::Path) -> Command {
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// The demo password the server generated and printed, if it did.
+    pub generated_password: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Server {
+    /// Signs in over the JSON API; the `cookie` header value for later requests.
+    pub async fn sign_in(&self, http: &reqwest::Client, email: &str, password: &str) -> String {
+        let r = http
+            .post(format!("{}/api/v1/session", self.base))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "sign-in of {email}");
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    }
 }
 
 impl Drop for Server {
@@ -42,8 +64,16 @@ pub fn serve(dir: &std::path::Path, extra: &[&str]) -> Server {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    let generated_password = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let generated = generated_password.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(pw) = line
+                .split("shown once; set CUSPID_DEMO_PASSWORD to choose it): ")
+                .nth(1)
+            {
+                *generated.lock().unwrap() = Some(pw.trim().to_string());
+            }
             if let Some(rest) = line.split("serving ").nth(1) {
                 let url = rest
                     .split_whitespace()
@@ -58,7 +88,13 @@ pub fn serve(dir: &std::path::Path, extra: &[&str]) -> Server {
     let base = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("server announced its address");
-    Server { child, base }
+    // The demo lines follow the address line.
+    std::thread::sleep(Duration::from_millis(100));
+    Server {
+        child,
+        base,
+        generated_password,
+    }
 }
 
 #[test]
@@ -171,8 +207,18 @@ fn serve_answers_quickly_creates_the_demo_and_stops_gracefully_on_sigterm() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(first_ok.is_some(), "healthz answered");
+        let password = server
+            .generated_password
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("a generated demo password was printed");
+        let cookie = server
+            .sign_in(&http, "admin@demo.cuspid.test", &password)
+            .await;
         let page = http
             .get(format!("{}/dashboard", server.base))
+            .header("cookie", cookie)
             .send()
             .await
             .unwrap();
@@ -239,7 +285,7 @@ fn serve_answers_quickly_creates_the_demo_and_stops_gracefully_on_sigterm() {
 }
 
 #[test]
-fn no_demo_leaves_an_empty_database_and_the_shell_says_so() {
+fn no_demo_leaves_an_empty_database_and_pages_ask_for_sign_in() {
     let dir = tempfile::tempdir().unwrap();
     let server = serve(dir.path(), &["--no-demo"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -252,7 +298,10 @@ fn no_demo_leaves_an_empty_database_and_the_shell_says_so() {
             .text()
             .await
             .unwrap();
-        assert!(body.contains("No location has been set up"), "{body}");
+        assert!(
+            body.contains("<h1 id=\"login-title\">Sign in</h1>"),
+            "{body}"
+        );
     });
 }
 
@@ -426,7 +475,7 @@ fn serves_https_with_hsts_when_given_a_certificate() {
             .build()
             .unwrap();
         let r = client
-            .get(format!("{}/dashboard", server.base))
+            .get(format!("{}/login", server.base))
             .send()
             .await
             .unwrap();

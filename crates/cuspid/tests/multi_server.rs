@@ -76,15 +76,45 @@ async fn an_event_reaches_websocket_clients_of_every_server() {
         return;
     };
     let (org, _) = seed_org(&db.store, "multi").await;
+    test_support::seed_staff(&db.store, &org).await;
     let dir = db.dir();
     let a = serve(&db.url, &dir.join("a"));
     let b = serve(&db.url, &dir.join("b"));
-    let (mut ws_a, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", a.base))
+    // Signed in on server A; the session lives in the database, so server B accepts it too.
+    let signed_in = test_support::http()
+        .post(format!("http://{}/api/v1/session", a.base))
+        .json(&serde_json::json!({
+            "email": test_support::staff_email("multi", domain::identity::Role::Admin),
+            "password": test_support::STAFF_PASSWORD,
+        }))
+        .send()
         .await
         .unwrap();
-    let (mut ws_b, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", b.base))
-        .await
-        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let connect = |base: String| {
+        let cookie = cookie.clone();
+        async move {
+            use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+            let mut req = format!("ws://{base}/ws").into_client_request().unwrap();
+            req.headers_mut().insert("cookie", cookie.parse().unwrap());
+            tokio_tungstenite::connect_async(req).await.unwrap().0
+        }
+    };
+    // Without a session the socket is refused.
+    assert!(
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", b.base))
+            .await
+            .is_err()
+    );
+    let mut ws_a = connect(a.base.clone()).await;
+    let mut ws_b = connect(b.base.clone()).await;
     // Give both servers' listeners time to LISTEN.
     tokio::time::sleep(Duration::from_millis(500)).await;
     // Published by another instance on the same database (this test process).
@@ -149,6 +179,7 @@ async fn an_event_reaches_websocket_clients_of_every_server() {
     }
     let r = test_support::http()
         .post(format!("http://{}/admin/jobs/{job}/retry", a.base))
+        .header("cookie", &cookie)
         .send()
         .await
         .unwrap();

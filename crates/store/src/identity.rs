@@ -357,6 +357,25 @@ impl Store {
         Ok(Some(user))
     }
 
+    /// The user with this email, in any organization (emails are unique installation-wide):
+    /// for sign-in flows that start from an address, never for showing data.
+    pub async fn user_by_email(&self, email: &str) -> DbResult<Option<User>> {
+        let row = self
+            .db
+            .fetch_optional(
+                Q::new(
+                    "SELECT id, org_id, email, name, phone, active, password_hash, failed_logins, locked_until \
+                     FROM users WHERE email = $1",
+                )
+                .bind(email.trim().to_lowercase()),
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let (mut user, ..) = Self::user_from_row(&row)?;
+        self.load_roles_and_locations(&mut user).await?;
+        Ok(Some(user))
+    }
+
     /// Email and password sign-in with lockout: after `LOCK_AFTER` failures the account is
     /// locked for 1, 2, 4 … minutes (at most an hour), counted in the database.
     pub async fn sign_in(

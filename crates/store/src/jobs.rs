@@ -331,6 +331,7 @@ impl Store {
         Ok(true)
     }
 
+    /// Jobs by status, installation-wide (metrics).
     pub async fn queue_depth(&self) -> DbResult<QueueDepth> {
         let rows = self
             .db
@@ -338,8 +339,24 @@ impl Store {
                 "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status",
             ))
             .await?;
+        Self::depth_from(&rows)
+    }
+
+    /// One organization's jobs by status (its administrators' view).
+    pub async fn org_queue_depth(&self, org: OrgId) -> DbResult<QueueDepth> {
+        let rows = self
+            .db
+            .fetch_all(
+                Q::new("SELECT status, COUNT(*) AS n FROM jobs WHERE org_id = $1 GROUP BY status")
+                    .bind(org),
+            )
+            .await?;
+        Self::depth_from(&rows)
+    }
+
+    fn depth_from(rows: &[Row]) -> DbResult<QueueDepth> {
         let mut d = QueueDepth::default();
-        for r in &rows {
+        for r in rows {
             let n = r.i64("n")?;
             match r.string("status")?.as_str() {
                 PENDING => d.pending = n,

@@ -120,6 +120,65 @@ impl Browser {
             .unwrap_or_else(|e| panic!("goto {url}: {e}"));
     }
 
+    /// Types into the field with this id (cleared first).
+    pub async fn fill(&self, id: &str, text: &str) {
+        let el = self
+            .client
+            .find(fantoccini::Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("field #{id}: {e}"));
+        let _ = el.clear().await;
+        el.send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into #{id}: {e}"));
+    }
+
+    /// Clicks the first element matching the CSS selector.
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Waits for an element matching the CSS selector and returns its text.
+    pub async fn text_of(&self, css: &str) -> String {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+            .text()
+            .await
+            .unwrap_or_default()
+    }
+
+    /// The path (and query) of the page shown.
+    pub async fn path(&self) -> String {
+        let url = self
+            .client
+            .current_url()
+            .await
+            .unwrap_or_else(|e| panic!("current url: {e}"));
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    /// Signs in through the `/login` form and waits for the shell to show the user.
+    pub async fn sign_in(&self, base: &str, email: &str, password: &str) {
+        self.goto(&format!("{base}/login")).await;
+        self.fill("email", email).await;
+        self.fill("password", password).await;
+        self.click("button[type=submit]").await;
+        self.text_of(".user-name").await;
+    }
+
     /// Saves a PNG screenshot as `target/screenshots/{name}.png` and returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self

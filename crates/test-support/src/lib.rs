@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
-use domain::{Clock, FixedClock, SystemClock};
+use domain::{Clock, FixedClock, Scope, SystemClock};
 use jiff::Timestamp;
 use store::objects::{ObjectStorage, Profile};
 use store::{Backend, Db, PoolSettings, Store};
@@ -396,6 +396,34 @@ impl TestApp {
             .await
     }
 
+    /// Signs in over the JSON API; returns the `cookie` header value for later requests.
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
+        let body = serde_json::json!({ "email": email, "password": password }).to_string();
+        let r = self
+            .request(
+                Request::post("/api/v1/session")
+                    .header("content-type", "application/json")
+                    .body(Body::from(body))
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "sign-in of {email}: {}", r.body);
+        r.header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_else(|| panic!("no session cookie for {email}"))
+            .to_string()
+    }
+
+    /// Signs in as the [`seed_staff`] user of `role` in the organization `slug`.
+    pub async fn sign_in_as(&self, slug: &str, role: domain::identity::Role) -> String {
+        self.sign_in(&staff_email(slug, role), STAFF_PASSWORD).await
+    }
+
+    /// A GET carrying a session cookie.
+    pub async fn get_as(&self, path: &str, cookie: &str) -> TestResponse {
+        self.get_with(path, &[("cookie", cookie)]).await
+    }
+
     /// Serves the app on 127.0.0.1 with an ephemeral port; returns its base URL.
     pub async fn serve(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -462,6 +490,38 @@ pub async fn seed_org(store: &Store, slug: &str) -> (domain::Organization, domai
         .unwrap_or_else(|e| panic!("{e}"));
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
     (org, loc)
+}
+
+/// The password of every user [`seed_staff`] creates.
+pub const STAFF_PASSWORD: &str = "correct horse battery staple";
+
+/// One user per default staff role in `org`: `<role>@<slug>.test` (see [`staff_email`]), all
+/// with [`STAFF_PASSWORD`] (hashed once).
+pub async fn seed_staff(store: &Store, org: &domain::Organization) {
+    use domain::identity::Role;
+    let hash = store::identity::hash_password(STAFF_PASSWORD)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut tx = store.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    for role in Role::STAFF {
+        let user = store::identity::NewUser {
+            email: staff_email(&org.slug, *role),
+            name: format!("{} of {}", role.code(), org.slug),
+            phone: None,
+            password: None,
+            roles: vec![*role],
+            locations: Vec::new(),
+        };
+        tx.create_user_prehashed(store, &Scope::system(org.id), &user, hash.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The email [`seed_staff`] gives a role's user in an organization.
+pub fn staff_email(slug: &str, role: domain::identity::Role) -> String {
+    format!("{}@{slug}.test", role.code())
 }
 
 /// An HTTP client for tests (rustls with the process's one crypto provider, ring).

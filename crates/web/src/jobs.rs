@@ -1,5 +1,6 @@
-//! `/admin/jobs`: the job queue and its dead letters, with a retry button. Shows the shell's
-//! organization's jobs and the installation's own (system) jobs.
+//! `/admin/jobs`: the job queue and its dead letters, with a retry button. An organization's
+//! administrators see and retry their organization's jobs only; the installation's own
+//! (system) jobs are the operator's, seen in the logs and metrics.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -8,6 +9,7 @@ use domain::JobId;
 use store::jobs::QueueDepth;
 
 use crate::AppState;
+use crate::access::Auth;
 use crate::error::AppError;
 use crate::pages::html;
 use crate::shell::{Ctx, Shell};
@@ -28,12 +30,12 @@ struct JobsPage {
     dead: Vec<DeadRow>,
 }
 
-pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let org = state.home_scope().await?.map(|s| s.org());
-    let mut dead = state.store.dead_jobs(None, 100).await?;
-    if let Some(org) = org {
-        dead.extend(state.store.dead_jobs(Some(org), 100).await?);
-    }
+pub async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+) -> Result<Response, AppError> {
+    let mut dead = state.store.dead_jobs(Some(auth.user.org_id), 100).await?;
     dead.sort_by_key(|j| std::cmp::Reverse(j.created_at));
     let rows = dead
         .into_iter()
@@ -47,22 +49,22 @@ pub async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
         .collect();
     html(&JobsPage {
         shell: Shell::build(&state, &ctx).await,
-        depth: state.store.queue_depth().await?,
+        depth: state.store.org_queue_depth(auth.user.org_id).await?,
         dead: rows,
     })
 }
 
 pub async fn retry(
     State(state): State<AppState>,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Redirect, AppError> {
     let id: JobId = id.parse().map_err(|_| AppError::NotFound)?;
-    let org = state.home_scope().await?.map(|s| s.org());
-    let retried = match org {
-        Some(org) => state.store.retry_dead_job(Some(org), id).await?,
-        None => false,
-    } || state.store.retry_dead_job(None, id).await?;
-    if !retried {
+    if !state
+        .store
+        .retry_dead_job(Some(auth.user.org_id), id)
+        .await?
+    {
         return Err(AppError::NotFound);
     }
     Ok(Redirect::to("/admin/jobs"))

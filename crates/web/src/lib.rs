@@ -2,6 +2,7 @@
 //! CSS and JS embedded), health and metrics endpoints, the live-events websocket and signed
 //! file links.
 
+pub mod access;
 pub mod assets;
 pub mod error;
 pub mod files;
@@ -18,13 +19,11 @@ pub mod ws;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
-use domain::{OrgId, Scope};
 use metrics_exporter_prometheus::PrometheusHandle;
 use store::Store;
 use store::objects::ObjectStorage;
-use tokio::sync::RwLock;
 
+pub use access::{Access, Auth, RouteDecl, Routes};
 pub use error::AppError;
 
 /// Settings of the HTTP layer.
@@ -58,7 +57,6 @@ pub struct AppState {
     pub objects: Arc<ObjectStorage>,
     pub config: Arc<WebConfig>,
     pub metrics: PrometheusHandle,
-    home_org: Arc<RwLock<Option<OrgId>>>,
     shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
@@ -74,7 +72,6 @@ impl AppState {
             objects,
             config: Arc::new(config),
             metrics,
-            home_org: Arc::new(RwLock::new(None)),
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),
         }
     }
@@ -86,24 +83,6 @@ impl AppState {
 
     pub fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
-    }
-
-    /// The organization the shell shows. Until sign-in exists (the identity issue), that is
-    /// the installation's first organization; afterwards it comes from the session.
-    pub async fn home_scope(&self) -> Result<Option<Scope>, AppError> {
-        if let Some(org) = *self.home_org.read().await {
-            return Ok(Some(Scope::system(org)));
-        }
-        let first = self.store.first_org().await?;
-        if let Some(o) = &first {
-            *self.home_org.write().await = Some(o.id);
-        }
-        Ok(first.map(|o| Scope::system(o.id)))
-    }
-
-    /// Forgets the cached organization (after `demo --reset` in the same process, in tests).
-    pub async fn forget_home(&self) {
-        *self.home_org.write().await = None;
     }
 }
 
@@ -130,37 +109,39 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// Every route of the application, each with the access it needs (see [`access`]).
+pub fn routes() -> Routes {
+    use Access::{Perm, Public, SignedIn};
+    use domain::identity::Permission as P;
+    let r = Routes::default()
+        .get("/", SignedIn, pages::root)
+        .get("/healthz", Public, health::healthz)
+        .get("/readyz", Public, health::readyz)
+        .get("/metrics", Public, health::metrics)
+        .get("/ws", SignedIn, ws::upgrade)
+        .get("/static/{file}", Public, assets::serve)
+        .get("/favicon.ico", Public, assets::favicon)
+        .get("/files/{id}", Public, files::open_link)
+        .get("/login", Public, session::login_page)
+        .post("/login", Public, session::login_submit)
+        .post("/logout", Public, session::logout)
+        .post("/api/v1/session", Public, session::api_sign_in)
+        .delete("/api/v1/session", Public, session::api_sign_out)
+        .get("/api/v1/me", SignedIn, session::api_me)
+        .get("/profile", SignedIn, profile::page)
+        .post("/profile/password", SignedIn, profile::change_password)
+        .post("/profile/sessions/{id}/revoke", SignedIn, profile::revoke)
+        .get("/admin/jobs", Perm(P::SettingsManage), jobs::page)
+        .post(
+            "/admin/jobs/{id}/retry",
+            Perm(P::SettingsManage),
+            jobs::retry,
+        );
+    pages::routes(r)
+}
+
 /// The whole application router with its middleware.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .route("/", get(pages::root))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route("/ws", get(ws::upgrade))
-        .route("/static/{file}", get(assets::serve))
-        .route("/favicon.ico", get(assets::favicon))
-        .route("/files/{id}", get(files::open_link))
-        .route(
-            "/login",
-            get(session::login_page).post(session::login_submit),
-        )
-        .route("/logout", axum::routing::post(session::logout))
-        .route(
-            "/api/v1/session",
-            axum::routing::post(session::api_sign_in).delete(session::api_sign_out),
-        )
-        .route("/api/v1/me", get(session::api_me))
-        .route("/profile", get(profile::page))
-        .route(
-            "/profile/password",
-            axum::routing::post(profile::change_password),
-        )
-        .route(
-            "/profile/sessions/{id}/revoke",
-            axum::routing::post(profile::revoke),
-        )
-        .merge(pages::routes())
-        .fallback(error::not_found);
+    let routes = routes().into_router(&state).fallback(error::not_found);
     middleware::wrap(routes, state)
 }

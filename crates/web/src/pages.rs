@@ -2,12 +2,11 @@
 //! page of the seed's table shows what it will hold, with no invented data.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
 
 use crate::AppState;
+use crate::access::{Access, Auth, Routes};
 use crate::error::AppError;
 use crate::shell::{Ctx, Shell};
 
@@ -43,22 +42,38 @@ pub const PLANNED: &[(&str, &str, &str)] = &[
     ("/reports", "nav-reports", "page-reports-blurb"),
 ];
 
-pub fn routes() -> Router<AppState> {
-    let mut r = Router::new()
-        .route("/dashboard", get(dashboard))
-        .route("/admin/jobs", get(crate::jobs::page))
-        .route(
-            "/admin/jobs/{id}/retry",
-            axum::routing::post(crate::jobs::retry),
-        );
+/// The seed's pages, each behind the permission the page table gives it.
+pub fn routes(mut r: Routes) -> Routes {
+    r = r.get("/dashboard", page_access("/dashboard"), dashboard);
     for (path, _, _) in PLANNED {
-        r = r.route(path, get(planned));
+        r = r.get(path, page_access(path), planned);
     }
     r
 }
 
-pub async fn root() -> Redirect {
-    Redirect::to("/dashboard")
+/// The access of a page of the seed's table ([`domain::identity::PAGES`]).
+fn page_access(path: &str) -> Access {
+    match domain::identity::PAGES.iter().find(|(p, _)| *p == path) {
+        Some((_, Some(p))) => Access::Perm(*p),
+        Some((_, None)) => Access::SignedIn,
+        // Not in the table: only an administrator (tested: every PLANNED page is in it).
+        None => Access::Perm(domain::identity::Permission::SettingsManage),
+    }
+}
+
+/// `/`: the signed-in user's landing page.
+pub async fn root(auth: Auth) -> Redirect {
+    Redirect::to(landing_page(&auth.user))
+}
+
+/// The first page of the seed's table the user may open.
+pub fn landing_page(user: &store::identity::User) -> &'static str {
+    let perms = crate::access::permissions_of(user);
+    domain::identity::PAGES
+        .iter()
+        .find(|(path, p)| !path.contains('{') && p.is_none_or(|p| perms.allows(p)))
+        .map(|(path, _)| *path)
+        .unwrap_or("/profile")
 }
 
 pub(crate) fn html<T: Template>(t: &T) -> Result<Response, AppError> {
@@ -104,11 +119,19 @@ struct DashboardPage {
     database: String,
 }
 
-async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let locations = match state.home_scope().await? {
-        Some(scope) => state.store.locations(&scope).await?,
-        None => Vec::new(),
-    };
+async fn dashboard(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+) -> Result<Response, AppError> {
+    let scope = auth.scope();
+    let locations: Vec<_> = state
+        .store
+        .locations(&scope)
+        .await?
+        .into_iter()
+        .filter(|l| scope.allows_location(l.id))
+        .collect();
     let cards = locations
         .into_iter()
         .map(|l| LocationCard {

@@ -10,9 +10,10 @@ use store::identity::{SessionPolicy, User};
 use store::tenancy::WriteError;
 
 use crate::AppState;
+use crate::access::Auth;
 use crate::error::AppError;
 use crate::middleware::KeepBody;
-use crate::session::{client, current_user, set_cookie, token};
+use crate::session::{client, set_cookie};
 use crate::shell::{Ctx, Shell};
 
 pub struct SessionRow {
@@ -35,15 +36,11 @@ struct ProfilePage {
     notice: Option<String>,
 }
 
-fn to_login() -> Response {
-    Redirect::to("/login?next=/profile").into_response()
-}
-
 async fn render(
     state: &AppState,
     ctx: &Ctx,
     user: &User,
-    headers: &HeaderMap,
+    token: &str,
     status: StatusCode,
     errors: Vec<String>,
     notice: Option<String>,
@@ -51,7 +48,7 @@ async fn render(
     let scope = user.scope();
     let sessions = state
         .store
-        .sessions_of(&scope, user.id, token(headers).as_deref())
+        .sessions_of(&scope, user.id, Some(token))
         .await?
         .into_iter()
         .map(|s| SessionRow {
@@ -100,18 +97,16 @@ pub struct Notice {
 pub async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
-    headers: HeaderMap,
+    auth: Auth,
     Query(q): Query<Notice>,
 ) -> Result<Response, AppError> {
-    let Some(user) = current_user(&state, &headers).await? else {
-        return Ok(to_login());
-    };
+    let user = &auth.user;
     let notice = q.changed.map(|_| ctx.lang.t("profile-password-changed"));
     render(
         &state,
         &ctx,
-        &user,
-        &headers,
+        user,
+        &auth.token,
         StatusCode::OK,
         Vec::new(),
         notice,
@@ -128,15 +123,14 @@ pub struct PasswordForm {
 pub async fn change_password(
     State(state): State<AppState>,
     ctx: Ctx,
+    auth: Auth,
     headers: HeaderMap,
     Form(f): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let Some(user) = current_user(&state, &headers).await? else {
-        return Ok(to_login());
-    };
+    let user = &auth.user;
     match state
         .store
-        .change_password(&user.scope(), &user, &f.current_password, &f.new_password)
+        .change_password(&user.scope(), user, &f.current_password, &f.new_password)
         .await
     {
         Ok(()) => {
@@ -168,8 +162,8 @@ pub async fn change_password(
             render(
                 &state,
                 &ctx,
-                &user,
-                &headers,
+                user,
+                &auth.token,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 errors,
                 None,
@@ -189,12 +183,10 @@ fn field_key(field: &str) -> String {
 
 pub async fn revoke(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let Some(user) = current_user(&state, &headers).await? else {
-        return Ok(to_login());
-    };
+    let user = &auth.user;
     if !state
         .store
         .revoke_session_id(&user.scope(), user.id, &id)

@@ -3,8 +3,7 @@
 //! (valid on every server); the browser holds only a random token in a `__Host-` cookie
 //! (Secure, HttpOnly, SameSite=Lax).
 //!
-//! Pages are not gated on a session yet: the route permission table and its chokepoint come next
-//! (issue 3).
+//! Which routes need a session is decided in one place, [`crate::access`].
 
 use askama::Template;
 use axum::Json;
@@ -36,17 +35,6 @@ pub fn token(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// The signed-in user, if the request carries a live session.
-pub async fn current_user(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, AppError> {
-    match token(headers) {
-        Some(t) => Ok(state
-            .store
-            .session_user(&t, SessionPolicy::default())
-            .await?),
-        None => Ok(None),
-    }
-}
-
 pub(crate) fn set_cookie(token: &str) -> HeaderValue {
     HeaderValue::from_str(&format!(
         "{COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax"
@@ -54,7 +42,7 @@ pub(crate) fn set_cookie(token: &str) -> HeaderValue {
     .unwrap_or(HeaderValue::from_static(""))
 }
 
-fn clear_cookie() -> HeaderValue {
+pub(crate) fn clear_cookie() -> HeaderValue {
     HeaderValue::from_static(
         "__Host-cuspid_session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
     )
@@ -83,7 +71,7 @@ fn user_json(u: &User) -> serde_json::Value {
             "locations": u.locations,
         },
         "roles": u.roles.iter().map(|r| r.code()).collect::<Vec<_>>(),
-        "landing_page": u.roles.first().map(|r| r.landing_page()).unwrap_or("/profile"),
+        "landing_page": crate::pages::landing_page(u),
     })
 }
 
@@ -145,14 +133,21 @@ pub async fn api_sign_out(
 }
 
 /// `GET /api/v1/me`
-pub async fn api_me(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    match current_user(&state, &headers).await? {
-        Some(u) => Ok(Json(user_json(&u)).into_response()),
-        None => Err(unauthorized("not signed in")),
+pub async fn api_me(auth: crate::access::Auth) -> Response {
+    Json(user_json(&auth.user)).into_response()
+}
+
+/// Percent-encodes a query component (the `next` path after sign-in).
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
+    out
 }
 
 #[derive(Template)]
@@ -161,6 +156,7 @@ struct LoginPage {
     lang: &'static str,
     t: crate::i18n::Lang,
     error: Option<String>,
+    notice: Option<String>,
     email: String,
     next: String,
     request_id: String,
@@ -176,6 +172,8 @@ impl LoginPage {
 pub struct NextParam {
     #[serde(default)]
     next: String,
+    #[serde(default)]
+    expired: Option<String>,
 }
 
 /// Only local paths: never redirect to another site after sign-in.
@@ -194,6 +192,7 @@ fn render_login(
         lang: ctx.lang.code(),
         t: ctx.lang,
         error,
+        notice: None,
         email,
         next,
         request_id: ctx.request_id.clone(),
@@ -210,7 +209,22 @@ fn render_login(
 
 /// `GET /login`
 pub async fn login_page(ctx: Ctx, Query(q): Query<NextParam>) -> Result<Response, AppError> {
-    render_login(&ctx, StatusCode::OK, None, String::new(), q.next)
+    let page = LoginPage {
+        lang: ctx.lang.code(),
+        t: ctx.lang,
+        error: None,
+        notice: q.expired.map(|_| ctx.lang.t("login-expired")),
+        email: String::new(),
+        next: q.next,
+        request_id: ctx.request_id.clone(),
+    };
+    let html = page
+        .render()
+        .map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    let mut r = Html(html).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
 }
 
 #[derive(Deserialize)]
@@ -241,12 +255,7 @@ pub async fn login_submit(
         .await
     {
         Ok(s) => {
-            let landing = s
-                .user
-                .roles
-                .first()
-                .map(|r| r.landing_page())
-                .unwrap_or("/profile");
+            let landing = crate::pages::landing_page(&s.user);
             let to = safe_next(&f.next).unwrap_or(landing).to_string();
             let mut r = Redirect::to(&to).into_response();
             r.headers_mut()

@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 
 use crate::AppState;
+use crate::access::{Access, Auth};
 use crate::i18n::Lang;
 
 /// Per-request facts pages and errors need, read once from the request.
@@ -17,6 +18,8 @@ pub struct Ctx {
     pub wants_json: bool,
     /// The session token from the cookie, if any (checked when needed).
     pub session: Option<String>,
+    /// The signed-in user, when the route's access layer resolved one.
+    pub auth: Option<Auth>,
 }
 
 impl Ctx {
@@ -43,6 +46,7 @@ impl Ctx {
             path: path.to_string(),
             wants_json,
             session: crate::session::token(headers),
+            auth: None,
         }
     }
 }
@@ -51,7 +55,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Ctx::from_parts(&parts.headers, parts.uri.path()))
+        let mut ctx = Ctx::from_parts(&parts.headers, parts.uri.path());
+        ctx.auth = parts.extensions.get::<Auth>().cloned();
+        Ok(ctx)
     }
 }
 
@@ -62,7 +68,8 @@ pub struct NavItem {
     pub active: bool,
 }
 
-/// The pages of the navigation, in order, with their message keys.
+/// The pages of the navigation, in order, with their message keys. Each shows only to the
+/// users its route admits (tested against the route table).
 pub const NAV: &[(&str, &str)] = &[
     ("/dashboard", "nav-dashboard"),
     ("/patients", "nav-patients"),
@@ -94,49 +101,76 @@ pub struct Shell {
 }
 
 impl Shell {
-    /// A shell that needs no database (error pages when the database is the problem).
+    /// A shell that needs no database and shows no navigation (error pages when the database
+    /// is the problem, pages seen by nobody signed in).
     pub fn bare(ctx: &Ctx) -> Shell {
-        let nav = NAV
-            .iter()
-            .map(|(href, key)| NavItem {
-                href,
-                label: ctx.lang.t(key),
-                active: ctx.path == *href,
-            })
-            .collect();
         Shell {
             lang: ctx.lang.code(),
             lang_id: ctx.lang,
             org_name: ctx.lang.t("app-name"),
             location_name: String::new(),
             request_id: ctx.request_id.clone(),
-            nav,
+            nav: Vec::new(),
             user_name: String::new(),
         }
     }
 
-    /// The shell with the organization and its first location.
+    /// The shell of the signed-in user: their organization, locations and the pages they may
+    /// open. Nobody signed in: the bare shell, with nothing of any organization.
     pub async fn build(state: &AppState, ctx: &Ctx) -> Shell {
         let mut shell = Shell::bare(ctx);
-        if let Some(token) = &ctx.session
-            && let Ok(Some(user)) = state
-                .store
-                .session_user(token, store::identity::SessionPolicy::default())
-                .await
-        {
-            shell.user_name = user.name;
+        let auth = match &ctx.auth {
+            Some(a) => Some(a.clone()),
+            None => match &ctx.session {
+                Some(token) => match state
+                    .store
+                    .session_user(token, store::identity::SessionPolicy::default())
+                    .await
+                {
+                    Ok(Some(user)) => Some(Auth {
+                        permissions: crate::access::permissions_of(&user),
+                        user: std::sync::Arc::new(user),
+                        token: token.clone(),
+                    }),
+                    _ => None,
+                },
+                None => None,
+            },
+        };
+        let Some(auth) = auth else { return shell };
+        shell.user_name = auth.user.name.clone();
+        let table = crate::access::route_table();
+        shell.nav = NAV
+            .iter()
+            .filter(|(href, _)| {
+                table
+                    .iter()
+                    .find(|d| d.method == "GET" && d.path == *href)
+                    .is_some_and(|d| match d.access {
+                        Access::Public | Access::SignedIn => true,
+                        Access::Perm(p) => auth.can(p),
+                    })
+            })
+            .map(|(href, key)| NavItem {
+                href,
+                label: ctx.lang.t(key),
+                active: ctx.path == *href,
+            })
+            .collect();
+        let scope = auth.scope();
+        if let Ok(Some(org)) = state.store.org(scope.org()).await {
+            shell.org_name = org.name;
         }
-        if let Ok(Some(scope)) = state.home_scope().await {
-            if let Ok(Some(org)) = state.store.org(scope.org()).await {
-                shell.org_name = org.name;
-            }
-            if let Ok(locs) = state.store.locations(&scope).await {
-                shell.location_name = match locs.as_slice() {
-                    [] => String::new(),
-                    [one] => one.name.clone(),
-                    [first, rest @ ..] => format!("{} (+{})", first.name, rest.len()),
-                };
-            }
+        if let Ok(locs) = state.store.locations(&scope).await {
+            let locs: Vec<_> = locs
+                .into_iter()
+                .filter(|l| scope.allows_location(l.id))
+                .collect();
+            shell.location_name = match locs.as_slice() {
+                [] => String::new(),
+                [one] => one.name.clone(),
+                [first, rest @ ..] => format!("{} (+{})", first.name, rest.len()),
+            };
         }
         shell
     }

@@ -32,6 +32,7 @@ fn same_origin(headers: &HeaderMap, trusted: &[String]) -> bool {
 
 pub async fn upgrade(
     State(state): State<AppState>,
+    auth: crate::access::Auth,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
@@ -41,7 +42,7 @@ pub async fn upgrade(
             "cross-site websocket refused",
         )));
     }
-    let org = state.home_scope().await?.map(|s| s.org());
+    let org = Some(auth.user.org_id);
     Ok(ws.on_upgrade(move |socket| stream(state, socket, org)))
 }
 

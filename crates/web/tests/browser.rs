@@ -5,17 +5,20 @@
 
 use std::time::Duration;
 
-use test_support::{Browser, TestApp, TestDb, seed_org};
+use test_support::{Browser, STAFF_PASSWORD, TestApp, TestDb, seed_org, seed_staff, staff_email};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shell_loads_without_console_errors_and_goes_live() {
     let db = TestDb::sqlite().await;
     let (org, _) = seed_org(&db.store, "browser").await;
+    seed_staff(&db.store, &org).await;
     let app = TestApp::new(db).await;
     let base = app.serve().await;
     let Some(browser) = Browser::start().await else {
         return;
     };
+    let admin = staff_email("browser", domain::identity::Role::Admin);
+    browser.sign_in(&base, &admin, STAFF_PASSWORD).await;
     browser.goto(&format!("{base}/dashboard")).await;
     let title = browser.client.title().await.unwrap();
     assert!(title.contains("Dashboard"), "{title}");
@@ -99,7 +102,9 @@ async fn the_shell_loads_without_console_errors_and_goes_live() {
     browser.goto(&format!("{base}/admin/jobs")).await;
     let retry = browser
         .client
-        .find(fantoccini::Locator::Css("form button[type=submit]"))
+        .find(fantoccini::Locator::Css(
+            "form[action$=\"/retry\"] button[type=submit]",
+        ))
         .await
         .unwrap();
     browser.screenshot("admin-jobs").await;
@@ -234,5 +239,40 @@ async fn signing_in_in_the_browser() {
         .filter(|e| !e.contains("401"))
         .collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+}
+
+/// Idle for longer than the session allows: the next click leads to sign-in, which returns to
+/// the page the user was on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_expiry_returns_to_the_page_after_signing_in_again() {
+    let clock = std::sync::Arc::new(domain::FixedClock::new(test_support::test_epoch()));
+    let db = TestDb::sqlite_with(clock.clone()).await;
+    let (org, _) = seed_org(&db.store, "idle").await;
+    seed_staff(&db.store, &org).await;
+    let app = TestApp::new(db).await;
+    let base = app.serve().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let email = staff_email("idle", domain::identity::Role::Receptionist);
+    browser.sign_in(&base, &email, STAFF_PASSWORD).await;
+    browser
+        .goto(&format!("{base}/appointments?day=2026-03-02"))
+        .await;
+    assert_eq!(browser.path().await, "/appointments?day=2026-03-02");
+    clock.advance(jiff::SignedDuration::from_mins(31));
+    browser
+        .goto(&format!("{base}/appointments?day=2026-03-02"))
+        .await;
+    let notice = browser.text_of(".alert-info").await;
+    assert!(notice.contains("session ended"), "{notice}");
+    assert!(browser.path().await.starts_with("/login?next="));
+    browser.screenshot("login-session-ended").await;
+    browser.fill("email", &email).await;
+    browser.fill("password", STAFF_PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.text_of(".user-name").await;
+    assert_eq!(browser.path().await, "/appointments?day=2026-03-02");
     browser.close().await;
 }

@@ -4,15 +4,18 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use test_support::{TestApp, dual_test, seed_org};
+use domain::identity::Role;
+use test_support::{TestApp, dual_test, seed_org, seed_staff};
 
 dual_test!(async fn dashboard_shows_the_clinic_from_the_database(db) {
     let (org, loc) = seed_org(&db.store, "shell").await;
+    seed_staff(&db.store, &org).await;
     let app = TestApp::new(db).await;
-    let r = app.get("/").await;
+    let admin = app.sign_in_as("shell", Role::Admin).await;
+    let r = app.get_as("/", &admin).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.header("location"), Some("/dashboard"));
-    let r = app.get("/dashboard").await;
+    let r = app.get_as("/dashboard", &admin).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains(&org.name), "org name in the top bar");
     assert!(r.body.contains(&loc.name));
@@ -26,18 +29,20 @@ dual_test!(async fn dashboard_shows_the_clinic_from_the_database(db) {
 });
 
 dual_test!(async fn every_seed_page_renders_in_english_and_french(db) {
-    seed_org(&db.store, "pages").await;
+    let (org, _) = seed_org(&db.store, "pages").await;
+    seed_staff(&db.store, &org).await;
     let app = TestApp::new(db).await;
+    let admin = app.sign_in_as("pages", Role::Admin).await;
     for (path, _, _) in web::pages::PLANNED {
-        let en = app.get(path).await;
+        let en = app.get_as(path, &admin).await;
         assert_eq!(en.status, StatusCode::OK, "{path}");
         assert!(en.body.contains(r#"aria-current="page""#), "{path} marks its nav item");
-        let fr = app.get_with(path, &[("accept-language", "fr-CA,fr;q=0.9")]).await;
+        let fr = app.get_with(path, &[("accept-language", "fr-CA,fr;q=0.9"), ("cookie", &admin)]).await;
         assert_eq!(fr.status, StatusCode::OK);
         assert!(fr.body.contains(r#"<html lang="fr">"#));
         assert_ne!(en.body, fr.body);
     }
-    let fr = app.get_with("/dashboard", &[("accept-language", "fr")]).await;
+    let fr = app.get_with("/dashboard", &[("accept-language", "fr"), ("cookie", &admin)]).await;
     assert!(fr.body.contains("Rendez-vous"), "French navigation");
 });
 
@@ -117,7 +122,9 @@ async fn readiness_fails_when_the_database_is_gone() {
     let r = app.get("/readyz").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_ne!(r.json()["database"], "ok");
-    let page = app.get("/dashboard").await;
+    let page = app
+        .get_as("/dashboard", "__Host-cuspid_session=some-session")
+        .await;
     assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(page.body.contains("Something went wrong"));
     assert!(
@@ -180,6 +187,7 @@ dual_test!(async fn uploaded_html_is_never_served_inline(db) {
 dual_test!(async fn dead_letters_are_listed_and_retried_from_the_jobs_page(db) {
     let (org, _) = seed_org(&db.store, "jobs").await;
     let (other, _) = seed_org(&db.store, "jobs-other").await;
+    seed_staff(&db.store, &org).await;
     let mine = db.store.enqueue(store::jobs::NewJob::new("reminder.send", serde_json::json!({})).org(org.id).attempts(1)).await.unwrap();
     let theirs = db.store.enqueue(store::jobs::NewJob::new("reminder.send", serde_json::json!({})).org(other.id).attempts(1)).await.unwrap();
     let claimed = db.store.claim_jobs("w", 10, std::time::Duration::from_secs(60)).await.unwrap();
@@ -187,21 +195,19 @@ dual_test!(async fn dead_letters_are_listed_and_retried_from_the_jobs_page(db) {
         db.store.fail_job(j, "w", "SMS gateway answered 503", std::time::Duration::ZERO).await.unwrap();
     }
     let app = TestApp::new(db).await;
-    // Both orgs were created at the same (fixed) instant: see which one the shell shows.
-    let home = app.state.home_scope().await.unwrap().unwrap().org();
-    let (mine, theirs) = if home == org.id { (mine, theirs) } else { assert_eq!(home, other.id); (theirs, mine) };
-    let page = app.get("/admin/jobs").await;
+    let admin = app.sign_in_as("jobs", Role::Admin).await;
+    let page = app.get_as("/admin/jobs", &admin).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("SMS gateway answered 503"));
     assert!(page.body.contains(&mine.to_string()));
     assert!(!page.body.contains(&theirs.to_string()), "another org's job is not shown");
-    let post = |id: domain::JobId| Request::post(format!("/admin/jobs/{id}/retry")).body(Body::empty()).unwrap();
+    let post = |id: domain::JobId| Request::post(format!("/admin/jobs/{id}/retry")).header("cookie", &admin).body(Body::empty()).unwrap();
     let r = app.request(post(theirs)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "cannot retry another org's job");
     let r = app.request(post(mine)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(app.db.store.job(mine).await.unwrap().unwrap().status, "pending");
     assert_eq!(app.db.store.job(theirs).await.unwrap().unwrap().status, "dead");
-    let page = app.get_with("/admin/jobs", &[("accept-language", "fr")]).await;
+    let page = app.get_with("/admin/jobs", &[("accept-language", "fr"), ("cookie", &admin)]).await;
     assert!(page.body.contains("Aucune tâche n’a échoué définitivement."));
 });

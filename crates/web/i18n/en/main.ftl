@@ -110,6 +110,7 @@ login-email = Email
 login-password = Password
 login-submit = Sign in
 login-rejected = The email or password is not correct, or the account is locked for a few minutes after too many attempts.
+login-expired = Your session ended. Sign in again to return to the page you were on.
 
 logout = Sign out
 

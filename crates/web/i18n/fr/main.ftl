@@ -110,6 +110,7 @@ login-email = Courriel
 login-password = Mot de passe
 login-submit = Se connecter
 login-rejected = Le courriel ou le mot de passe est incorrect, ou le compte est bloqué quelques minutes après trop de tentatives.
+login-expired = Votre session a pris fin. Reconnectez-vous pour revenir à la page où vous étiez.
 
 logout = Se déconnecter
 

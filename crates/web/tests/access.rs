@@ -1,0 +1,340 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+//! The chokepoint, route by route: every declared route, for nobody signed in and for each
+//! default staff role, against an id of its own organization and of another one, on both
+//! databases. And the seed's page table, exactly.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use domain::identity::Role;
+use test_support::{
+    STAFF_PASSWORD, TestApp, TestDb, TestResponse, dual_test, seed_org, seed_staff, staff_email,
+};
+use web::access::{Access, RouteDecl, route_table};
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Tenant {
+    Own,
+    Other,
+}
+
+struct Fixtures {
+    job: [domain::JobId; 2],
+    /// A session of another organization's user.
+    other_session: String,
+    /// A signed link to a file of the own organization.
+    file_url: String,
+}
+
+async fn dead_job(db: &TestDb, org: domain::OrgId) -> domain::JobId {
+    let id = db
+        .store
+        .enqueue(
+            store::jobs::NewJob::new("reminder.send", serde_json::json!({}))
+                .org(org)
+                .attempts(1),
+        )
+        .await
+        .unwrap();
+    for j in db
+        .store
+        .claim_jobs("w", 10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+    {
+        db.store
+            .fail_job(&j, "w", "gateway answered 503", std::time::Duration::ZERO)
+            .await
+            .unwrap();
+    }
+    id
+}
+
+async fn send(app: &TestApp, method: &str, path: &str, cookie: Option<&str>) -> TestResponse {
+    let mut b = Request::builder().method(method).uri(path);
+    if let Some(c) = cookie {
+        b = b.header("cookie", c);
+    }
+    if method != "GET" {
+        b = b.header("content-type", "application/x-www-form-urlencoded");
+    }
+    app.request(b.body(Body::empty()).unwrap()).await
+}
+
+/// The path with its parameter filled for the tenant asked (a fresh own session id is made
+/// for the session route, since revoking it is what succeeds).
+async fn fill(
+    app: &TestApp,
+    d: &RouteDecl,
+    tenant: Tenant,
+    role: Option<Role>,
+    fx: &Fixtures,
+) -> String {
+    match d.path {
+        "/static/{file}" => "/static/app.css".into(),
+        "/files/{id}" => fx.file_url.clone(),
+        "/admin/jobs/{id}/retry" => {
+            let job = fx.job[if tenant == Tenant::Own { 0 } else { 1 }];
+            format!("/admin/jobs/{job}/retry")
+        }
+        "/profile/sessions/{id}/revoke" => {
+            let id = match (tenant, role) {
+                (Tenant::Own, Some(role)) => {
+                    // A second session of the same user, to revoke.
+                    let user = app
+                        .db
+                        .store
+                        .user_by_email(&staff_email("north", role))
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    let ids = |v: Vec<store::identity::SessionInfo>| {
+                        v.into_iter()
+                            .map(|s| s.id)
+                            .collect::<std::collections::HashSet<_>>()
+                    };
+                    let before = ids(app
+                        .db
+                        .store
+                        .sessions_of(&user.scope(), user.id, None)
+                        .await
+                        .unwrap());
+                    app.sign_in(&staff_email("north", role), STAFF_PASSWORD)
+                        .await;
+                    let after = ids(app
+                        .db
+                        .store
+                        .sessions_of(&user.scope(), user.id, None)
+                        .await
+                        .unwrap());
+                    after.difference(&before).next().unwrap().clone()
+                }
+                _ => fx.other_session.clone(),
+            };
+            format!("/profile/sessions/{id}/revoke")
+        }
+        p if p.contains('{') => panic!("no fixture for {p}: add one"),
+        p => p.to_string(),
+    }
+}
+
+/// Routes whose success ends the session used for the request.
+fn ends_session(d: &RouteDecl) -> bool {
+    matches!(
+        (d.method, d.path),
+        ("POST", "/logout") | ("DELETE", "/api/v1/session")
+    )
+}
+
+dual_test!(async fn every_route_for_every_role_and_tenant(db) {
+    let (north, _) = seed_org(&db.store, "north").await;
+    let (south, _) = seed_org(&db.store, "south").await;
+    seed_staff(&db.store, &north).await;
+    seed_staff(&db.store, &south).await;
+    let job_north = dead_job(&db, north.id).await;
+    let job_south = dead_job(&db, south.id).await;
+    let app = TestApp::new(db).await;
+    app.sign_in(&staff_email("south", Role::Admin), STAFF_PASSWORD).await;
+    let south_admin = app.db.store.user_by_email(&staff_email("south", Role::Admin)).await.unwrap().unwrap();
+    let other_session = app.db.store.sessions_of(&south_admin.scope(), south_admin.id, None).await.unwrap()[0].id.clone();
+    let scope = domain::Scope::system(north.id);
+    let obj = app.state.objects.put(&app.db.store, &scope, None, "text/plain", bytes::Bytes::from_static(b"lab slip")).await.unwrap();
+    let file_url = app.state.objects.signed_url(&app.db.store, &scope, obj.id, std::time::Duration::from_secs(3600)).await.unwrap();
+    let fx = Fixtures { job: [job_north, job_south], other_session, file_url };
+    let table = route_table();
+    let mut checked = 0;
+
+    // Nobody signed in.
+    for d in &table {
+        let path = fill(&app, d, Tenant::Own, None, &fx).await;
+        let r = send(&app, d.method, &path, None).await;
+        match d.access {
+            Access::Public => assert!(!matches!(r.status.as_u16(), 401 | 403) && r.status.as_u16() < 500, "{d:?} anonymous: {}", r.status),
+            _ if path.starts_with("/api/") => {
+                assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{d:?}");
+                assert_eq!(r.header("content-type"), Some("application/problem+json"));
+            }
+            _ => {
+                assert_eq!(r.status, StatusCode::SEE_OTHER, "{d:?} anonymous");
+                assert!(r.header("location").unwrap().starts_with("/login?next="), "{d:?}");
+            }
+        }
+        checked += 1;
+    }
+
+    for role in Role::STAFF {
+        let perms = role.permissions();
+        let mut cookie = app.sign_in_as("north", *role).await;
+        for d in &table {
+            let allowed = match d.access {
+                Access::Public | Access::SignedIn => true,
+                Access::Perm(p) => perms.allows(p),
+            };
+            for tenant in [Tenant::Own, Tenant::Other] {
+                if tenant == Tenant::Other && (!d.path.contains('{') || d.access == Access::Public) {
+                    continue;
+                }
+                let path = fill(&app, d, tenant, Some(*role), &fx).await;
+                let r = send(&app, d.method, &path, Some(&cookie)).await;
+                let s = r.status.as_u16();
+                let what = format!("{} {path} as {} ({tenant:?}): {s}", d.method, role.code());
+                if !allowed {
+                    assert_eq!(s, 403, "{what}");
+                    if !path.starts_with("/api/") {
+                        assert!(r.body.contains("role does not allow"), "{what}: the shell's refusal page");
+                    }
+                } else if tenant == Tenant::Other {
+                    assert_eq!(s, 404, "{what}: another organization's id is not found");
+                } else if d.path.contains('{') && d.access != Access::Public {
+                    assert!((200..400).contains(&s), "{what}: its own record");
+                } else {
+                    assert!(!matches!(s, 401 | 403 | 404) && s < 500, "{what}");
+                }
+                checked += 1;
+                if ends_session(d) {
+                    cookie = app.sign_in_as("north", *role).await;
+                }
+            }
+        }
+    }
+    assert!(checked > table.len() * 8, "{checked} requests");
+    // The admin's retry reached north's job; south's job was never touched.
+    assert_eq!(app.db.store.job(job_north).await.unwrap().unwrap().status, "pending");
+    assert_eq!(app.db.store.job(job_south).await.unwrap().unwrap().status, "dead");
+});
+
+/// The seed's page table (seed 004), as written there, over HTTP.
+const SEED_TABLE: &[(&str, &[Role])] = &[
+    (
+        "/dashboard",
+        &[Role::Admin, Role::Dentist, Role::Receptionist],
+    ),
+    (
+        "/patients",
+        &[Role::Admin, Role::Dentist, Role::Receptionist],
+    ),
+    ("/doctors", &[Role::Admin]),
+    (
+        "/appointments",
+        &[Role::Admin, Role::Dentist, Role::Receptionist],
+    ),
+    ("/treatments", &[Role::Admin, Role::Dentist]),
+    ("/prescriptions", &[Role::Admin, Role::Dentist]),
+    ("/invoices", &[Role::Admin, Role::Receptionist]),
+    ("/payments", &[Role::Admin, Role::Receptionist]),
+    (
+        "/lab-requests",
+        &[Role::Admin, Role::Dentist, Role::Receptionist],
+    ),
+    ("/inventory", &[Role::Admin, Role::Assistant]),
+    ("/inventory/logs", &[Role::Admin, Role::Assistant]),
+    ("/expenses", &[Role::Admin]),
+    ("/reports", &[Role::Admin]),
+    (
+        "/profile",
+        &[
+            Role::Admin,
+            Role::Dentist,
+            Role::Receptionist,
+            Role::Assistant,
+        ],
+    ),
+];
+
+dual_test!(async fn the_seed_page_table_holds_exactly(db) {
+    let (org, _) = seed_org(&db.store, "north").await;
+    seed_staff(&db.store, &org).await;
+    let app = TestApp::new(db).await;
+    assert_eq!(app.get("/login").await.status, StatusCode::OK, "/login is public");
+    for role in [Role::Admin, Role::Dentist, Role::Receptionist, Role::Assistant] {
+        let cookie = app.sign_in_as("north", role).await;
+        for (path, allowed) in SEED_TABLE {
+            let r = app.get_as(path, &cookie).await;
+            let want = if allowed.contains(&role) { StatusCode::OK } else { StatusCode::FORBIDDEN };
+            assert_eq!(r.status, want, "{path} as {}", role.code());
+        }
+        // The navigation offers exactly the pages the role may open.
+        let nav = app.get_as("/profile", &cookie).await.body;
+        for (path, allowed) in SEED_TABLE {
+            let link = format!("href=\"{path}\"");
+            assert_eq!(nav.contains(&link), allowed.contains(&role), "nav link {path} for {}", role.code());
+        }
+    }
+    // Each staff role lands on a page it may open.
+    for role in Role::STAFF {
+        let cookie = app.sign_in_as("north", *role).await;
+        let root = app.get_as("/", &cookie).await;
+        assert_eq!(root.status, StatusCode::SEE_OTHER);
+        let landing = root.header("location").unwrap().to_string();
+        assert_eq!(app.get_as(&landing, &cookie).await.status, StatusCode::OK, "{} lands on {landing}", role.code());
+    }
+});
+
+dual_test!(async fn pages_show_only_the_signed_in_users_organization(db) {
+    let (north, _) = seed_org(&db.store, "north").await;
+    let (south, _) = seed_org(&db.store, "south").await;
+    seed_staff(&db.store, &north).await;
+    seed_staff(&db.store, &south).await;
+    let job_north = dead_job(&db, north.id).await;
+    let app = TestApp::new(db).await;
+    let cookie = app.sign_in_as("south", Role::Admin).await;
+    let dash = app.get_as("/dashboard", &cookie).await;
+    assert!(dash.body.contains("Clinic south") && dash.body.contains("south main office"), "{}", dash.body);
+    assert!(!dash.body.contains("north"), "nothing of the other organization");
+    let jobs = app.get_as("/admin/jobs", &cookie).await;
+    assert_eq!(jobs.status, StatusCode::OK);
+    assert!(!jobs.body.contains(&job_north.to_string()));
+    let cookie = app.sign_in_as("north", Role::Admin).await;
+    assert!(app.get_as("/admin/jobs", &cookie).await.body.contains(&job_north.to_string()));
+});
+
+dual_test!(async fn an_ended_or_forged_session_returns_to_the_page_after_sign_in(db) {
+    let (org, _) = seed_org(&db.store, "north").await;
+    seed_staff(&db.store, &org).await;
+    let app = TestApp::new(db).await;
+    // Never signed in: sign-in, then back where they were going.
+    let r = app.get("/appointments?day=2026-03-02").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), Some("/login?next=/appointments%3Fday%3D2026-03-02"));
+    assert!(r.header("set-cookie").is_none());
+    // A forged cookie is dropped and the page says the session ended.
+    let r = app.get_as("/patients", "__Host-cuspid_session=forged-token").await;
+    assert_eq!(r.header("location"), Some("/login?next=/patients&expired=1"));
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+    let login = app.get("/login?next=/patients&expired=1").await;
+    assert!(login.body.contains("Your session ended"), "{}", login.body);
+    assert!(login.body.contains(r#"name="next" value="/patients""#));
+    // A form posted after the session ended returns to the page it was posted from.
+    let r = app.request(Request::post("/profile/password")
+        .header("cookie", "__Host-cuspid_session=ended")
+        .header("referer", "http://127.0.0.1:8080/profile?tab=security")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::empty()).unwrap()).await;
+    assert_eq!(r.header("location"), Some("/login?next=/profile%3Ftab%3Dsecurity&expired=1"));
+    // Signing in with that `next` lands there.
+    let r = app.request(Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("email={}&password={}&next=%2Fpatients", staff_email("north", Role::Receptionist).replace('@', "%40"), STAFF_PASSWORD.replace(' ', "+"))))
+        .unwrap()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), Some("/patients"));
+});
+
+/// SECURITY.md holds the permission matrix and route table generated from the code. Run with
+/// `CUSPID_BLESS=1` to rewrite the block after changing roles or routes.
+#[test]
+fn security_md_shows_the_matrix_of_the_code() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../SECURITY.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (begin, end) = ("<!-- matrix:begin -->\n", "<!-- matrix:end -->");
+    let a = doc.find(begin).expect("SECURITY.md has a matrix block") + begin.len();
+    let b = doc.find(end).unwrap();
+    let want = web::access::matrix_markdown();
+    if doc[a..b] != want {
+        if std::env::var("CUSPID_BLESS").is_ok() {
+            std::fs::write(&path, format!("{}{want}{}", &doc[..a], &doc[b..])).unwrap();
+        } else {
+            panic!("SECURITY.md's matrix is stale; run with CUSPID_BLESS=1. Expected:\n{want}");
+        }
+    }
+}
