@@ -136,9 +136,37 @@ fn runner_settings(cfg: &Config) -> RunnerSettings {
     }
 }
 
+/// The SMS provider the configuration names.
+pub fn sms_sender(cfg: &Config) -> Result<Arc<dyn messaging::SmsSender>, String> {
+    Ok(match cfg.sms.provider.as_str() {
+        "twilio" => {
+            let mut t = messaging::TwilioSettings::new(
+                &cfg.sms.twilio_account_sid,
+                cfg.sms.twilio_auth_token.expose(),
+                &cfg.sms.twilio_from,
+            );
+            t.base_url = cfg.sms.twilio_base_url.clone();
+            Arc::new(
+                messaging::TwilioSms::new(t)
+                    .map_err(|e| format!("sms: cannot set up the twilio provider: {e}"))?,
+            )
+        }
+        _ => Arc::new(messaging::DevSms::new(100)),
+    })
+}
+
 /// The job handlers of the whole application.
-pub fn job_runner(store: Store, settings: RunnerSettings) -> JobRunner {
-    JobRunner::new(store, settings).handle("events.prune", prune_events)
+pub fn job_runner(
+    store: Store,
+    settings: RunnerSettings,
+    sms: Arc<dyn messaging::SmsSender>,
+) -> JobRunner {
+    JobRunner::new(store, settings)
+        .handle("events.prune", prune_events)
+        .handle(
+            store::phone::SMS_SIGN_IN_CODE,
+            web::phone::SignInCodeSender { sms },
+        )
 }
 
 /// Events are the outbox for live delivery, not an archive (the audit log is): a week is kept.
@@ -222,7 +250,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     if cfg.jobs.enabled {
-        let runner = job_runner(store.clone(), runner_settings(&cfg));
+        let runner = job_runner(store.clone(), runner_settings(&cfg), sms_sender(&cfg)?);
         tasks.push(tokio::spawn(runner.run(stop_rx.clone())));
     }
     tasks.push(tokio::spawn(store::events::relay_remote_events(
@@ -242,6 +270,9 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         println!(
             "  sign in as admin@{d}, dentist@{d}, hygienist@{d}, assistant@{d}, receptionist@{d}, coordinator@{d} or billing@{d}",
             d = demo::EMAIL_DOMAIN
+        );
+        println!(
+            "  or by phone: +1 802 555 0101 (admin) to 0107 (billing), in that order; with the dev SMS provider the codes appear in this log"
         );
         if *generated {
             println!(
@@ -264,7 +295,11 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     };
     let served = match tls {
         None => {
-            let server = axum::serve(listener, app).with_graceful_shutdown(on_signal);
+            let server = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(on_signal);
             // In-flight requests get `grace` to finish; a client that never lets go does not
             // keep the process alive.
             let forced = async move {
@@ -292,7 +327,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
             axum_server::from_tcp_rustls(std_listener, tls)
                 .map_err(|e| format!("cannot serve TLS: {e}"))?
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .await
                 .map_err(|e| e.to_string())
         }

@@ -55,6 +55,34 @@ pub struct Config {
     pub storage: StorageConfig,
     pub jobs: JobsConfig,
     pub security: SecurityConfig,
+    pub sms: SmsConfig,
+}
+
+/// How text messages (sign-in codes, reminders) leave.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// "dev" (the default: codes are written to the server log, for the demo and development)
+    /// or "twilio" (the Twilio Messages API, or any service that speaks it).
+    pub provider: String,
+    pub twilio_base_url: String,
+    pub twilio_account_sid: String,
+    /// Also read from `CUSPID_TWILIO_AUTH_TOKEN`.
+    pub twilio_auth_token: Secret,
+    /// The sending number (E.164) or a messaging service id (`MG…`).
+    pub twilio_from: String,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            provider: "dev".into(),
+            twilio_base_url: messaging::TWILIO_BASE_URL.into(),
+            twilio_account_sid: String::new(),
+            twilio_auth_token: Secret::default(),
+            twilio_from: String::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -143,6 +171,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             jobs: JobsConfig::default(),
             security: SecurityConfig::default(),
+            sms: SmsConfig::default(),
         }
     }
 }
@@ -262,6 +291,9 @@ impl Config {
         if let Ok(v) = std::env::var("CUSPID_MASTER_KEY") {
             cfg.security.master_key = Secret(v);
         }
+        if let Ok(v) = std::env::var("CUSPID_TWILIO_AUTH_TOKEN") {
+            cfg.sms.twilio_auth_token = Secret(v);
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -293,6 +325,26 @@ impl Config {
                     self.listen
                 ),
             );
+        }
+        match self.sms.provider.as_str() {
+            "dev" => {}
+            "twilio" => {
+                if self.sms.twilio_account_sid.is_empty()
+                    || self.sms.twilio_auth_token.is_empty()
+                    || self.sms.twilio_from.is_empty()
+                {
+                    return bad(
+                        "sms",
+                        "the twilio provider needs twilio_account_sid, twilio_auth_token (or CUSPID_TWILIO_AUTH_TOKEN) and twilio_from".into(),
+                    );
+                }
+            }
+            other => {
+                return bad(
+                    "sms.provider",
+                    format!("{other:?} is not a provider: use \"dev\" or \"twilio\""),
+                );
+            }
         }
         let url = self.database_url.expose();
         let known = ["postgres://", "postgresql://", "sqlite:"];

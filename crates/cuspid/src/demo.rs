@@ -167,11 +167,12 @@ fn staff<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> {
             .await
             .map_err(|e| e.to_string())?;
         let mut tx = ctx.store.begin().await.map_err(|e| e.to_string())?;
-        for (role, name) in people {
+        for (i, (role, name)) in people.into_iter().enumerate() {
             let user = NewUser {
                 email: format!("{}@{EMAIL_DOMAIN}", role.code()),
                 name: name.to_string(),
-                phone: None,
+                // 555-0100 to 555-0199 are reserved for fiction: +1 802 555 0101 … 0107.
+                phone: Some(format!("+180255501{:02}", i + 1)),
                 password: None,
                 roles: vec![role],
                 locations: Vec::new(),

@@ -31,6 +31,10 @@ pub struct User {
     pub roles: Vec<Role>,
     /// Empty: every location of the organization.
     pub locations: Vec<LocationId>,
+    /// The user has a confirmed TOTP second factor.
+    pub mfa_enabled: bool,
+    /// One of the user's roles must use a second factor in this organization.
+    pub mfa_required: bool,
 }
 
 impl User {
@@ -104,7 +108,7 @@ pub async fn verify_password(password: &str, hash: &str) -> bool {
     .unwrap_or(false)
 }
 
-fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, s.as_bytes()))
 }
 
@@ -265,6 +269,9 @@ pub enum SignInError {
 pub struct SignedIn {
     pub user: User,
     pub token: String,
+    /// The password was right but the second factor is still owed: the token names a pending
+    /// session that only [`Store::complete_mfa`] accepts, for five minutes.
+    pub mfa_pending: bool,
 }
 
 /// Session lifetimes.
@@ -297,7 +304,9 @@ async fn dummy_hash() -> &'static str {
 }
 
 impl Store {
-    fn user_from_row(r: &Row) -> DbResult<(User, Option<String>, i64, Option<Timestamp>)> {
+    pub(crate) fn user_from_row(
+        r: &Row,
+    ) -> DbResult<(User, Option<String>, i64, Option<Timestamp>)> {
         Ok((
             User {
                 id: UserId::from_uuid(r.uuid("id")?),
@@ -308,6 +317,8 @@ impl Store {
                 active: r.bool("active")?,
                 roles: Vec::new(),
                 locations: Vec::new(),
+                mfa_enabled: r.opt_i64("mfa_enabled_at")?.is_some(),
+                mfa_required: false,
             },
             r.opt_string("password_hash")?,
             r.i64("failed_logins")?,
@@ -315,7 +326,7 @@ impl Store {
         ))
     }
 
-    async fn load_roles_and_locations(&self, user: &mut User) -> DbResult<()> {
+    pub(crate) async fn load_roles_and_locations(&self, user: &mut User) -> DbResult<()> {
         user.roles = self
             .db
             .fetch_all(
@@ -335,6 +346,8 @@ impl Store {
             .iter()
             .map(|r| Ok(LocationId::from_uuid(r.uuid("location_id")?)))
             .collect::<DbResult<_>>()?;
+        let required = self.mfa_required_roles(user.org_id).await?;
+        user.mfa_required = user.roles.iter().any(|r| required.contains(r));
         Ok(())
     }
 
@@ -344,7 +357,7 @@ impl Store {
             .db
             .fetch_optional(
                 Q::new(
-                    "SELECT id, org_id, email, name, phone, active, password_hash, failed_logins, locked_until \
+                    "SELECT id, org_id, email, name, phone, active, password_hash, failed_logins, locked_until, mfa_enabled_at \
                      FROM users WHERE org_id = $1 AND id = $2",
                 )
                 .bind(scope.org())
@@ -364,7 +377,7 @@ impl Store {
             .db
             .fetch_optional(
                 Q::new(
-                    "SELECT id, org_id, email, name, phone, active, password_hash, failed_logins, locked_until \
+                    "SELECT id, org_id, email, name, phone, active, password_hash, failed_logins, locked_until, mfa_enabled_at \
                      FROM users WHERE email = $1",
                 )
                 .bind(email.trim().to_lowercase()),
@@ -391,7 +404,7 @@ impl Store {
             .db
             .fetch_optional(
                 Q::new(
-                    "SELECT id, org_id, email, name, phone, active, password_hash, failed_logins, locked_until \
+                    "SELECT id, org_id, email, name, phone, active, password_hash, failed_logins, locked_until, mfa_enabled_at \
                      FROM users WHERE email = $1",
                 )
                 .bind(email.as_str()),
@@ -408,61 +421,33 @@ impl Store {
             && hash.is_some()
             && user.active
             && !locked;
-        let mut tx = self.begin().await?;
         if !ok {
-            let failed = failed + 1;
-            let lock = (failed >= LOCK_AFTER).then(|| {
-                let minutes = 1i64 << (failed - LOCK_AFTER).clamp(0, 6);
-                now.checked_add(SignedDuration::from_mins(minutes.min(60)))
-                    .unwrap_or(now)
-            });
+            self.record_failed_attempt(&user, failed, locked, ip, "session.sign_in_failed")
+                .await?;
+            return Err(SignInError::Rejected);
+        }
+        let mut tx = self.begin().await?;
+        let mfa_pending = user.mfa_enabled;
+        // With a second factor still owed, failures keep counting until it passes.
+        if !mfa_pending {
             tx.execute(
-                Q::new("UPDATE users SET failed_logins = $1, locked_until = COALESCE($2, locked_until), updated_at = $3 WHERE id = $4")
-                    .bind(failed)
-                    .bind(lock)
+                Q::new("UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE id = $2")
                     .bind(now)
                     .bind(user.id),
             )
             .await?;
-            let mut entry = AuditEntry::system(
-                "session.sign_in_failed",
-                &format!("user:{}", user.id),
-                serde_json::json!({ "failed_logins": failed, "locked": locked || lock.is_some() }),
-            );
-            entry.actor_id = Some(user.id);
-            entry.actor = user.email.clone();
-            entry.ip = ip.map(str::to_string);
-            tx.audit(self, user.org_id, entry).await?;
-            tx.commit().await?;
-            return Err(SignInError::Rejected);
         }
-        let mut raw = [0u8; 32];
-        self.fill_random(&mut raw);
-        let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
-        tx.execute(
-            Q::new("UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(user.id),
-        )
-        .await?;
-        tx.execute(
-            Q::new(
-                "INSERT INTO sessions (id, user_id, org_id, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent) \
-                 VALUES ($1, $2, $3, $4, $4, $5, NULL, $6, $7)",
-            )
-            .bind(sha256_hex(&token))
-            .bind(user.id)
-            .bind(user.org_id)
-            .bind(now)
-            .bind(now.checked_add(policy.absolute).unwrap_or(now))
-            .bind(ip.map(str::to_string))
-            .bind(user_agent.map(|s| s.chars().take(300).collect::<String>())),
-        )
-        .await?;
+        let token = self
+            .insert_session(&mut tx, &user, policy, ip, user_agent, mfa_pending)
+            .await?;
         let mut entry = AuditEntry::system(
-            "session.signed_in",
+            if mfa_pending {
+                "session.password_accepted"
+            } else {
+                "session.signed_in"
+            },
             &format!("user:{}", user.id),
-            serde_json::json!({}),
+            serde_json::json!({ "mfa_pending": mfa_pending }),
         );
         entry.actor_id = Some(user.id);
         entry.actor = user.email.clone();
@@ -470,7 +455,87 @@ impl Store {
         tx.audit(self, user.org_id, entry).await?;
         tx.commit().await?;
         self.load_roles_and_locations(&mut user).await?;
-        Ok(SignedIn { user, token })
+        Ok(SignedIn {
+            user,
+            token,
+            mfa_pending,
+        })
+    }
+
+    /// Counts a failed attempt (password or second factor) in the database and locks the account
+    /// for 1, 2, 4 … minutes (at most an hour) from the `LOCK_AFTER`th; audited.
+    pub(crate) async fn record_failed_attempt(
+        &self,
+        user: &User,
+        failed_before: i64,
+        already_locked: bool,
+        ip: Option<&str>,
+        action: &str,
+    ) -> DbResult<()> {
+        let now = self.now();
+        let failed = failed_before + 1;
+        let lock = (failed >= LOCK_AFTER).then(|| {
+            let minutes = 1i64 << (failed - LOCK_AFTER).clamp(0, 6);
+            now.checked_add(SignedDuration::from_mins(minutes.min(60)))
+                .unwrap_or(now)
+        });
+        let mut tx = self.begin().await?;
+        tx.execute(
+            Q::new("UPDATE users SET failed_logins = $1, locked_until = COALESCE($2, locked_until), updated_at = $3 WHERE id = $4")
+                .bind(failed)
+                .bind(lock)
+                .bind(now)
+                .bind(user.id),
+        )
+        .await?;
+        let mut entry = AuditEntry::system(
+            action,
+            &format!("user:{}", user.id),
+            serde_json::json!({ "failed_logins": failed, "locked": already_locked || lock.is_some() }),
+        );
+        entry.actor_id = Some(user.id);
+        entry.actor = user.email.clone();
+        entry.ip = ip.map(str::to_string);
+        tx.audit(self, user.org_id, entry).await?;
+        tx.commit().await
+    }
+
+    /// A new session (a fresh random token; only its SHA-256 is stored). A session waiting for
+    /// the second factor lives five minutes and is refused by [`Store::session_user`].
+    pub(crate) async fn insert_session(
+        &self,
+        tx: &mut Txn,
+        user: &User,
+        policy: SessionPolicy,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+        mfa_pending: bool,
+    ) -> DbResult<String> {
+        let now = self.now();
+        let mut raw = [0u8; 32];
+        self.fill_random(&mut raw);
+        let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
+        let lifetime = if mfa_pending {
+            SignedDuration::from_mins(5)
+        } else {
+            policy.absolute
+        };
+        tx.execute(
+            Q::new(
+                "INSERT INTO sessions (id, user_id, org_id, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent, mfa_pending) \
+                 VALUES ($1, $2, $3, $4, $4, $5, NULL, $6, $7, $8)",
+            )
+            .bind(sha256_hex(&token))
+            .bind(user.id)
+            .bind(user.org_id)
+            .bind(now)
+            .bind(now.checked_add(lifetime).unwrap_or(now))
+            .bind(ip.map(str::to_string))
+            .bind(user_agent.map(|s| s.chars().take(300).collect::<String>()))
+            .bind(mfa_pending),
+        )
+        .await?;
+        Ok(token)
     }
 
     /// The user behind a session token, if the session is live (not revoked, not idle longer
@@ -481,8 +546,8 @@ impl Store {
             .db
             .fetch_optional(
                 Q::new(
-                    "SELECT s.last_seen_at, s.expires_at, s.revoked_at, u.id, u.org_id, u.email, u.name, u.phone, \
-                     u.active, u.password_hash, u.failed_logins, u.locked_until \
+                    "SELECT s.last_seen_at, s.expires_at, s.revoked_at, s.mfa_pending, u.id, u.org_id, u.email, u.name, \
+                     u.phone, u.active, u.password_hash, u.failed_logins, u.locked_until, u.mfa_enabled_at \
                      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
                 )
                 .bind(id.as_str()),
@@ -492,7 +557,10 @@ impl Store {
         let now = self.now();
         let last_seen = row.ts("last_seen_at")?;
         let idle_until = last_seen.checked_add(policy.idle).unwrap_or(last_seen);
-        if row.opt_i64("revoked_at")?.is_some() || now >= row.ts("expires_at")? || now >= idle_until
+        if row.opt_i64("revoked_at")?.is_some()
+            || row.bool("mfa_pending")?
+            || now >= row.ts("expires_at")?
+            || now >= idle_until
         {
             return Ok(None);
         }

@@ -12,8 +12,10 @@ pub mod db;
 pub mod events;
 pub mod identity;
 pub mod jobs;
+pub mod mfa;
 pub mod migrate;
 pub mod objects;
+pub mod phone;
 pub mod schema;
 pub mod tenancy;
 

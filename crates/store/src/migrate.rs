@@ -53,6 +53,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002", "audit"),
     migration!(3, "0003", "identity"),
     migration!(4, "0004", "keys"),
+    migration!(5, "0005", "mfa"),
+    migration!(6, "0006", "phone_sign_in"),
 ];
 
 /// The newest schema version this binary knows.

@@ -78,7 +78,7 @@ impl TestDb {
         let db = Db::connect(&url, &PoolSettings::default())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let store = Store::new(db, clock);
+        let store = Store::new(db, clock).with_master_key(test_master_key());
         store.migrate().await.unwrap_or_else(|e| panic!("{e}"));
         TestDb {
             store,
@@ -109,7 +109,7 @@ impl TestDb {
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-        let store = Store::new(db, clock);
+        let store = Store::new(db, clock).with_master_key(test_master_key());
         store.migrate().await.unwrap_or_else(|e| panic!("{e}"));
         Some(TestDb {
             store,
@@ -138,7 +138,7 @@ impl TestDb {
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-        Store::new(db, Arc::new(SystemClock))
+        Store::new(db, Arc::new(SystemClock)).with_master_key(test_master_key())
     }
 }
 
@@ -279,9 +279,30 @@ mod pg {
 /// test_support::dual_test!(async fn creates_an_org(db) { … });
 /// ```
 /// expands to a module with two tests, `sqlite` and `postgres`. `db` is a [`TestDb`] with a
-/// fixed clock. Use `dual_test!(system_clock async fn …)` for the real clock.
+/// fixed clock. Use `dual_test!(system_clock async fn …)` for the real clock, and
+/// `dual_test!(fixed_clock async fn name(db, clock) …)` to move the fixed clock.
 #[macro_export]
 macro_rules! dual_test {
+    (fixed_clock async fn $name:ident($db:ident, $clock:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $clock = std::sync::Arc::new(domain::FixedClock::new($crate::test_epoch()));
+                let $db = $crate::TestDb::sqlite_with($clock.clone()).await;
+                $body
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let $clock = std::sync::Arc::new(domain::FixedClock::new($crate::test_epoch()));
+                let Some($db) = $crate::TestDb::postgres_with($clock.clone()).await else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
     (system_clock async fn $name:ident($db:ident) $body:block) => {
         mod $name {
             #[allow(unused_imports)]
@@ -490,6 +511,12 @@ pub async fn seed_org(store: &Store, slug: &str) -> (domain::Organization, domai
         .unwrap_or_else(|e| panic!("{e}"));
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
     (org, loc)
+}
+
+/// The master key of test stores (fixed, so a second store on the same database reads the
+/// first one's encrypted fields).
+pub fn test_master_key() -> store::crypto::MasterKey {
+    store::crypto::MasterKey::from_bytes(&[0x5a; 32]).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The password of every user [`seed_staff`] creates.

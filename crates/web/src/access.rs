@@ -226,6 +226,22 @@ async fn authorize(
         }
         return resp;
     };
+    // A role that must use a second factor: until the user has one, only their profile (to
+    // enrol) and who-am-I answer.
+    if user.mfa_required && !user.mfa_enabled {
+        let path = req.uri().path();
+        if !(path.starts_with("/profile") || path == "/api/v1/me") {
+            return if ctx.wants_json {
+                AppError::Domain(DomainError::new(
+                    ErrorCode::Forbidden,
+                    "your role requires two-step sign-in: set it up on /profile/mfa first",
+                ))
+                .into_response()
+            } else {
+                Redirect::to("/profile/mfa").into_response()
+            };
+        }
+    }
     let permissions = permissions_of(&user);
     if let Access::Perm(p) = access
         && !permissions.allows(p)
@@ -242,6 +258,42 @@ async fn authorize(
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     resp
+}
+
+/// The permission matrix and the route table as Markdown (kept in SECURITY.md; a test checks
+/// the document matches the code).
+pub fn matrix_markdown() -> String {
+    use domain::identity::Role;
+    let mut out = String::from("| permission | ");
+    out.push_str(
+        &Role::ALL
+            .iter()
+            .map(|r| r.code())
+            .collect::<Vec<_>>()
+            .join(" | "),
+    );
+    out.push_str(" |\n|---|");
+    out.push_str(&"---|".repeat(Role::ALL.len()));
+    out.push('\n');
+    for p in Permission::ALL {
+        out.push_str(&format!("| `{}` | ", p.code()));
+        let cells: Vec<&str> = Role::ALL
+            .iter()
+            .map(|r| if r.grants(*p) { "✓" } else { "" })
+            .collect();
+        out.push_str(&cells.join(" | "));
+        out.push_str(" |\n");
+    }
+    out.push_str("\n| method | route | requires |\n|---|---|---|\n");
+    for d in route_table() {
+        out.push_str(&format!(
+            "| {} | `{}` | {} |\n",
+            d.method,
+            d.path,
+            d.access.describe()
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -300,40 +352,4 @@ mod tests {
             assert_eq!(d.access, want, "{path}");
         }
     }
-}
-
-/// The permission matrix and the route table as Markdown (kept in SECURITY.md; a test checks
-/// the document matches the code).
-pub fn matrix_markdown() -> String {
-    use domain::identity::Role;
-    let mut out = String::from("| permission | ");
-    out.push_str(
-        &Role::ALL
-            .iter()
-            .map(|r| r.code())
-            .collect::<Vec<_>>()
-            .join(" | "),
-    );
-    out.push_str(" |\n|---|");
-    out.push_str(&"---|".repeat(Role::ALL.len()));
-    out.push('\n');
-    for p in Permission::ALL {
-        out.push_str(&format!("| `{}` | ", p.code()));
-        let cells: Vec<&str> = Role::ALL
-            .iter()
-            .map(|r| if r.grants(*p) { "✓" } else { "" })
-            .collect();
-        out.push_str(&cells.join(" | "));
-        out.push_str(" |\n");
-    }
-    out.push_str("\n| method | route | requires |\n|---|---|---|\n");
-    for d in route_table() {
-        out.push_str(&format!(
-            "| {} | `{}` | {} |\n",
-            d.method,
-            d.path,
-            d.access.describe()
-        ));
-    }
-    out
 }

@@ -9,9 +9,12 @@ pub mod files;
 pub mod health;
 pub mod i18n;
 pub mod jobs;
+pub mod mfa;
 pub mod middleware;
 pub mod pages;
+pub mod phone;
 pub mod profile;
+pub mod qr;
 pub mod session;
 pub mod shell;
 pub mod ws;
@@ -124,13 +127,31 @@ pub fn routes() -> Routes {
         .get("/files/{id}", Public, files::open_link)
         .get("/login", Public, session::login_page)
         .post("/login", Public, session::login_submit)
+        .get("/login/phone", Public, phone::start_page)
+        .post("/login/phone", Public, phone::request_code)
+        .post("/login/phone/verify", Public, phone::verify)
+        .get("/login/mfa", Public, mfa::login_page)
+        .post("/login/mfa", Public, mfa::login_submit)
         .post("/logout", Public, session::logout)
         .post("/api/v1/session", Public, session::api_sign_in)
         .delete("/api/v1/session", Public, session::api_sign_out)
         .get("/api/v1/me", SignedIn, session::api_me)
         .get("/profile", SignedIn, profile::page)
         .post("/profile/password", SignedIn, profile::change_password)
+        .get("/profile/mfa", SignedIn, mfa::profile_page)
+        .post("/profile/mfa", SignedIn, mfa::confirm)
+        .post("/profile/mfa/disable", SignedIn, mfa::disable)
         .post("/profile/sessions/{id}/revoke", SignedIn, profile::revoke)
+        .get(
+            "/settings/security",
+            Perm(P::SettingsManage),
+            mfa::settings_page,
+        )
+        .post(
+            "/settings/security",
+            Perm(P::SettingsManage),
+            mfa::settings_save,
+        )
         .get("/admin/jobs", Perm(P::SettingsManage), jobs::page)
         .post(
             "/admin/jobs/{id}/retry",

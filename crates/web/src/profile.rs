@@ -34,6 +34,7 @@ struct ProfilePage {
     sessions: Vec<SessionRow>,
     errors: Vec<String>,
     notice: Option<String>,
+    mfa_enabled: bool,
 }
 
 async fn render(
@@ -77,6 +78,7 @@ async fn render(
         sessions,
         errors,
         notice,
+        mfa_enabled: user.mfa_enabled,
     };
     let html = page
         .render()

@@ -72,6 +72,8 @@ fn user_json(u: &User) -> serde_json::Value {
         },
         "roles": u.roles.iter().map(|r| r.code()).collect::<Vec<_>>(),
         "landing_page": crate::pages::landing_page(u),
+        "mfa_enabled": u.mfa_enabled,
+        "mfa_required": u.mfa_required,
     })
 }
 
@@ -84,7 +86,6 @@ pub struct Credentials {
     email: String,
     password: String,
     #[serde(default)]
-    #[allow(dead_code)] // TOTP arrives with MFA
     totp: Option<String>,
 }
 
@@ -107,6 +108,39 @@ pub async fn api_sign_in(
         .await
     {
         Ok(s) => {
+            let s = if s.mfa_pending {
+                let Some(code) = c.totp.as_deref().filter(|c| !c.trim().is_empty()) else {
+                    state.store.revoke_session(&s.token).await?;
+                    return Err(AppError::Domain(
+                        DomainError::new(
+                            ErrorCode::Unauthorized,
+                            "a one-time code from the authenticator app is required",
+                        )
+                        .with_field("totp", "required"),
+                    ));
+                };
+                match state
+                    .store
+                    .complete_mfa(
+                        &s.token,
+                        code,
+                        SessionPolicy::default(),
+                        ip.as_deref(),
+                        ua.as_deref(),
+                    )
+                    .await
+                {
+                    Ok(full) => full,
+                    Err(SignInError::Rejected) => {
+                        return Err(unauthorized(
+                            "the email, password or one-time code is not correct",
+                        ));
+                    }
+                    Err(SignInError::Db(e)) => return Err(e.into()),
+                }
+            } else {
+                s
+            };
             let mut r = Json(user_json(&s.user)).into_response();
             r.headers_mut()
                 .insert(header::SET_COOKIE, set_cookie(&s.token));
@@ -166,6 +200,10 @@ impl LoginPage {
     fn tr(&self, key: &str) -> String {
         self.t.t(key)
     }
+
+    fn next_q(&self) -> String {
+        encode_component(&self.next)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -177,7 +215,7 @@ pub struct NextParam {
 }
 
 /// Only local paths: never redirect to another site after sign-in.
-fn safe_next(next: &str) -> Option<&str> {
+pub(crate) fn safe_next(next: &str) -> Option<&str> {
     (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
 }
 
@@ -256,7 +294,11 @@ pub async fn login_submit(
     {
         Ok(s) => {
             let landing = crate::pages::landing_page(&s.user);
-            let to = safe_next(&f.next).unwrap_or(landing).to_string();
+            let to = if s.mfa_pending {
+                format!("/login/mfa?next={}", encode_component(&f.next))
+            } else {
+                safe_next(&f.next).unwrap_or(landing).to_string()
+            };
             let mut r = Redirect::to(&to).into_response();
             r.headers_mut()
                 .insert(header::SET_COOKIE, set_cookie(&s.token));

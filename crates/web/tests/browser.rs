@@ -276,3 +276,134 @@ async fn idle_expiry_returns_to_the_page_after_signing_in_again() {
     assert_eq!(browser.path().await, "/appointments?day=2026-03-02");
     browser.close().await;
 }
+
+/// Password and authenticator code in a real browser: enrolment with the QR code, signing out,
+/// a wrong code, then the right one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_with_password_and_authenticator_code() {
+    use domain::Clock;
+    use domain::identity::totp::{TotpSecret, code_at};
+    let clock = std::sync::Arc::new(domain::FixedClock::new(test_support::test_epoch()));
+    let db = TestDb::sqlite_with(clock.clone()).await;
+    let (org, _) = seed_org(&db.store, "totp").await;
+    seed_staff(&db.store, &org).await;
+    let app = TestApp::new(db).await;
+    let base = app.serve().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let email = staff_email("totp", domain::identity::Role::Dentist);
+    browser.sign_in(&base, &email, STAFF_PASSWORD).await;
+    browser.goto(&format!("{base}/profile/mfa")).await;
+    let secret = browser.text_of("#totp-secret").await;
+    let secret = TotpSecret::from_base32(&secret).expect("the key shown is base32");
+    browser.screenshot("mfa-enrol").await;
+    let code = code_at(&secret, clock.now().as_second());
+    browser.fill("code", &code).await;
+    browser
+        .click("form[action=\"/profile/mfa\"] button[type=submit]")
+        .await;
+    let codes = browser.text_of(".recovery-codes").await;
+    assert_eq!(
+        codes.lines().filter(|l| !l.trim().is_empty()).count(),
+        10,
+        "{codes}"
+    );
+    browser.screenshot("mfa-recovery-codes").await;
+    browser.click("form[action=\"/logout\"] button").await;
+    browser.text_of("#login-title").await;
+
+    browser.fill("email", &email).await;
+    browser.fill("password", STAFF_PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.text_of("#code").await;
+    assert!(browser.path().await.starts_with("/login/mfa"));
+    browser.fill("code", "123456").await;
+    browser.click("button[type=submit]").await;
+    let alert = browser.text_of(".alert-error").await;
+    assert!(alert.contains("not correct"), "{alert}");
+    browser.screenshot("mfa-wrong-code").await;
+    clock.advance(jiff::SignedDuration::from_secs(30));
+    browser
+        .fill("code", &code_at(&secret, clock.now().as_second()))
+        .await;
+    browser.click("button[type=submit]").await;
+    assert_eq!(
+        browser.text_of(".user-name").await,
+        format!("dentist of totp")
+    );
+    assert_eq!(browser.path().await, "/dashboard");
+    let errors: Vec<String> = browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|e| !e.contains("401"))
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+}
+
+/// Sign-in by phone in a real browser: the number, a wrong code, then the texted one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_by_phone_code() {
+    let db = TestDb::sqlite().await;
+    let (org, _) = seed_org(&db.store, "sms").await;
+    let mut tx = db.store.begin().await.unwrap();
+    tx.create_user(
+        &db.store,
+        &domain::Scope::system(org.id),
+        &store::identity::NewUser {
+            email: "hygiene@sms.test".into(),
+            name: "Jordan Lee, RDH".into(),
+            phone: Some("+15550100888".into()),
+            password: None,
+            roles: vec![domain::identity::Role::Hygienist],
+            locations: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let app = TestApp::new(db).await;
+    let base = app.serve().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let sms = std::sync::Arc::new(messaging::DevSms::new(10));
+    browser.goto(&format!("{base}/login")).await;
+    browser.click("#login-phone-link").await;
+    browser.fill("phone", "555 010 0888").await;
+    browser.screenshot("phone-number").await;
+    browser.click("button[type=submit]").await;
+    let sent = browser.text_of("#code-sent").await;
+    assert!(sent.contains("0888") && !sent.contains("555 010"), "{sent}");
+    let runner =
+        store::jobs::JobRunner::new(app.db.store.clone(), store::jobs::RunnerSettings::default())
+            .handle(
+                store::phone::SMS_SIGN_IN_CODE,
+                web::phone::SignInCodeSender { sms: sms.clone() },
+            );
+    runner.tick().await.unwrap();
+    let code = sms
+        .last_to("+15550100888")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    browser.fill("code", wrong).await;
+    browser.click("button[type=submit]").await;
+    let alert = browser.text_of(".alert-error").await;
+    assert!(alert.contains("not correct"), "{alert}");
+    browser.screenshot("phone-wrong-code").await;
+    browser.fill("code", &code).await;
+    browser.click("button[type=submit]").await;
+    assert_eq!(browser.text_of(".user-name").await, "Jordan Lee, RDH");
+    assert_eq!(
+        browser.path().await,
+        "/appointments",
+        "a hygienist lands on the agenda"
+    );
+    browser.close().await;
+}

@@ -134,6 +134,15 @@ impl DomainError {
         }
     }
 
+    /// Names a field the error is about (a client can point at it).
+    pub fn with_field(mut self, field: &str, message: impl Into<String>) -> Self {
+        self.fields.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        });
+        self
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }

@@ -1,0 +1,390 @@
+//! Two-step sign-in with an authenticator app (TOTP): the code step of sign-in
+//! (`/login/mfa`), enrolment and removal on `/profile/mfa`, and the roles an organization
+//! requires it of (`/settings/security`).
+
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use domain::identity::Role;
+use serde::Deserialize;
+use store::identity::{SessionPolicy, SignInError};
+use store::tenancy::WriteError;
+
+use crate::AppState;
+use crate::access::Auth;
+use crate::error::AppError;
+use crate::middleware::KeepBody;
+use crate::session::{client, safe_next, set_cookie, token};
+use crate::shell::{Ctx, Shell};
+
+fn keep(status: StatusCode, html: String) -> Response {
+    let mut r = (status, Html(html)).into_response();
+    r.extensions_mut().insert(KeepBody);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn render<T: Template>(t: &T, status: StatusCode) -> Result<Response, AppError> {
+    let html = t
+        .render()
+        .map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    Ok(keep(status, html))
+}
+
+#[derive(Template)]
+#[template(path = "login_mfa.html")]
+struct LoginMfaPage {
+    lang: &'static str,
+    t: crate::i18n::Lang,
+    error: Option<String>,
+    next: String,
+    request_id: String,
+}
+
+impl LoginMfaPage {
+    fn tr(&self, key: &str) -> String {
+        self.t.t(key)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct NextOnly {
+    #[serde(default)]
+    next: String,
+}
+
+/// `GET /login/mfa`: the code step of sign-in (the cookie holds the pending session).
+pub async fn login_page(ctx: Ctx, Query(q): Query<NextOnly>) -> Result<Response, AppError> {
+    if ctx.session.is_none() {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    render(
+        &LoginMfaPage {
+            lang: ctx.lang.code(),
+            t: ctx.lang,
+            error: None,
+            next: q.next,
+            request_id: ctx.request_id.clone(),
+        },
+        StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /login/mfa`
+pub async fn login_submit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, AppError> {
+    let (ip, ua) = client(&headers);
+    let pending = token(&headers).unwrap_or_default();
+    match state
+        .store
+        .complete_mfa(
+            &pending,
+            &f.code,
+            SessionPolicy::default(),
+            ip.as_deref(),
+            ua.as_deref(),
+        )
+        .await
+    {
+        Ok(s) => {
+            let landing = crate::pages::landing_page(&s.user);
+            let to = safe_next(&f.next).unwrap_or(landing).to_string();
+            let mut r = Redirect::to(&to).into_response();
+            r.headers_mut()
+                .insert(header::SET_COOKIE, set_cookie(&s.token));
+            Ok(r)
+        }
+        Err(SignInError::Rejected) => render(
+            &LoginMfaPage {
+                lang: ctx.lang.code(),
+                t: ctx.lang,
+                error: Some(ctx.lang.t("mfa-rejected")),
+                next: f.next,
+                request_id: ctx.request_id.clone(),
+            },
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(SignInError::Db(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "profile_mfa.html")]
+struct ProfileMfaPage {
+    shell: Shell,
+    enabled: bool,
+    required: bool,
+    qr_svg: String,
+    secret_groups: String,
+    codes_left: i64,
+    recovery_codes: Vec<String>,
+    errors: Vec<String>,
+}
+
+fn field_errors(ctx: &Ctx, e: &domain::DomainError) -> Vec<String> {
+    e.fields
+        .iter()
+        .map(|f| format!("{}: {}", ctx.lang.t("mfa-code"), f.message))
+        .collect()
+}
+
+async fn mfa_page(
+    state: &AppState,
+    ctx: &Ctx,
+    auth: &Auth,
+    status: StatusCode,
+    errors: Vec<String>,
+    recovery_codes: Vec<String>,
+) -> Result<Response, AppError> {
+    // The user as stored now (enrolment may just have changed it).
+    let user = state
+        .store
+        .user(&auth.scope(), auth.user.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (qr_svg, secret_groups) = if user.mfa_enabled {
+        (String::new(), String::new())
+    } else {
+        let secret = state.store.begin_totp_enrolment(&user).await?;
+        let issuer = match state.store.org(user.org_id).await? {
+            Some(o) => format!("Cuspid ({})", o.name),
+            None => "Cuspid".to_string(),
+        };
+        let uri = domain::identity::totp::otpauth_uri(&secret, &issuer, &user.email);
+        let b32 = secret.to_base32();
+        let groups = b32
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        (
+            crate::qr::svg(&uri, &ctx.lang.t("mfa-qr-label")).unwrap_or_default(),
+            groups,
+        )
+    };
+    let codes_left = if user.mfa_enabled {
+        state.store.recovery_codes_left(&user).await?
+    } else {
+        0
+    };
+    render(
+        &ProfileMfaPage {
+            shell: Shell::build(state, ctx).await,
+            enabled: user.mfa_enabled,
+            required: user.mfa_required,
+            qr_svg,
+            secret_groups,
+            codes_left,
+            recovery_codes,
+            errors,
+        },
+        status,
+    )
+}
+
+/// `GET /profile/mfa`
+pub async fn profile_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+) -> Result<Response, AppError> {
+    mfa_page(&state, &ctx, &auth, StatusCode::OK, Vec::new(), Vec::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct EnrolForm {
+    code: String,
+}
+
+/// `POST /profile/mfa`: confirms enrolment with a code; shows the recovery codes once.
+pub async fn confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Form(f): Form<EnrolForm>,
+) -> Result<Response, AppError> {
+    match state
+        .store
+        .confirm_totp_enrolment(&auth.user, &f.code)
+        .await
+    {
+        Ok(codes) => mfa_page(&state, &ctx, &auth, StatusCode::OK, Vec::new(), codes).await,
+        Err(WriteError::Invalid(e)) => {
+            let errors = field_errors(&ctx, &e);
+            mfa_page(
+                &state,
+                &ctx,
+                &auth,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+                Vec::new(),
+            )
+            .await
+        }
+        Err(WriteError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// `POST /profile/mfa/disable`: needs a current code or a recovery code. Refused while one of
+/// the user's roles requires a second factor.
+pub async fn disable(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Form(f): Form<EnrolForm>,
+) -> Result<Response, AppError> {
+    if auth.user.mfa_required {
+        let errors = vec![ctx.lang.t("mfa-required-cannot-disable")];
+        return mfa_page(
+            &state,
+            &ctx,
+            &auth,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+            Vec::new(),
+        )
+        .await;
+    }
+    match state.store.disable_totp(&auth.user, &f.code).await {
+        Ok(()) => Ok(Redirect::to("/profile/mfa").into_response()),
+        Err(WriteError::Invalid(e)) => {
+            let errors = field_errors(&ctx, &e);
+            mfa_page(
+                &state,
+                &ctx,
+                &auth,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                errors,
+                Vec::new(),
+            )
+            .await
+        }
+        Err(WriteError::Db(e)) => Err(e.into()),
+    }
+}
+
+pub struct RoleChoice {
+    pub code: &'static str,
+    pub label: String,
+    pub required: bool,
+}
+
+#[derive(Template)]
+#[template(path = "settings_security.html")]
+struct SecurityPage {
+    shell: Shell,
+    roles: Vec<RoleChoice>,
+    saved: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Saved {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+/// `GET /settings/security`: which roles must use two-step sign-in.
+pub async fn settings_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Query(q): Query<Saved>,
+) -> Result<Response, AppError> {
+    let required = state.store.mfa_required_roles(auth.user.org_id).await?;
+    let roles = Role::STAFF
+        .iter()
+        .map(|r| RoleChoice {
+            code: r.code(),
+            label: ctx.lang.t(&format!("role-{}", r.code())),
+            required: required.contains(r),
+        })
+        .collect();
+    render(
+        &SecurityPage {
+            shell: Shell::build(&state, &ctx).await,
+            roles,
+            saved: q.saved.is_some(),
+        },
+        StatusCode::OK,
+    )
+}
+
+/// `POST /settings/security` (a form of checkboxes named `role`).
+pub async fn settings_save(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let roles: Vec<Role> = form_urlencoded_pairs(&body)
+        .filter(|(k, _)| k == "role")
+        .filter_map(|(_, v)| v.parse().ok())
+        .filter(|r| Role::STAFF.contains(r))
+        .collect();
+    state
+        .store
+        .set_mfa_required_roles(&auth.scope(), &auth.user, &roles)
+        .await?;
+    Ok(Redirect::to("/settings/security?saved=1").into_response())
+}
+
+/// `application/x-www-form-urlencoded` pairs (repeated keys kept, which serde's form does not).
+fn form_urlencoded_pairs(body: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+    body.split(|b| *b == b'&').filter_map(|pair| {
+        let mut it = pair.splitn(2, |b| *b == b'=');
+        let k = decode(it.next()?)?;
+        let v = decode(it.next().unwrap_or(&[]))?;
+        Some((k, v))
+    })
+}
+
+fn decode(s: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < s.len() => {
+                let hex = std::str::from_utf8(&s[i + 1..i + 3]).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_form_keys_are_all_read() {
+        let pairs: Vec<_> = form_urlencoded_pairs(b"role=admin&role=dentist&x=a+b%2Fc").collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("role".to_string(), "admin".to_string()),
+                ("role".to_string(), "dentist".to_string()),
+                ("x".to_string(), "a b/c".to_string()),
+            ]
+        );
+        assert_eq!(decode(b"%zz"), None);
+        assert_eq!(decode(b"abc%4"), Some("abc%4".into()));
+    }
+}
