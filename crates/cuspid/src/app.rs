@@ -155,17 +155,55 @@ pub fn sms_sender(cfg: &Config) -> Result<Arc<dyn messaging::SmsSender>, String>
     })
 }
 
+/// The mail transport the configuration names.
+pub fn mailer(cfg: &Config) -> Result<Arc<dyn messaging::Mailer>, String> {
+    Ok(match cfg.email.provider.as_str() {
+        "smtp" => {
+            let e = &cfg.email;
+            let settings = messaging::SmtpSettings {
+                host: e.smtp_host.clone(),
+                port: e.smtp_port,
+                tls: match e.smtp_tls.as_str() {
+                    "none" => messaging::Tls::None,
+                    "wrapper" => messaging::Tls::Wrapper,
+                    _ => messaging::Tls::StartTls,
+                },
+                username: (!e.smtp_username.is_empty()).then(|| e.smtp_username.clone()),
+                password: (!e.smtp_password.is_empty())
+                    .then(|| e.smtp_password.expose().to_string()),
+                from: e.from.clone(),
+                timeout_secs: 30,
+            };
+            Arc::new(
+                messaging::SmtpMailer::new(settings)
+                    .map_err(|err| format!("email: cannot set up SMTP: {err}"))?,
+            )
+        }
+        _ => Arc::new(messaging::DevMailer::new(100)),
+    })
+}
+
+/// What the job handlers send with.
+pub struct Senders {
+    pub sms: Arc<dyn messaging::SmsSender>,
+    pub mail: Arc<dyn messaging::Mailer>,
+    pub public_url: String,
+}
+
 /// The job handlers of the whole application.
-pub fn job_runner(
-    store: Store,
-    settings: RunnerSettings,
-    sms: Arc<dyn messaging::SmsSender>,
-) -> JobRunner {
+pub fn job_runner(store: Store, settings: RunnerSettings, senders: Senders) -> JobRunner {
     JobRunner::new(store, settings)
         .handle("events.prune", prune_events)
         .handle(
             store::phone::SMS_SIGN_IN_CODE,
-            web::phone::SignInCodeSender { sms },
+            web::phone::SignInCodeSender { sms: senders.sms },
+        )
+        .handle(
+            store::reset::EMAIL_PASSWORD_RESET,
+            web::reset::PasswordResetMailer {
+                mail: senders.mail,
+                public_url: senders.public_url,
+            },
         )
 }
 
@@ -250,7 +288,12 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     if cfg.jobs.enabled {
-        let runner = job_runner(store.clone(), runner_settings(&cfg), sms_sender(&cfg)?);
+        let senders = Senders {
+            sms: sms_sender(&cfg)?,
+            mail: mailer(&cfg)?,
+            public_url: cfg.http.public_url.clone(),
+        };
+        let runner = job_runner(store.clone(), runner_settings(&cfg), senders);
         tasks.push(tokio::spawn(runner.run(stop_rx.clone())));
     }
     tasks.push(tokio::spawn(store::events::relay_remote_events(

@@ -56,6 +56,38 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub security: SecurityConfig,
     pub sms: SmsConfig,
+    pub email: EmailConfig,
+}
+
+/// How email (password reset links, reminders) leaves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailConfig {
+    /// "dev" (the default: emails are written to the server log) or "smtp".
+    pub provider: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// "starttls" (default), "wrapper" (implicit TLS, port 465) or "none" (a local relay only).
+    pub smtp_tls: String,
+    pub smtp_username: String,
+    /// Also read from `CUSPID_SMTP_PASSWORD`.
+    pub smtp_password: Secret,
+    /// The sender, e.g. `Maple Street Dental <noreply@maplestreet.example>`.
+    pub from: String,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            provider: "dev".into(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: String::new(),
+            smtp_password: Secret::default(),
+            from: "Cuspid <noreply@cuspid.invalid>".into(),
+        }
+    }
 }
 
 /// How text messages (sign-in codes, reminders) leave.
@@ -132,6 +164,9 @@ pub struct HttpConfig {
     pub tls_key: Option<PathBuf>,
     /// Seconds in-flight requests get to finish at shutdown.
     pub shutdown_grace_secs: u64,
+    /// The address people reach Cuspid at, used in emailed links (never taken from a request's
+    /// `Host`, which a client controls).
+    pub public_url: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -172,6 +207,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             security: SecurityConfig::default(),
             sms: SmsConfig::default(),
+            email: EmailConfig::default(),
         }
     }
 }
@@ -193,6 +229,7 @@ impl Default for HttpConfig {
             tls_cert: None,
             tls_key: None,
             shutdown_grace_secs: 20,
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }
@@ -291,6 +328,9 @@ impl Config {
         if let Ok(v) = std::env::var("CUSPID_MASTER_KEY") {
             cfg.security.master_key = Secret(v);
         }
+        if let Ok(v) = std::env::var("CUSPID_SMTP_PASSWORD") {
+            cfg.email.smtp_password = Secret(v);
+        }
         if let Ok(v) = std::env::var("CUSPID_TWILIO_AUTH_TOKEN") {
             cfg.sms.twilio_auth_token = Secret(v);
         }
@@ -325,6 +365,25 @@ impl Config {
                     self.listen
                 ),
             );
+        }
+        match (self.email.provider.as_str(), self.email.smtp_tls.as_str()) {
+            ("dev", _) => {}
+            ("smtp", "starttls" | "wrapper" | "none") if !self.email.smtp_host.is_empty() => {}
+            ("smtp", "starttls" | "wrapper" | "none") => {
+                return bad("email.smtp_host", "the smtp provider needs a host".into());
+            }
+            ("smtp", other) => {
+                return bad(
+                    "email.smtp_tls",
+                    format!("{other:?}: use \"starttls\", \"wrapper\" or \"none\""),
+                );
+            }
+            (other, _) => {
+                return bad(
+                    "email.provider",
+                    format!("{other:?} is not a provider: use \"dev\" or \"smtp\""),
+                );
+            }
         }
         match self.sms.provider.as_str() {
             "dev" => {}

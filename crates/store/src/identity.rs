@@ -245,7 +245,7 @@ impl Txn {
     }
 }
 
-fn password_message(p: PasswordProblem) -> &'static str {
+pub(crate) fn password_message(p: PasswordProblem) -> &'static str {
     match p {
         PasswordProblem::TooShort => "must be at least 12 characters",
         PasswordProblem::TooLong => "must be at most 128 characters",

@@ -55,6 +55,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004", "keys"),
     migration!(5, "0005", "mfa"),
     migration!(6, "0006", "phone_sign_in"),
+    migration!(7, "0007", "password_resets"),
 ];
 
 /// The newest schema version this binary knows.

@@ -236,6 +236,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "sessions",
     "recovery_codes",
     "phone_challenges",
+    "password_resets",
     "communications",
     "mfa_required_roles",
     "user_locations",

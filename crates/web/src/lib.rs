@@ -15,6 +15,7 @@ pub mod pages;
 pub mod phone;
 pub mod profile;
 pub mod qr;
+pub mod reset;
 pub mod session;
 pub mod shell;
 pub mod ws;
@@ -130,6 +131,10 @@ pub fn routes() -> Routes {
         .get("/login/phone", Public, phone::start_page)
         .post("/login/phone", Public, phone::request_code)
         .post("/login/phone/verify", Public, phone::verify)
+        .get("/login/forgot", Public, reset::ask_page)
+        .post("/login/forgot", Public, reset::ask)
+        .get("/login/reset", Public, reset::set_page)
+        .post("/login/reset", Public, reset::set)
         .get("/login/mfa", Public, mfa::login_page)
         .post("/login/mfa", Public, mfa::login_submit)
         .post("/logout", Public, session::logout)

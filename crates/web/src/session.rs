@@ -212,6 +212,8 @@ pub struct NextParam {
     next: String,
     #[serde(default)]
     expired: Option<String>,
+    #[serde(default)]
+    reset: Option<String>,
 }
 
 /// Only local paths: never redirect to another site after sign-in.
@@ -251,7 +253,11 @@ pub async fn login_page(ctx: Ctx, Query(q): Query<NextParam>) -> Result<Response
         lang: ctx.lang.code(),
         t: ctx.lang,
         error: None,
-        notice: q.expired.map(|_| ctx.lang.t("login-expired")),
+        notice: match (q.expired, q.reset) {
+            (_, Some(_)) => Some(ctx.lang.t("login-reset-done")),
+            (Some(_), None) => Some(ctx.lang.t("login-expired")),
+            (None, None) => None,
+        },
         email: String::new(),
         next: q.next,
         request_id: ctx.request_id.clone(),
