@@ -177,9 +177,32 @@ fn staff<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> {
                 roles: vec![role],
                 locations: Vec::new(),
             };
-            tx.create_user_prehashed(ctx.store, &ctx.scope, &user, hash.clone())
+            let id = tx
+                .create_user_prehashed(ctx.store, &ctx.scope, &user, hash.clone())
                 .await
                 .map_err(|e| format!("{}: {e}", user.email))?;
+            let profile = match role {
+                Role::Dentist => {
+                    Some(("VT-DDS-0421", "1234567893", "general_dentistry", "#2a9d8f"))
+                }
+                Role::Hygienist => Some(("VT-RDH-1187", "", "dental_hygiene", "#e76f51")),
+                _ => None,
+            };
+            if let Some((licence, npi, specialty, color)) = profile {
+                tx.add_provider_profile(
+                    ctx.store,
+                    &ctx.scope,
+                    id,
+                    &domain::identity::provider::ProviderProfile {
+                        licence_number: licence.into(),
+                        npi: npi.into(),
+                        specialty: specialty.into(),
+                        color: color.into(),
+                    },
+                )
+                .await
+                .map_err(|e| format!("{}: {e}", user.email))?;
+            }
         }
         tx.commit().await.map_err(|e| e.to_string())
     })

@@ -16,6 +16,7 @@ pub mod mfa;
 pub mod migrate;
 pub mod objects;
 pub mod phone;
+pub mod providers;
 pub mod reset;
 pub mod schema;
 pub mod tenancy;

@@ -56,6 +56,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005", "mfa"),
     migration!(6, "0006", "phone_sign_in"),
     migration!(7, "0007", "password_resets"),
+    migration!(8, "0008", "providers"),
 ];
 
 /// The newest schema version this binary knows.

@@ -237,6 +237,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "recovery_codes",
     "phone_challenges",
     "password_resets",
+    "provider_profiles",
     "communications",
     "mfa_required_roles",
     "user_locations",

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod assets;
+pub mod doctors;
 pub mod error;
 pub mod files;
 pub mod health;
@@ -147,6 +148,21 @@ pub fn routes() -> Routes {
         .post("/profile/mfa", SignedIn, mfa::confirm)
         .post("/profile/mfa/disable", SignedIn, mfa::disable)
         .post("/profile/sessions/{id}/revoke", SignedIn, profile::revoke)
+        .get("/doctors", Perm(P::UsersManage), doctors::list)
+        .get("/doctors/new", Perm(P::UsersManage), doctors::new_page)
+        .post("/doctors", Perm(P::UsersManage), doctors::create)
+        .get("/doctors/{id}", Perm(P::UsersManage), doctors::edit_page)
+        .post("/doctors/{id}", Perm(P::UsersManage), doctors::update)
+        .post(
+            "/doctors/{id}/deactivate",
+            Perm(P::UsersManage),
+            doctors::deactivate,
+        )
+        .post(
+            "/doctors/{id}/activate",
+            Perm(P::UsersManage),
+            doctors::activate,
+        )
         .get(
             "/settings/security",
             Perm(P::SettingsManage),

@@ -342,7 +342,7 @@ pub async fn settings_save(
 }
 
 /// `application/x-www-form-urlencoded` pairs (repeated keys kept, which serde's form does not).
-fn form_urlencoded_pairs(body: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+pub(crate) fn form_urlencoded_pairs(body: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
     body.split(|b| *b == b'&').filter_map(|pair| {
         let mut it = pair.splitn(2, |b| *b == b'=');
         let k = decode(it.next()?)?;

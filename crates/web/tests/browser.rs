@@ -407,3 +407,38 @@ async fn signing_in_by_phone_code() {
     );
     browser.close().await;
 }
+
+/// An administrator adds a provider through the `/doctors` form in a real browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_provider_in_the_browser() {
+    let db = TestDb::sqlite().await;
+    let (org, _) = seed_org(&db.store, "providers").await;
+    seed_staff(&db.store, &org).await;
+    let app = TestApp::new(db).await;
+    let base = app.serve().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let admin = staff_email("providers", domain::identity::Role::Admin);
+    browser.sign_in(&base, &admin, STAFF_PASSWORD).await;
+    browser.goto(&format!("{base}/doctors")).await;
+    browser.click("#add-provider").await;
+    browser.fill("name", "Dr. Ngozi Okafor").await;
+    browser.fill("email", "okafor@providers.test").await;
+    browser.fill("phone", "802 555 0155").await;
+    browser.fill("licence_number", "VT-DDS-0777").await;
+    browser.fill("npi", "1234567890").await;
+    browser.click("button[type=submit].btn-primary").await;
+    let alert = browser.text_of(".alert-error").await;
+    assert!(alert.contains("check digit"), "{alert}");
+    browser.screenshot("doctors-invalid-npi").await;
+    browser.fill("npi", "1234567893").await;
+    browser.click("button[type=submit].btn-primary").await;
+    let table = browser.text_of("#providers").await;
+    assert!(
+        table.contains("Dr. Ngozi Okafor") && table.contains("1234567893"),
+        "{table}"
+    );
+    browser.screenshot("doctors").await;
+    browser.close().await;
+}

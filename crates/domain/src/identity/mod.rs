@@ -7,6 +7,7 @@
 //! need and no more; each choice is written next to its role below and tested.
 
 pub mod password;
+pub mod provider;
 pub mod totp;
 
 use std::fmt;
