@@ -345,6 +345,18 @@ pub struct Broken {
     pub reason: String,
 }
 
+/// What the `/audit` page filters on (all optional).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditFilter {
+    pub actor: Option<UserId>,
+    pub patient: Option<PatientId>,
+    /// An action or a prefix of one (`session.` for every sign-in event).
+    pub action: Option<String>,
+    pub from: Option<Timestamp>,
+    /// Exclusive.
+    pub to: Option<Timestamp>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
     pub org_id: OrgId,
@@ -380,6 +392,44 @@ impl Store {
                 )
                 .bind(org)
                 .bind(after_seq)
+                .bind(limit),
+            )
+            .await?
+            .iter()
+            .map(AuditEvent::from_row)
+            .collect()
+    }
+
+    /// Events of an organization matching a filter, newest first, older than `before_seq` when
+    /// given (the `/audit` page, its CSV export and the per-patient access report).
+    pub async fn audit_search(
+        &self,
+        org: OrgId,
+        f: &AuditFilter,
+        before_seq: Option<i64>,
+        limit: i64,
+    ) -> DbResult<Vec<AuditEvent>> {
+        let action = f
+            .action
+            .as_ref()
+            .filter(|a| !a.is_empty())
+            .map(|a| format!("{}%", a.replace(['%', '_'], "")));
+        self.db
+            .fetch_all(
+                Q::new(
+                    "SELECT org_id, seq, id, at, actor_id, actor, action, patient_id, subject, details, \
+                     ip, request_id, prev_hash, hash FROM audit_events \
+                     WHERE org_id = $1 AND (actor_id = $2 OR $2 IS NULL) AND (patient_id = $3 OR $3 IS NULL) \
+                     AND (action LIKE $4 OR $4 IS NULL) AND (at >= $5 OR $5 IS NULL) AND (at < $6 OR $6 IS NULL) \
+                     AND (seq < $7 OR $7 IS NULL) ORDER BY seq DESC LIMIT $8",
+                )
+                .bind(org)
+                .bind(f.actor)
+                .bind(f.patient)
+                .bind(action)
+                .bind(f.from)
+                .bind(f.to)
+                .bind(before_seq)
                 .bind(limit),
             )
             .await?

@@ -370,6 +370,22 @@ impl Store {
         Ok(Some(user))
     }
 
+    /// Every user of the scope's organization, by name (roles and locations not loaded).
+    pub async fn users_of(&self, scope: &Scope) -> DbResult<Vec<User>> {
+        self.db
+            .fetch_all(
+                Q::new(
+                    "SELECT id, org_id, email, name, phone, active, password_hash, failed_logins, locked_until, mfa_enabled_at \
+                     FROM users WHERE org_id = $1 ORDER BY name",
+                )
+                .bind(scope.org()),
+            )
+            .await?
+            .iter()
+            .map(|r| Ok(Self::user_from_row(r)?.0))
+            .collect()
+    }
+
     /// The user with this email, in any organization (emails are unique installation-wide):
     /// for sign-in flows that start from an address, never for showing data.
     pub async fn user_by_email(&self, email: &str) -> DbResult<Option<User>> {

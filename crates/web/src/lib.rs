@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod assets;
+pub mod audit_page;
 pub mod doctors;
 pub mod error;
 pub mod files;
@@ -148,6 +149,8 @@ pub fn routes() -> Routes {
         .post("/profile/mfa", SignedIn, mfa::confirm)
         .post("/profile/mfa/disable", SignedIn, mfa::disable)
         .post("/profile/sessions/{id}/revoke", SignedIn, profile::revoke)
+        .get("/audit", Perm(P::AuditView), audit_page::page)
+        .get("/audit.csv", Perm(P::AuditView), audit_page::export)
         .get("/doctors", Perm(P::UsersManage), doctors::list)
         .get("/doctors/new", Perm(P::UsersManage), doctors::new_page)
         .post("/doctors", Perm(P::UsersManage), doctors::create)

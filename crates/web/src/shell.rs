@@ -84,6 +84,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/expenses", "nav-expenses"),
     ("/reports", "nav-reports"),
     ("/doctors", "nav-doctors"),
+    ("/audit", "nav-audit"),
     ("/settings/security", "nav-security"),
     ("/admin/jobs", "nav-jobs"),
     ("/profile", "nav-profile"),

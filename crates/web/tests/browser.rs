@@ -440,5 +440,26 @@ async fn adding_a_provider_in_the_browser() {
         "{table}"
     );
     browser.screenshot("doctors").await;
+    // The audit trail shows who did it.
+    browser.goto(&format!("{base}/audit")).await;
+    let events = browser.text_of("#audit-events").await;
+    assert!(
+        events.contains("provider.created") && events.contains(&admin),
+        "{events}"
+    );
+    browser.click("#audit-verify").await;
+    let verified = browser.text_of("#verify-result").await;
+    assert!(verified.contains("intact"), "{verified}");
+    browser.screenshot("audit").await;
+    let errors: Vec<String> = browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|e| !e.contains("422"))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "console errors (the 422 is the refused NPI): {errors:?}"
+    );
     browser.close().await;
 }
