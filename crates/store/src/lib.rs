@@ -20,6 +20,7 @@ pub mod providers;
 pub mod reset;
 pub mod schema;
 pub mod tenancy;
+pub mod tokens;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;

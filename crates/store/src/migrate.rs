@@ -57,6 +57,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006", "phone_sign_in"),
     migration!(7, "0007", "password_resets"),
     migration!(8, "0008", "providers"),
+    migration!(9, "0009", "api_tokens"),
 ];
 
 /// The newest schema version this binary knows.

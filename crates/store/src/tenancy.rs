@@ -238,6 +238,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "phone_challenges",
     "password_resets",
     "provider_profiles",
+    "api_tokens",
     "communications",
     "mfa_required_roles",
     "user_locations",

@@ -204,6 +204,48 @@ async fn authorize(
         return next.run(req).await;
     }
     let ctx = Ctx::from_parts(req.headers(), req.uri().path());
+    // An API client: `Authorization: Bearer cuspid_…`, scoped to the token's permissions.
+    if let Some(bearer) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| v.trim().to_string())
+    {
+        let found = match state.store.token_user(&bearer).await {
+            Ok(f) => f,
+            Err(e) => return AppError::from(e).into_response(),
+        };
+        let Some((user, permissions)) = found else {
+            let mut r = AppError::Domain(DomainError::new(
+                ErrorCode::Unauthorized,
+                "this API token is not valid, has expired or was revoked",
+            ))
+            .into_response();
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return r;
+        };
+        if let Access::Perm(p) = access
+            && !permissions.allows(p)
+        {
+            return AppError::Domain(DomainError::new(
+                ErrorCode::Forbidden,
+                format!("this API token lacks the permission {}", p.code()),
+            ))
+            .into_response();
+        }
+        req.extensions_mut().insert(Auth {
+            user: Arc::new(user),
+            permissions,
+            token: String::new(),
+        });
+        let mut resp = next.run(req).await;
+        resp.headers_mut()
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+        return resp;
+    }
     let token = crate::session::token(req.headers());
     let user = match &token {
         Some(t) => match state.store.session_user(t, SessionPolicy::default()).await {

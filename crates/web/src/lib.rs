@@ -20,6 +20,7 @@ pub mod qr;
 pub mod reset;
 pub mod session;
 pub mod shell;
+pub mod tokens;
 pub mod ws;
 
 use std::sync::Arc;
@@ -149,6 +150,21 @@ pub fn routes() -> Routes {
         .post("/profile/mfa", SignedIn, mfa::confirm)
         .post("/profile/mfa/disable", SignedIn, mfa::disable)
         .post("/profile/sessions/{id}/revoke", SignedIn, profile::revoke)
+        .get(
+            "/settings/api-tokens",
+            Perm(P::SettingsManage),
+            tokens::page,
+        )
+        .post(
+            "/settings/api-tokens",
+            Perm(P::SettingsManage),
+            tokens::create,
+        )
+        .post(
+            "/settings/api-tokens/{id}/revoke",
+            Perm(P::SettingsManage),
+            tokens::revoke,
+        )
         .get("/audit", Perm(P::AuditView), audit_page::page)
         .get("/audit.csv", Perm(P::AuditView), audit_page::export)
         .get("/doctors", Perm(P::UsersManage), doctors::list)

@@ -127,10 +127,19 @@ async fn render_errors(State(state): State<AppState>, req: Request, next: Next) 
         return resp;
     }
     let problem = resp.extensions_mut().remove::<Problem>();
-    let allow = resp.headers().get(header::ALLOW).cloned();
+    // Headers that belong to the answer, not to its body.
+    let kept: Vec<_> = [
+        header::ALLOW,
+        header::WWW_AUTHENTICATE,
+        header::RETRY_AFTER,
+        header::SET_COOKIE,
+    ]
+    .into_iter()
+    .filter_map(|h| resp.headers().get(&h).cloned().map(|v| (h, v)))
+    .collect();
     let mut rendered = error::render(Some(&state), &ctx, status, problem).await;
-    if let Some(a) = allow {
-        rendered.headers_mut().insert(header::ALLOW, a);
+    for (h, v) in kept {
+        rendered.headers_mut().insert(h, v);
     }
     rendered
 }

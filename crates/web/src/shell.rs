@@ -38,8 +38,13 @@ impl Ctx {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let wants_json =
-            path.starts_with("/api/") || (accept.contains("json") && !accept.contains("text/html"));
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer "));
+        let wants_json = bearer
+            || path.starts_with("/api/")
+            || (accept.contains("json") && !accept.contains("text/html"));
         Ctx {
             lang,
             request_id,
@@ -86,6 +91,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/doctors", "nav-doctors"),
     ("/audit", "nav-audit"),
     ("/settings/security", "nav-security"),
+    ("/settings/api-tokens", "nav-api-tokens"),
     ("/admin/jobs", "nav-jobs"),
     ("/profile", "nav-profile"),
 ];

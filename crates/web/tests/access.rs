@@ -26,6 +26,8 @@ struct Fixtures {
     file_url: String,
     /// A provider of each organization.
     provider: [domain::UserId; 2],
+    /// An API token of each organization.
+    api_token: [uuid::Uuid; 2],
 }
 
 async fn dead_job(db: &TestDb, org: domain::OrgId) -> domain::JobId {
@@ -119,6 +121,10 @@ async fn fill(
             let id = fx.provider[if tenant == Tenant::Own { 0 } else { 1 }];
             d.path.replace("{id}", &id.to_string())
         }
+        "/settings/api-tokens/{id}/revoke" => {
+            let id = fx.api_token[if tenant == Tenant::Own { 0 } else { 1 }];
+            format!("/settings/api-tokens/{id}/revoke")
+        }
         p if p.contains('{') => panic!("no fixture for {p}: add one"),
         p => p.to_string(),
     }
@@ -161,6 +167,28 @@ async fn add_provider(app: &TestApp, org: domain::OrgId, phone: &str) -> domain:
         .unwrap()
 }
 
+async fn add_token(app: &TestApp, slug: &str) -> uuid::Uuid {
+    let admin = app
+        .db
+        .store
+        .user_by_email(&staff_email(slug, Role::Admin))
+        .await
+        .unwrap()
+        .unwrap();
+    app.db
+        .store
+        .create_api_token(
+            &admin.scope(),
+            &admin,
+            "bridge",
+            &[domain::identity::Permission::PatientsRead],
+            30,
+        )
+        .await
+        .unwrap();
+    app.db.store.api_tokens(&admin.scope()).await.unwrap()[0].id
+}
+
 /// Routes whose success ends the session used for the request.
 fn ends_session(d: &RouteDecl) -> bool {
     matches!(
@@ -184,7 +212,8 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
     let obj = app.state.objects.put(&app.db.store, &scope, None, "text/plain", bytes::Bytes::from_static(b"lab slip")).await.unwrap();
     let file_url = app.state.objects.signed_url(&app.db.store, &scope, obj.id, std::time::Duration::from_secs(3600)).await.unwrap();
     let provider = [add_provider(&app, north.id, "+15550109001").await, add_provider(&app, south.id, "+15550109002").await];
-    let fx = Fixtures { job: [job_north, job_south], other_session, file_url, provider };
+    let api_token = [add_token(&app, "north").await, add_token(&app, "south").await];
+    let fx = Fixtures { job: [job_north, job_south], other_session, file_url, provider, api_token };
     let table = route_table();
     let mut checked = 0;
 
