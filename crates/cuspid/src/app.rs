@@ -493,6 +493,74 @@ pub async fn write_burst(cfg: Config, count: u64) -> Result<(), String> {
 
 /// `cuspid audit verify`: walks every organization's chain (or one), prints a line each, and
 /// fails naming the first broken event.
+/// `cuspid keys rotate`: per organization, a new data key (unless a rotation it started is
+/// still unfinished) and every value re-encrypted in batches, with a progress bar.
+pub async fn keys_rotate(cfg: Config, org: Option<String>, batch: i64) -> Result<(), String> {
+    if batch < 1 {
+        return Err("--batch must be at least 1".into());
+    }
+    let store = open_store(&cfg).await?;
+    let orgs = match org {
+        Some(o) => vec![
+            o.parse()
+                .map_err(|_| format!("--org: {o:?} is not an organization id"))?,
+        ],
+        None => store.orgs_to_rotate().await.map_err(|e| e.to_string())?,
+    };
+    for org in orgs {
+        let left = store
+            .values_to_reencrypt(org)
+            .await
+            .map_err(|e| e.to_string())?;
+        if left > 0 {
+            println!("org {org}: resuming an unfinished rotation ({left} values left)");
+        } else {
+            let key = store
+                .rotate_data_key(org)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("org {org}: new data key {key}");
+        }
+        let total = store
+            .values_to_reencrypt(org)
+            .await
+            .map_err(|e| e.to_string())?;
+        let bar = indicatif::ProgressBar::new(total.max(0) as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "  {bar:40} {pos}/{len} values re-encrypted ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        loop {
+            let n = store
+                .reencrypt_batch(org, batch)
+                .await
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            bar.inc(n);
+            // One line per batch when the output is not a terminal (logs, tests).
+            if bar.is_hidden() {
+                println!("  re-encrypted {} of {total}", bar.position());
+            }
+        }
+        bar.finish_and_clear();
+        let left = store
+            .values_to_reencrypt(org)
+            .await
+            .map_err(|e| e.to_string())?;
+        if left > 0 {
+            return Err(format!(
+                "org {org}: {left} values could not be re-encrypted; run the command again"
+            ));
+        }
+        println!("org {org}: rotation complete, {total} values re-encrypted");
+    }
+    Ok(())
+}
+
 pub async fn audit_verify(cfg: Config, org: Option<String>) -> Result<(), String> {
     let store = open_store(&cfg).await?;
     let public_key = store.audit_signer.as_ref().map(|s| s.public_key());

@@ -89,6 +89,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Field-encryption keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -102,6 +107,23 @@ enum Command {
         db: DbArgs,
         #[arg(long, default_value_t = 100_000)]
         count: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Give each organization a new data key and re-encrypt every encrypted value with it, in
+    /// batches, while Cuspid keeps serving. Killed half-way, run it again: it finishes the
+    /// rotation it started instead of starting another.
+    Rotate {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only this organization.
+        #[arg(long)]
+        org: Option<String>,
+        /// Values re-encrypted per batch and column.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
     },
 }
 
@@ -192,6 +214,12 @@ fn main() -> ExitCode {
             } => {
                 let cfg = load(&cli.config, &db_overrides(&db))?;
                 app::audit_verify(cfg, org).await
+            }
+            Command::Keys {
+                command: KeysCommand::Rotate { db, org, batch },
+            } => {
+                let cfg = load(&cli.config, &db_overrides(&db))?;
+                app::keys_rotate(cfg, org, batch).await
             }
             Command::Config { command } => match command {
                 ConfigCommand::PrintDefault => {

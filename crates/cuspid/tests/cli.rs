@@ -621,3 +621,52 @@ fn every_demo_staff_role_can_sign_in_with_the_demo_password() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("demo password is not acceptable"));
 }
+
+#[test]
+fn keys_rotate_gives_each_organization_a_new_data_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = cuspid(dir.path())
+        .args(["demo", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = |extra: &[&str]| {
+        cuspid(dir.path())
+            .args(["keys", "rotate", "--data-dir"])
+            .arg(&data)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let first = run(&[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let text = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(
+        text.contains("new data key") && text.contains("rotation complete"),
+        "{text}"
+    );
+    let key = |t: &str| {
+        t.split("new data key ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let second = String::from_utf8_lossy(&run(&[]).stdout).to_string();
+    assert_ne!(key(&text), key(&second), "each run rotates again");
+    let bad = run(&["--batch", "0"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--batch must be at least 1"));
+}

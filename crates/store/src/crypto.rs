@@ -62,12 +62,15 @@ impl MasterKey {
     }
 }
 
-/// An organization's data key, unwrapped, with its blind-index key.
+/// An organization's data key, unwrapped, with its blind-index key, and its retired keys (to
+/// read values not yet re-encrypted by a rotation).
 pub struct FieldCipher {
     org: OrgId,
     key_id: String,
     key: LessSafeKey,
     index: ring::hmac::Key,
+    retired: Vec<(String, LessSafeKey)>,
+    loaded_at: std::time::Instant,
 }
 
 fn seal(key: &LessSafeKey, aad: &[u8], plain: &[u8]) -> Vec<u8> {
@@ -115,12 +118,30 @@ impl FieldCipher {
         else {
             return Err(CryptoError::Undecryptable);
         };
-        if key_id != self.key_id {
-            return Err(CryptoError::UnknownKey(key_id.to_string()));
-        }
+        let key = if key_id == self.key_id {
+            &self.key
+        } else {
+            match self.retired.iter().find(|(id, _)| id == key_id) {
+                Some((_, k)) => k,
+                None => return Err(CryptoError::UnknownKey(key_id.to_string())),
+            }
+        };
         let sealed = B64.decode(body).map_err(|_| CryptoError::Undecryptable)?;
-        let plain = open(&self.key, &self.aad(field), &sealed).ok_or(CryptoError::Undecryptable)?;
+        let plain = open(key, &self.aad(field), &sealed).ok_or(CryptoError::Undecryptable)?;
         String::from_utf8(plain).map_err(|_| CryptoError::Undecryptable)
+    }
+
+    /// The id of the key new values are encrypted with.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// Whether this cipher can read a value (its key is known here).
+    pub fn knows(&self, value: &str) -> bool {
+        match value.split(':').nth(2) {
+            Some(id) => id == self.key_id || self.retired.iter().any(|(k, _)| k == id),
+            None => true,
+        }
     }
 
     /// A keyed, deterministic token for exact-match search: equal (normalized) values of the
@@ -170,22 +191,111 @@ fn cipher_from(org: OrgId, key_id: String, dek: &[u8]) -> Result<FieldCipher, Cr
         key_id,
         key: LessSafeKey::new(key),
         index: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, index_key.as_ref()),
+        retired: Vec::new(),
+        loaded_at: std::time::Instant::now(),
     })
 }
+
+/// How long a server trusts its cached keys before reading them again (another server may have
+/// rotated them).
+const CIPHER_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Store {
     /// The organization's field cipher, creating its data key on first use.
     pub async fn field_cipher(&self, org: OrgId) -> Result<Arc<FieldCipher>, CryptoError> {
+        if let Ok(cache) = self.keyring.cache.lock()
+            && let Some(c) = cache.get(&org)
+            && c.loaded_at.elapsed() < CIPHER_TTL
+        {
+            return Ok(c.clone());
+        }
+        self.load_field_cipher(org).await
+    }
+
+    /// The organization's cipher able to read `value`: reloads the keys when the value was
+    /// written with a key this server has not seen yet (another server rotated).
+    pub async fn field_cipher_for(
+        &self,
+        org: OrgId,
+        value: &str,
+    ) -> Result<Arc<FieldCipher>, CryptoError> {
+        let c = self.field_cipher(org).await?;
+        if c.knows(value) {
+            return Ok(c);
+        }
+        self.load_field_cipher(org).await
+    }
+
+    /// Decrypts one stored value of the organization, whichever of its keys wrote it.
+    pub async fn decrypt_field(
+        &self,
+        org: OrgId,
+        field: &str,
+        value: &str,
+    ) -> Result<String, CryptoError> {
+        self.field_cipher_for(org, value)
+            .await?
+            .decrypt(field, value)
+    }
+
+    /// Writes a new data key for the organization, wrapped by the master key; with `retire`,
+    /// the active one is retired in the same transaction (a rotation).
+    pub(crate) async fn create_data_key(
+        &self,
+        org: OrgId,
+        retire: bool,
+    ) -> Result<(), CryptoError> {
         let master = self
             .keyring
             .master
             .as_ref()
             .ok_or(CryptoError::NoMasterKey)?;
-        if let Ok(cache) = self.keyring.cache.lock()
-            && let Some(c) = cache.get(&org)
-        {
-            return Ok(c.clone());
+        let mut dek = [0u8; 32];
+        self.fill_random(&mut dek);
+        let mut id = [0u8; 6];
+        self.fill_random(&mut id);
+        let key_id = hex::encode(id);
+        let wrapped = B64.encode(seal(&master.key, &wrap_aad(org, &key_id), &dek));
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        if retire {
+            tx.execute(
+                Q::new(
+                    "UPDATE org_keys SET retired_at = $1 WHERE org_id = $2 AND retired_at IS NULL",
+                )
+                .bind(now)
+                .bind(org),
+            )
+            .await?;
         }
+        tx.execute(
+            Q::new(
+                "INSERT INTO org_keys (org_id, key_id, master_key_id, wrapped, created_at, retired_at) \
+                 VALUES ($1, $2, $3, $4, $5, NULL)",
+            )
+            .bind(org)
+            .bind(key_id.as_str())
+            .bind(master.id())
+            .bind(wrapped)
+            .bind(now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) fn forget_cipher(&self, org: OrgId) {
+        if let Ok(mut cache) = self.keyring.cache.lock() {
+            cache.remove(&org);
+        }
+    }
+
+    async fn load_field_cipher(&self, org: OrgId) -> Result<Arc<FieldCipher>, CryptoError> {
+        let master = self
+            .keyring
+            .master
+            .as_ref()
+            .ok_or(CryptoError::NoMasterKey)?;
         let load = || async {
             self.db
                 .fetch_optional(
@@ -200,28 +310,9 @@ impl Store {
         let row = match load().await? {
             Some(r) => r,
             None => {
-                let mut dek = [0u8; 32];
-                self.fill_random(&mut dek);
-                let mut id = [0u8; 6];
-                self.fill_random(&mut id);
-                let key_id = hex::encode(id);
-                let wrapped = B64.encode(seal(&master.key, &wrap_aad(org, &key_id), &dek));
-                // Two servers racing: the second insert loses on the primary key or finds the
+                // Two servers racing: the second insert loses on the unique index or finds the
                 // first one's key; either way, reload.
-                let _ = self
-                    .db
-                    .execute(
-                        Q::new(
-                            "INSERT INTO org_keys (org_id, key_id, master_key_id, wrapped, created_at, retired_at) \
-                             VALUES ($1, $2, $3, $4, $5, NULL)",
-                        )
-                        .bind(org)
-                        .bind(key_id.as_str())
-                        .bind(master.id())
-                        .bind(wrapped)
-                        .bind(self.now()),
-                    )
-                    .await;
+                let _ = self.create_data_key(org, false).await;
                 load()
                     .await?
                     .ok_or_else(|| CryptoError::UnknownKey("new".into()))?
@@ -237,7 +328,32 @@ impl Store {
             .map_err(|_| CryptoError::Undecryptable)?;
         let dek = open(&master.key, &wrap_aad(org, &key_id), &sealed)
             .ok_or(CryptoError::Undecryptable)?;
-        let cipher = Arc::new(cipher_from(org, key_id, &dek)?);
+        let mut cipher = cipher_from(org, key_id, &dek)?;
+        let retired = self
+            .db
+            .fetch_all(
+                Q::new(
+                    "SELECT key_id, master_key_id, wrapped FROM org_keys \
+                     WHERE org_id = $1 AND retired_at IS NOT NULL ORDER BY created_at DESC",
+                )
+                .bind(org),
+            )
+            .await?;
+        for r in &retired {
+            let id = r.string("key_id")?;
+            if r.string("master_key_id")? != master.id() {
+                return Err(CryptoError::WrongMasterKey(r.string("master_key_id")?));
+            }
+            let sealed = B64
+                .decode(r.string("wrapped")?)
+                .map_err(|_| CryptoError::Undecryptable)?;
+            let dek = open(&master.key, &wrap_aad(org, &id), &sealed)
+                .ok_or(CryptoError::Undecryptable)?;
+            let key =
+                UnboundKey::new(&AES_256_GCM, &dek).map_err(|_| CryptoError::Undecryptable)?;
+            cipher.retired.push((id, LessSafeKey::new(key)));
+        }
+        let cipher = Arc::new(cipher);
         if let Ok(mut cache) = self.keyring.cache.lock() {
             cache.insert(org, cipher.clone());
         }

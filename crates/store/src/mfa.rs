@@ -65,7 +65,7 @@ impl Store {
             )
             .await?;
         if let Some(enc) = row.and_then(|r| r.opt_string("totp_pending").ok().flatten())
-            && let Ok(b32) = cipher.decrypt(PENDING_FIELD, &enc)
+            && let Ok(b32) = self.decrypt_field(user.org_id, PENDING_FIELD, &enc).await
             && let Some(secret) = TotpSecret::from_base32(&b32)
         {
             return Ok(secret);
@@ -101,11 +101,16 @@ impl Store {
                     .bind(user.id),
             )
             .await?;
-        let secret = row
-            .and_then(|r| r.opt_string("totp_pending").ok().flatten())
-            .and_then(|enc| cipher.decrypt(PENDING_FIELD, &enc).ok())
-            .and_then(|b32| TotpSecret::from_base32(&b32))
-            .ok_or_else(|| DomainError::field("code", "start again: the enrolment expired"))?;
+        let pending = row.and_then(|r| r.opt_string("totp_pending").ok().flatten());
+        let secret = match pending {
+            Some(enc) => self
+                .decrypt_field(user.org_id, PENDING_FIELD, &enc)
+                .await
+                .ok()
+                .and_then(|b32| TotpSecret::from_base32(&b32)),
+            None => None,
+        }
+        .ok_or_else(|| DomainError::field("code", "start again: the enrolment expired"))?;
         let Some(step) = totp::verify(&secret, code, self.unix_now(), None) else {
             return Err(DomainError::field(
                 "code",
@@ -205,9 +210,9 @@ impl Store {
         let Some(enc) = row.opt_string("totp_secret")? else {
             return Ok(None);
         };
-        let cipher = self.field_cipher(user.org_id).await.map_err(crypto_err)?;
-        let secret = cipher
-            .decrypt(SECRET_FIELD, &enc)
+        let secret = self
+            .decrypt_field(user.org_id, SECRET_FIELD, &enc)
+            .await
             .ok()
             .and_then(|b32| TotpSecret::from_base32(&b32))
             .ok_or_else(|| DbError::Corrupt("the stored TOTP secret cannot be read".into()))?;

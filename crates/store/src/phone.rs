@@ -226,8 +226,10 @@ impl Store {
             return Ok(None);
         };
         let org = OrgId::from_uuid(row.uuid("org_id")?);
-        let cipher = self.field_cipher(org).await.map_err(crypto_err)?;
-        let code = cipher.decrypt(CODE_FIELD, &enc).map_err(crypto_err)?;
+        let code = self
+            .decrypt_field(org, CODE_FIELD, &enc)
+            .await
+            .map_err(crypto_err)?;
         Ok(Some(CodeToSend {
             org_id: org,
             user_id: UserId::from_uuid(row.uuid("user_id")?),

@@ -127,15 +127,16 @@ impl Store {
             return Ok(None);
         }
         let org = OrgId::from_uuid(row.uuid("org_id")?);
-        let cipher = self.field_cipher(org).await.map_err(crypto_err)?;
+        let token = self
+            .decrypt_field(org, TOKEN_FIELD, &row.string("token_enc")?)
+            .await
+            .map_err(crypto_err)?;
         Ok(Some(ResetToSend {
             org_id: org,
             user_id: UserId::from_uuid(row.uuid("user_id")?),
             email: row.string("email")?,
             name: row.string("name")?,
-            token: cipher
-                .decrypt(TOKEN_FIELD, &row.string("token_enc")?)
-                .map_err(crypto_err)?,
+            token,
         }))
     }
 
