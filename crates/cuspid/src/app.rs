@@ -201,6 +201,13 @@ pub fn job_runner(store: Store, settings: RunnerSettings, senders: Senders) -> J
         .handle(
             store::reset::EMAIL_PASSWORD_RESET,
             web::reset::PasswordResetMailer {
+                mail: senders.mail.clone(),
+                public_url: senders.public_url.clone(),
+            },
+        )
+        .handle(
+            web::audit_page::ANOMALY_SCAN,
+            web::audit_page::AnomalyScan {
                 mail: senders.mail,
                 public_url: senders.public_url,
             },
@@ -280,13 +287,12 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
     let state = AppState::new(store.clone(), objects, web_cfg, web::metrics_handle());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    store
-        .ensure_scheduled(store::jobs::NewJob::new(
-            "events.prune",
-            serde_json::json!({}),
-        ))
-        .await
-        .map_err(|e| e.to_string())?;
+    for kind in ["events.prune", web::audit_page::ANOMALY_SCAN] {
+        store
+            .ensure_scheduled(store::jobs::NewJob::new(kind, serde_json::json!({})))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     if cfg.jobs.enabled {
         let senders = Senders {
             sms: sms_sender(&cfg)?,

@@ -516,6 +516,17 @@ impl Store {
         tx.commit().await
     }
 
+    async fn org_security_row_absolute(&self, org: OrgId) -> DbResult<Option<i64>> {
+        self.db
+            .fetch_optional(
+                Q::new("SELECT session_absolute_hours FROM org_security WHERE org_id = $1")
+                    .bind(org),
+            )
+            .await?
+            .map(|r| r.i64("session_absolute_hours"))
+            .transpose()
+    }
+
     /// A new session (a fresh random token; only its SHA-256 is stored). A session waiting for
     /// the second factor lives five minutes and is refused by [`Store::session_user`].
     pub(crate) async fn insert_session(
@@ -534,7 +545,11 @@ impl Store {
         let lifetime = if mfa_pending {
             SignedDuration::from_mins(5)
         } else {
-            policy.absolute
+            // The organization's absolute lifetime, when it set one.
+            match self.org_security_row_absolute(user.org_id).await? {
+                Some(h) => SignedDuration::from_hours(h),
+                None => policy.absolute,
+            }
         };
         tx.execute(
             Q::new(
@@ -562,9 +577,11 @@ impl Store {
             .db
             .fetch_optional(
                 Q::new(
-                    "SELECT s.last_seen_at, s.expires_at, s.revoked_at, s.mfa_pending, u.id, u.org_id, u.email, u.name, \
-                     u.phone, u.active, u.password_hash, u.failed_logins, u.locked_until, u.mfa_enabled_at \
-                     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+                    "SELECT s.created_at, s.last_seen_at, s.expires_at, s.revoked_at, s.mfa_pending, u.id, u.org_id, u.email, \
+                     u.name, u.phone, u.active, u.password_hash, u.failed_logins, u.locked_until, u.mfa_enabled_at, \
+                     o.session_idle_minutes, o.session_absolute_hours \
+                     FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN org_security o ON o.org_id = s.org_id \
+                     WHERE s.id = $1",
                 )
                 .bind(id.as_str()),
             )
@@ -572,11 +589,21 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let now = self.now();
         let last_seen = row.ts("last_seen_at")?;
-        let idle_until = last_seen.checked_add(policy.idle).unwrap_or(last_seen);
+        // The organization's lifetimes when it set them (they apply to live sessions at once).
+        let idle = row
+            .opt_i64("session_idle_minutes")?
+            .map_or(policy.idle, SignedDuration::from_mins);
+        let absolute = row
+            .opt_i64("session_absolute_hours")?
+            .map_or(policy.absolute, SignedDuration::from_hours);
+        let created = row.ts("created_at")?;
+        let idle_until = last_seen.checked_add(idle).unwrap_or(last_seen);
+        let absolute_until = created.checked_add(absolute).unwrap_or(created);
         if row.opt_i64("revoked_at")?.is_some()
             || row.bool("mfa_pending")?
             || now >= row.ts("expires_at")?
             || now >= idle_until
+            || now >= absolute_until
         {
             return Ok(None);
         }

@@ -20,6 +20,7 @@ pub mod providers;
 pub mod reset;
 pub mod rotation;
 pub mod schema;
+pub mod security;
 pub mod tenancy;
 pub mod tokens;
 

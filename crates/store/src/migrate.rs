@@ -58,6 +58,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007", "password_resets"),
     migration!(8, "0008", "providers"),
     migration!(9, "0009", "api_tokens"),
+    migration!(10, "0010", "org_security"),
 ];
 
 /// The newest schema version this binary knows.

@@ -239,6 +239,8 @@ pub const TENANT_TABLES: &[&str] = &[
     "password_resets",
     "provider_profiles",
     "api_tokens",
+    "org_security",
+    "security_alerts",
     "communications",
     "mfa_required_roles",
     "user_locations",

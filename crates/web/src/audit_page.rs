@@ -129,6 +129,14 @@ pub struct AccessRow {
     pub actions: String,
 }
 
+pub struct AlertRow {
+    pub id: String,
+    pub what: String,
+    pub actor: String,
+    pub hour: String,
+    pub detail: String,
+}
+
 pub struct UserChoice {
     pub id: String,
     pub name: String,
@@ -148,6 +156,7 @@ struct AuditPage {
     older_href: Option<String>,
     tz_name: String,
     verify: Option<String>,
+    alerts: Vec<AlertRow>,
 }
 
 async fn org_tz(state: &AppState, auth: &Auth) -> Result<TimeZone, AppError> {
@@ -280,7 +289,21 @@ pub async fn page(
         }
         None => None,
     };
+    let alerts = state
+        .store
+        .security_alerts(&auth.scope(), false)
+        .await?
+        .into_iter()
+        .map(|a| AlertRow {
+            id: a.id.to_string(),
+            what: ctx.lang.t(&format!("audit-alert-{}", a.kind)),
+            actor: a.actor,
+            hour: when(a.window_start, &tz),
+            detail: a.detail.to_string(),
+        })
+        .collect();
     html(&AuditPage {
+        alerts,
         shell: Shell::build(&state, &ctx).await,
         users: users
             .into_iter()
@@ -299,6 +322,104 @@ pub async fn page(
         tz_name: tz.iana_name().unwrap_or("UTC").to_string(),
         verify,
     })
+}
+
+/// `POST /audit/alerts/{id}/ack`
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    auth: Auth,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    let id: uuid::Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+    if !state
+        .store
+        .acknowledge_alert(&auth.scope(), &auth.user, id)
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(axum::response::Redirect::to("/audit").into_response())
+}
+
+/// The job that scans every organization for anomalies and emails new alerts to its
+/// administrators; it schedules its next run.
+pub struct AnomalyScan {
+    pub mail: std::sync::Arc<dyn messaging::Mailer>,
+    pub public_url: String,
+}
+
+/// The scan's job kind and period.
+pub const ANOMALY_SCAN: &str = "security.anomaly_scan";
+pub const SCAN_EVERY_MINUTES: i64 = 10;
+
+impl store::jobs::JobHandler for AnomalyScan {
+    fn run<'a>(
+        &'a self,
+        store: &'a store::Store,
+        _job: &'a store::jobs::Job,
+    ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            for org in store.orgs_to_rotate().await.map_err(|e| e.to_string())? {
+                let alerts = store.scan_anomalies(org).await.map_err(|e| e.to_string())?;
+                if alerts.is_empty() {
+                    continue;
+                }
+                let lines: Vec<String> = alerts
+                    .iter()
+                    .map(|a| format!("- {} ({}): {}", a.actor, a.kind, a.detail))
+                    .collect();
+                for (email, name) in store.admins_of(org).await.map_err(|e| e.to_string())? {
+                    let sent = self
+                        .mail
+                        .send(&messaging::Email {
+                            to: email.clone(),
+                            to_name: Some(name),
+                            subject: format!("Cuspid security alert: {} new", alerts.len()),
+                            text: format!(
+                                "Unusual access to patient records:\n\n{}\n\nReview them on {}/audit\n",
+                                lines.join("\n"),
+                                self.public_url.trim_end_matches('/')
+                            ),
+                            html: None,
+                        })
+                        .await;
+                    let (status, provider_id, error) = match &sent {
+                        Ok(id) => ("sent", Some(id.clone()), None),
+                        Err(e) => ("failed", None, Some(e.to_string())),
+                    };
+                    let user = store
+                        .user_by_email(&email)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    store
+                        .log_communication(&store::phone::NewCommunication {
+                            org_id: org,
+                            user_id: user.map(|u| u.id),
+                            channel: "email",
+                            kind: "security_alert".into(),
+                            recipient: crate::reset::mask_email(&email),
+                            provider: self.mail.name().into(),
+                            provider_id,
+                            status,
+                            error,
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            let next = store
+                .now()
+                .checked_add(jiff::SignedDuration::from_mins(SCAN_EVERY_MINUTES))
+                .map_err(|e| e.to_string())?;
+            store
+                .ensure_scheduled(
+                    store::jobs::NewJob::new(ANOMALY_SCAN, serde_json::json!({})).at(next),
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
 }
 
 fn csv_field(s: &str) -> String {

@@ -165,6 +165,16 @@ pub fn routes() -> Routes {
             Perm(P::SettingsManage),
             tokens::revoke,
         )
+        .post(
+            "/settings/security/sessions",
+            Perm(P::SettingsManage),
+            mfa::sessions_save,
+        )
+        .post(
+            "/audit/alerts/{id}/ack",
+            Perm(P::AuditView),
+            audit_page::acknowledge,
+        )
         .get("/audit", Perm(P::AuditView), audit_page::page)
         .get("/audit.csv", Perm(P::AuditView), audit_page::export)
         .get("/doctors", Perm(P::UsersManage), doctors::list)

@@ -289,6 +289,8 @@ struct SecurityPage {
     shell: Shell,
     roles: Vec<RoleChoice>,
     saved: bool,
+    settings: store::security::OrgSecurity,
+    errors: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -297,12 +299,25 @@ pub struct Saved {
     saved: Option<String>,
 }
 
-/// `GET /settings/security`: which roles must use two-step sign-in.
+/// `GET /settings/security`: which roles must use two-step sign-in, session lifetimes and the
+/// anomaly alert thresholds.
 pub async fn settings_page(
     State(state): State<AppState>,
     ctx: Ctx,
     auth: Auth,
     Query(q): Query<Saved>,
+) -> Result<Response, AppError> {
+    let settings = state.store.org_security(auth.user.org_id).await?;
+    security_page(&state, &ctx, &auth, q.saved.is_some(), settings, Vec::new()).await
+}
+
+async fn security_page(
+    state: &AppState,
+    ctx: &Ctx,
+    auth: &Auth,
+    saved: bool,
+    settings: store::security::OrgSecurity,
+    errors: Vec<String>,
 ) -> Result<Response, AppError> {
     let required = state.store.mfa_required_roles(auth.user.org_id).await?;
     let roles = Role::STAFF
@@ -315,12 +330,72 @@ pub async fn settings_page(
         .collect();
     render(
         &SecurityPage {
-            shell: Shell::build(&state, &ctx).await,
+            shell: Shell::build(state, ctx).await,
             roles,
-            saved: q.saved.is_some(),
+            saved,
+            settings,
+            errors: errors.clone(),
         },
-        StatusCode::OK,
+        if errors.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
     )
+}
+
+/// `POST /settings/security/sessions`: session lifetimes and anomaly thresholds.
+pub async fn sessions_save(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let mut s = store::security::OrgSecurity {
+        anomaly_off_hours: false,
+        ..store::security::OrgSecurity::default()
+    };
+    let mut errors = Vec::new();
+    for (k, v) in form_urlencoded_pairs(&body) {
+        let num = |v: &str, errors: &mut Vec<String>| match v.trim().parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => {
+                errors.push(format!("{k}: {}", ctx.lang.t("settings-whole-number")));
+                0
+            }
+        };
+        match k.as_str() {
+            "session_idle_minutes" => s.session_idle_minutes = num(&v, &mut errors),
+            "session_absolute_hours" => s.session_absolute_hours = num(&v, &mut errors),
+            "anomaly_patients_per_hour" => s.anomaly_patients_per_hour = num(&v, &mut errors),
+            "anomaly_off_hours" => s.anomaly_off_hours = true,
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        match state
+            .store
+            .set_org_security(&auth.scope(), &auth.user, &s)
+            .await
+        {
+            Ok(()) => return Ok(Redirect::to("/settings/security?saved=1").into_response()),
+            Err(WriteError::Invalid(e)) => {
+                errors = e
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{}: {}",
+                            ctx.lang.t(&format!("security-{}", f.field)),
+                            f.message
+                        )
+                    })
+                    .collect()
+            }
+            Err(WriteError::Db(e)) => return Err(e.into()),
+        }
+    }
+    security_page(&state, &ctx, &auth, false, s, errors).await
 }
 
 /// `POST /settings/security` (a form of checkboxes named `role`).

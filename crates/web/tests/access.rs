@@ -28,6 +28,8 @@ struct Fixtures {
     provider: [domain::UserId; 2],
     /// An API token of each organization.
     api_token: [uuid::Uuid; 2],
+    /// A security alert of each organization.
+    alert: [uuid::Uuid; 2],
 }
 
 async fn dead_job(db: &TestDb, org: domain::OrgId) -> domain::JobId {
@@ -125,6 +127,10 @@ async fn fill(
             let id = fx.api_token[if tenant == Tenant::Own { 0 } else { 1 }];
             format!("/settings/api-tokens/{id}/revoke")
         }
+        "/audit/alerts/{id}/ack" => {
+            let id = fx.alert[if tenant == Tenant::Own { 0 } else { 1 }];
+            format!("/audit/alerts/{id}/ack")
+        }
         p if p.contains('{') => panic!("no fixture for {p}: add one"),
         p => p.to_string(),
     }
@@ -189,6 +195,15 @@ async fn add_token(app: &TestApp, slug: &str) -> uuid::Uuid {
     app.db.store.api_tokens(&admin.scope()).await.unwrap()[0].id
 }
 
+async fn add_alert(app: &TestApp, org: domain::OrgId) -> uuid::Uuid {
+    let id = app.db.store.new_uuid();
+    app.db.store.db.execute(store::db::Q::new(
+        "INSERT INTO security_alerts (id, org_id, kind, user_id, actor, window_start, detail, created_at, acknowledged_at) \
+         VALUES ($1, $2, $3, NULL, $4, $5, $6, $5, NULL)",
+    ).bind(id).bind(org).bind("off_hours").bind("someone@example.test").bind(app.db.store.now()).bind("{}")).await.unwrap();
+    id
+}
+
 /// Routes whose success ends the session used for the request.
 fn ends_session(d: &RouteDecl) -> bool {
     matches!(
@@ -213,7 +228,8 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
     let file_url = app.state.objects.signed_url(&app.db.store, &scope, obj.id, std::time::Duration::from_secs(3600)).await.unwrap();
     let provider = [add_provider(&app, north.id, "+15550109001").await, add_provider(&app, south.id, "+15550109002").await];
     let api_token = [add_token(&app, "north").await, add_token(&app, "south").await];
-    let fx = Fixtures { job: [job_north, job_south], other_session, file_url, provider, api_token };
+    let alert = [add_alert(&app, north.id).await, add_alert(&app, south.id).await];
+    let fx = Fixtures { job: [job_north, job_south], other_session, file_url, provider, api_token, alert };
     let table = route_table();
     let mut checked = 0;
 
