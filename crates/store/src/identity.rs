@@ -35,6 +35,8 @@ pub struct User {
     pub mfa_enabled: bool,
     /// One of the user's roles must use a second factor in this organization.
     pub mfa_required: bool,
+    /// The organization's own roles the user holds: (name, permissions).
+    pub custom_roles: Vec<(String, domain::identity::PermissionSet)>,
 }
 
 impl User {
@@ -319,6 +321,7 @@ impl Store {
                 locations: Vec::new(),
                 mfa_enabled: r.opt_i64("mfa_enabled_at")?.is_some(),
                 mfa_required: false,
+                custom_roles: Vec::new(),
             },
             r.opt_string("password_hash")?,
             r.i64("failed_logins")?,
@@ -345,6 +348,25 @@ impl Store {
             .await?
             .iter()
             .map(|r| Ok(LocationId::from_uuid(r.uuid("location_id")?)))
+            .collect::<DbResult<_>>()?;
+        user.custom_roles = self
+            .db
+            .fetch_all(
+                Q::new(
+                    "SELECT c.name, c.permissions FROM custom_roles c JOIN user_roles r ON r.role = c.code \
+                     WHERE r.user_id = $1 AND c.org_id = $2 ORDER BY c.name",
+                )
+                .bind(user.id)
+                .bind(user.org_id),
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.string("name")?,
+                    crate::roles::parse_permissions(&r.string("permissions")?),
+                ))
+            })
             .collect::<DbResult<_>>()?;
         let required = self.mfa_required_roles(user.org_id).await?;
         user.mfa_required = user.roles.iter().any(|r| required.contains(r));

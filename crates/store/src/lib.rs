@@ -18,6 +18,7 @@ pub mod objects;
 pub mod phone;
 pub mod providers;
 pub mod reset;
+pub mod roles;
 pub mod rotation;
 pub mod schema;
 pub mod security;

@@ -59,6 +59,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008", "providers"),
     migration!(9, "0009", "api_tokens"),
     migration!(10, "0010", "org_security"),
+    migration!(11, "0011", "custom_roles"),
 ];
 
 /// The newest schema version this binary knows.

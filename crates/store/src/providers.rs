@@ -320,7 +320,7 @@ impl Store {
         .await?;
         if roles_changed {
             tx.execute(
-                Q::new("DELETE FROM user_roles WHERE org_id = $1 AND user_id = $2")
+                Q::new("DELETE FROM user_roles WHERE org_id = $1 AND user_id = $2 AND role NOT LIKE 'custom:%'")
                     .bind(scope.org())
                     .bind(id),
             )

@@ -245,6 +245,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "mfa_required_roles",
     "user_locations",
     "user_roles",
+    "custom_roles",
     "users",
     "locations",
     "org_keys",

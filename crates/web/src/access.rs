@@ -74,11 +74,15 @@ impl Auth {
     }
 }
 
-/// What a user may do: the union of their roles' permissions.
+/// What a user may do: the union of their default and custom roles' permissions.
 pub fn permissions_of(user: &User) -> PermissionSet {
-    user.roles
+    let defaults = user
+        .roles
         .iter()
-        .fold(PermissionSet::default(), |s, r| s.union(r.permissions()))
+        .fold(PermissionSet::default(), |s, r| s.union(r.permissions()));
+    user.custom_roles
+        .iter()
+        .fold(defaults, |s, (_, p)| s.union(*p))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Auth {

@@ -18,6 +18,7 @@ pub mod phone;
 pub mod profile;
 pub mod qr;
 pub mod reset;
+pub mod roles_page;
 pub mod session;
 pub mod shell;
 pub mod tokens;
@@ -174,6 +175,23 @@ pub fn routes() -> Routes {
             "/audit/alerts/{id}/ack",
             Perm(P::AuditView),
             audit_page::acknowledge,
+        )
+        .get("/settings/roles", Perm(P::UsersManage), roles_page::page)
+        .post("/settings/roles", Perm(P::UsersManage), roles_page::create)
+        .post(
+            "/settings/roles/{id}",
+            Perm(P::UsersManage),
+            roles_page::update,
+        )
+        .post(
+            "/settings/roles/{id}/members",
+            Perm(P::UsersManage),
+            roles_page::add_member,
+        )
+        .post(
+            "/settings/roles/{id}/members/remove",
+            Perm(P::UsersManage),
+            roles_page::remove_member,
         )
         .get("/audit", Perm(P::AuditView), audit_page::page)
         .get("/audit.csv", Perm(P::AuditView), audit_page::export)

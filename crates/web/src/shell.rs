@@ -90,6 +90,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/reports", "nav-reports"),
     ("/doctors", "nav-doctors"),
     ("/audit", "nav-audit"),
+    ("/settings/roles", "nav-roles"),
     ("/settings/security", "nav-security"),
     ("/settings/api-tokens", "nav-api-tokens"),
     ("/admin/jobs", "nav-jobs"),

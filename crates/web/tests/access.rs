@@ -30,6 +30,8 @@ struct Fixtures {
     api_token: [uuid::Uuid; 2],
     /// A security alert of each organization.
     alert: [uuid::Uuid; 2],
+    /// A custom role of each organization.
+    role: [uuid::Uuid; 2],
 }
 
 async fn dead_job(db: &TestDb, org: domain::OrgId) -> domain::JobId {
@@ -131,6 +133,12 @@ async fn fill(
             let id = fx.alert[if tenant == Tenant::Own { 0 } else { 1 }];
             format!("/audit/alerts/{id}/ack")
         }
+        "/settings/roles/{id}"
+        | "/settings/roles/{id}/members"
+        | "/settings/roles/{id}/members/remove" => {
+            let id = fx.role[if tenant == Tenant::Own { 0 } else { 1 }];
+            d.path.replace("{id}", &id.to_string())
+        }
         p if p.contains('{') => panic!("no fixture for {p}: add one"),
         p => p.to_string(),
     }
@@ -195,6 +203,26 @@ async fn add_token(app: &TestApp, slug: &str) -> uuid::Uuid {
     app.db.store.api_tokens(&admin.scope()).await.unwrap()[0].id
 }
 
+async fn add_role(app: &TestApp, slug: &str) -> uuid::Uuid {
+    let admin = app
+        .db
+        .store
+        .user_by_email(&staff_email(slug, Role::Admin))
+        .await
+        .unwrap()
+        .unwrap();
+    app.db
+        .store
+        .create_custom_role(
+            &admin.scope(),
+            &admin,
+            "Lead",
+            &[domain::identity::Permission::ReportsView],
+        )
+        .await
+        .unwrap()
+}
+
 async fn add_alert(app: &TestApp, org: domain::OrgId) -> uuid::Uuid {
     let id = app.db.store.new_uuid();
     app.db.store.db.execute(store::db::Q::new(
@@ -229,7 +257,8 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
     let provider = [add_provider(&app, north.id, "+15550109001").await, add_provider(&app, south.id, "+15550109002").await];
     let api_token = [add_token(&app, "north").await, add_token(&app, "south").await];
     let alert = [add_alert(&app, north.id).await, add_alert(&app, south.id).await];
-    let fx = Fixtures { job: [job_north, job_south], other_session, file_url, provider, api_token, alert };
+    let role = [add_role(&app, "north").await, add_role(&app, "south").await];
+    let fx = Fixtures { job: [job_north, job_south], other_session, file_url, provider, api_token, alert, role };
     let table = route_table();
     let mut checked = 0;
 

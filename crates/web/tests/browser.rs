@@ -451,6 +451,10 @@ async fn adding_a_provider_in_the_browser() {
     let verified = browser.text_of("#verify-result").await;
     assert!(verified.contains("intact"), "{verified}");
     browser.screenshot("audit").await;
+    browser.goto(&format!("{base}/settings/roles")).await;
+    let matrix = browser.text_of("#permission-matrix").await;
+    assert!(matrix.contains("chart.sign"), "{matrix}");
+    browser.screenshot("roles-matrix").await;
     let errors: Vec<String> = browser
         .console_errors()
         .await
