@@ -499,6 +499,44 @@ pub async fn write_burst(cfg: Config, count: u64) -> Result<(), String> {
 
 /// `cuspid audit verify`: walks every organization's chain (or one), prints a line each, and
 /// fails naming the first broken event.
+/// `cuspid keys rewrap`: every data key re-wrapped under a new master key.
+pub async fn keys_rewrap(cfg: Config, new_hex: &str) -> Result<(), String> {
+    let bytes = hex::decode(new_hex.trim())
+        .map_err(|_| "the new master key is not hexadecimal".to_string())?;
+    let new = store::crypto::MasterKey::from_bytes(&bytes)?;
+    let store = open_store(&cfg).await?;
+    let n = store
+        .rewrap_data_keys(&new)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("re-wrapped {n} data keys under master key {}", new.id());
+    if cfg.security.master_key.is_empty() {
+        let path = cfg.data_dir.join("master-key");
+        let previous = cfg.data_dir.join("master-key.previous");
+        std::fs::copy(&path, &previous)
+            .map_err(|e| format!("cannot keep {}: {e}", previous.display()))?;
+        let tmp = cfg.data_dir.join("master-key.new");
+        let mut f = std::fs::OpenOptions::new();
+        f.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
+        f.open(&tmp)
+            .and_then(|mut file| file.write_all(hex::encode(&bytes).as_bytes()))
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!(
+            "{} now holds the new key; the old one is in {} (keep it with backups taken before today, then delete it)",
+            path.display(),
+            previous.display()
+        );
+    } else {
+        println!(
+            "now set security.master_key (or CUSPID_MASTER_KEY) to the new key on every server and restart them"
+        );
+    }
+    Ok(())
+}
+
 /// `cuspid keys rotate`: per organization, a new data key (unless a rotation it started is
 /// still unfinished) and every value re-encrypted in batches, with a progress bar.
 pub async fn keys_rotate(cfg: Config, org: Option<String>, batch: i64) -> Result<(), String> {

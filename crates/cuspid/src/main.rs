@@ -112,6 +112,16 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum KeysCommand {
+    /// Re-wrap every organization's data keys under a new master key (64 hex characters, read
+    /// from CUSPID_NEW_MASTER_KEY). With a generated master-key file the file is replaced (the
+    /// old key is kept as master-key.previous for old backups); a configured key must then be
+    /// replaced in the configuration of every server, which are restarted.
+    Rewrap {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long, env = "CUSPID_NEW_MASTER_KEY", hide_env_values = true)]
+        new_master_key: String,
+    },
     /// Give each organization a new data key and re-encrypt every encrypted value with it, in
     /// batches, while Cuspid keeps serving. Killed half-way, run it again: it finishes the
     /// rotation it started instead of starting another.
@@ -220,6 +230,12 @@ fn main() -> ExitCode {
             } => {
                 let cfg = load(&cli.config, &db_overrides(&db))?;
                 app::keys_rotate(cfg, org, batch).await
+            }
+            Command::Keys {
+                command: KeysCommand::Rewrap { db, new_master_key },
+            } => {
+                let cfg = load(&cli.config, &db_overrides(&db))?;
+                app::keys_rewrap(cfg, &new_master_key).await
             }
             Command::Config { command } => match command {
                 ConfigCommand::PrintDefault => {

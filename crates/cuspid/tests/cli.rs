@@ -670,3 +670,75 @@ fn keys_rotate_gives_each_organization_a_new_data_key() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--batch must be at least 1"));
 }
+
+#[test]
+fn keys_rewrap_moves_the_data_keys_to_a_new_master_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(
+        cuspid(dir.path())
+            .args(["demo", "--data-dir"])
+            .arg(&data)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        cuspid(dir.path())
+            .args(["keys", "rotate", "--data-dir"])
+            .arg(&data)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let old = std::fs::read_to_string(data.join("master-key")).unwrap();
+    let new_key = "ab".repeat(32);
+    let out = cuspid(dir.path())
+        .args(["keys", "rewrap", "--data-dir"])
+        .arg(&data)
+        .env("CUSPID_NEW_MASTER_KEY", &new_key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("re-wrapped 2 data keys"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("master-key")).unwrap(),
+        new_key
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("master-key.previous")).unwrap(),
+        old
+    );
+    // The keys open with the new master key: another rotation works.
+    let again = cuspid(dir.path())
+        .args(["keys", "rotate", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    // With the old one they do not, and the message says so.
+    std::fs::write(data.join("master-key"), &old).unwrap();
+    let wrong = cuspid(dir.path())
+        .args(["keys", "rotate", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("master key"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+}

@@ -238,6 +238,57 @@ impl Store {
             .decrypt(field, value)
     }
 
+    /// Re-wraps every data key of every organization (active and retired) from the configured
+    /// master key to `new`, in one transaction. Keys already under `new` are left alone, so a
+    /// repeated run is harmless. Returns how many keys were re-wrapped.
+    pub async fn rewrap_data_keys(&self, new: &MasterKey) -> Result<u64, CryptoError> {
+        let master = self
+            .keyring
+            .master
+            .as_ref()
+            .ok_or(CryptoError::NoMasterKey)?;
+        let mut tx = self.begin().await?;
+        let rows = tx
+            .fetch_all(Q::new(
+                "SELECT org_id, key_id, master_key_id, wrapped FROM org_keys ORDER BY org_id, created_at",
+            ))
+            .await?;
+        let mut n = 0;
+        for r in &rows {
+            let master_id = r.string("master_key_id")?;
+            if master_id == new.id() {
+                continue;
+            }
+            if master_id != master.id() {
+                return Err(CryptoError::WrongMasterKey(master_id));
+            }
+            let org = OrgId::from_uuid(r.uuid("org_id")?);
+            let key_id = r.string("key_id")?;
+            let sealed = B64
+                .decode(r.string("wrapped")?)
+                .map_err(|_| CryptoError::Undecryptable)?;
+            let dek = open(&master.key, &wrap_aad(org, &key_id), &sealed)
+                .ok_or(CryptoError::Undecryptable)?;
+            let wrapped = B64.encode(seal(&new.key, &wrap_aad(org, &key_id), &dek));
+            tx.execute(
+                Q::new(
+                    "UPDATE org_keys SET master_key_id = $1, wrapped = $2 WHERE org_id = $3 AND key_id = $4",
+                )
+                .bind(new.id())
+                .bind(wrapped)
+                .bind(org)
+                .bind(key_id.as_str()),
+            )
+            .await?;
+            n += 1;
+        }
+        tx.commit().await?;
+        if let Ok(mut cache) = self.keyring.cache.lock() {
+            cache.clear();
+        }
+        Ok(n)
+    }
+
     /// Writes a new data key for the organization, wrapped by the master key; with `retire`,
     /// the active one is retired in the same transaction (a rotation).
     pub(crate) async fn create_data_key(

@@ -179,3 +179,18 @@ dual_test!(async fn a_rotation_stopped_half_way_leaves_everything_readable_and_r
     let events = db.store.audit_events(org.id, 0, 10_000).await.unwrap();
     assert!(events.iter().any(|e| e.action == "keys.rotated"));
 });
+
+dual_test!(async fn data_keys_are_rewrapped_under_a_new_master_key(db) {
+    let (org, _) = seed_org(&db.store, "rewrap").await;
+    seed_secrets(&db.store, org.id, 2).await;
+    db.store.rotate_data_key(org.id).await.unwrap(); // a retired key too
+    let before = read_all(&db.store, org.id).await;
+    let new = store::crypto::MasterKey::from_bytes(&[0x77; 32]).unwrap();
+    let n = db.store.rewrap_data_keys(&new).await.unwrap();
+    assert_eq!(n, 2, "the active and the retired key");
+    let with_new = db.second_store().await.with_master_key(store::crypto::MasterKey::from_bytes(&[0x77; 32]).unwrap());
+    assert_eq!(read_all(&with_new, org.id).await, before, "everything readable with the new master key");
+    let with_old = db.second_store().await; // the test master key
+    assert!(matches!(with_old.field_cipher(org.id).await, Err(store::crypto::CryptoError::WrongMasterKey(_))));
+    assert_eq!(with_new.rewrap_data_keys(&store::crypto::MasterKey::from_bytes(&[0x77; 32]).unwrap()).await.unwrap(), 0, "a repeated run changes nothing");
+});
