@@ -105,7 +105,11 @@ impl crate::Txn {
 
 impl Store {
     /// Phone numbers sign people in, so one number belongs to one account (any organization).
-    async fn phone_is_free(&self, phone: &str, except: Option<UserId>) -> Result<(), WriteError> {
+    pub(crate) async fn phone_is_free(
+        &self,
+        phone: &str,
+        except: Option<UserId>,
+    ) -> Result<(), WriteError> {
         if phone.is_empty() {
             return Ok(());
         }
@@ -119,6 +123,53 @@ impl Store {
             }
             _ => Ok(()),
         }
+    }
+
+    /// A user changes their own name and mobile number (`/profile`); audited by field.
+    pub async fn update_own_details(
+        &self,
+        user: &User,
+        name: &str,
+        phone: &str,
+    ) -> Result<(), WriteError> {
+        if name.trim().is_empty() || name.trim().chars().count() > 120 {
+            return Err(DomainError::field("name", "a name of 1 to 120 characters").into());
+        }
+        self.phone_is_free(phone, Some(user.id)).await?;
+        let phone = (!phone.is_empty()).then(|| phone.to_string());
+        let mut changed = Vec::new();
+        if user.name != name.trim() {
+            changed.push("name");
+        }
+        if user.phone != phone {
+            changed.push("phone");
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        tx.execute(
+            Q::new("UPDATE users SET name = $1, phone = $2, updated_at = $3 WHERE org_id = $4 AND id = $5")
+                .bind(name.trim())
+                .bind(phone)
+                .bind(self.now())
+                .bind(user.org_id)
+                .bind(user.id),
+        )
+        .await?;
+        tx.audit(
+            self,
+            user.org_id,
+            actor_entry(
+                user,
+                "user.details_changed",
+                user.id,
+                serde_json::json!({ "fields": changed }),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The organization's providers (inactive ones last), by name.

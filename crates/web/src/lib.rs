@@ -147,6 +147,7 @@ pub fn routes() -> Routes {
         .get("/api/v1/me", SignedIn, session::api_me)
         .get("/profile", SignedIn, profile::page)
         .post("/profile/password", SignedIn, profile::change_password)
+        .post("/profile/details", SignedIn, profile::change_details)
         .get("/profile/mfa", SignedIn, mfa::profile_page)
         .post("/profile/mfa", SignedIn, mfa::confirm)
         .post("/profile/mfa/disable", SignedIn, mfa::disable)

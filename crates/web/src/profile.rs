@@ -30,6 +30,7 @@ struct ProfilePage {
     shell: Shell,
     name: String,
     email: String,
+    phone: String,
     roles: String,
     sessions: Vec<SessionRow>,
     errors: Vec<String>,
@@ -69,6 +70,7 @@ async fn render(
         shell: Shell::build(state, ctx).await,
         name: user.name.clone(),
         email: user.email.clone(),
+        phone: user.phone.clone().unwrap_or_default(),
         roles: user
             .roles
             .iter()
@@ -94,6 +96,8 @@ async fn render(
 pub struct Notice {
     #[serde(default)]
     changed: Option<String>,
+    #[serde(default)]
+    saved: Option<String>,
 }
 
 pub async fn page(
@@ -103,7 +107,11 @@ pub async fn page(
     Query(q): Query<Notice>,
 ) -> Result<Response, AppError> {
     let user = &auth.user;
-    let notice = q.changed.map(|_| ctx.lang.t("profile-password-changed"));
+    let notice = match (q.changed, q.saved) {
+        (Some(_), _) => Some(ctx.lang.t("profile-password-changed")),
+        (None, Some(_)) => Some(ctx.lang.t("settings-saved")),
+        (None, None) => None,
+    };
     render(
         &state,
         &ctx,
@@ -174,6 +182,58 @@ pub async fn change_password(
         }
         Err(WriteError::Db(e)) => Err(e.into()),
     }
+}
+
+#[derive(Deserialize)]
+pub struct DetailsForm {
+    name: String,
+    #[serde(default)]
+    phone: String,
+}
+
+/// `POST /profile/details`: the user's own name and mobile number.
+pub async fn change_details(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Form(f): Form<DetailsForm>,
+) -> Result<Response, AppError> {
+    let user = &auth.user;
+    let phone = if f.phone.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        messaging::normalize_phone(&f.phone, crate::phone::DEFAULT_COUNTRY_CODE)
+            .map_err(|e| format!("{}: {e}", ctx.lang.t("doctor-phone")))
+    };
+    let result: Result<(), Vec<String>> = match phone {
+        Ok(p) => match state.store.update_own_details(user, &f.name, &p).await {
+            Ok(()) => return Ok(Redirect::to("/profile?saved=1").into_response()),
+            Err(WriteError::Invalid(e)) => Err(e
+                .fields
+                .iter()
+                .map(|fe| {
+                    format!(
+                        "{}: {}",
+                        ctx.lang.t(&format!("doctor-{}", fe.field)),
+                        fe.message
+                    )
+                })
+                .collect()),
+            Err(WriteError::Db(e)) => return Err(e.into()),
+        },
+        Err(msg) => Err(vec![msg]),
+    };
+    let errors = result.err().unwrap_or_default();
+    render(
+        &state,
+        &ctx,
+        user,
+        &auth.token,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        errors,
+        None,
+    )
+    .await
 }
 
 fn field_key(field: &str) -> String {

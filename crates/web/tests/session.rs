@@ -198,3 +198,33 @@ async fn sign_in_fails(app: &TestApp, pw: &str) -> bool {
         .await;
     r.status == StatusCode::UNAUTHORIZED
 }
+
+dual_test!(async fn people_change_their_own_name_and_mobile_number(db) {
+    let (org, _) = test_support::seed_org(&db.store, "me").await;
+    test_support::seed_staff(&db.store, &org).await;
+    let app = TestApp::new(db).await;
+    let cookie = app.sign_in_as("me", Role::Hygienist).await;
+    let post = |body: &str| Request::post("/profile/details")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", &cookie)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let bad = app.request(post("name=Jordan+Lee&phone=call+me")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("Mobile number:"), "{}", bad.body);
+    let r = app.request(post("name=Jordan+Lee%2C+RDH&phone=%28802%29+555-0177")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let me = app.db.store.user_by_email("hygienist@me.test").await.unwrap().unwrap();
+    assert_eq!((me.name.as_str(), me.phone.as_deref()), ("Jordan Lee, RDH", Some("+18025550177")));
+    let page = app.get_as("/profile?saved=1", &cookie).await;
+    assert!(page.body.contains("value=\"+18025550177\"") && page.body.contains("Saved."));
+    // The number is now one to sign in with; nobody else may take it.
+    let other = app.sign_in_as("me", Role::Dentist).await;
+    let taken = app.request(Request::post("/profile/details")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", &other)
+        .body(Body::from("name=Dr.+Who&phone=%2B18025550177"))
+        .unwrap()).await;
+    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(taken.body.contains("already used"));
+});

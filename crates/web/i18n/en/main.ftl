@@ -292,3 +292,4 @@ roles-new = New role
 roles-create = Create the role
 role-patient = Patient (portal)
 role-external = External (API)
+profile-details = Name and mobile number

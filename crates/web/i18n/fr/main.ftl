@@ -292,3 +292,4 @@ roles-new = Nouveau rôle
 roles-create = Créer le rôle
 role-patient = Patient (portail)
 role-external = Externe (API)
+profile-details = Nom et numéro de mobile
