@@ -467,3 +467,42 @@ async fn adding_a_provider_in_the_browser() {
     );
     browser.close().await;
 }
+
+/// Five wrong passwords lock the account: even the right one is refused for a while, with the
+/// same message, and the lock lifts after its backoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockout_after_repeated_wrong_passwords() {
+    let clock = std::sync::Arc::new(domain::FixedClock::new(test_support::test_epoch()));
+    let db = TestDb::sqlite_with(clock.clone()).await;
+    let (org, _) = seed_org(&db.store, "lock").await;
+    seed_staff(&db.store, &org).await;
+    let app = TestApp::new(db).await;
+    let base = app.serve().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let email = staff_email("lock", domain::identity::Role::Billing);
+    browser.goto(&format!("{base}/login")).await;
+    for _ in 0..5 {
+        browser.fill("email", &email).await;
+        browser.fill("password", "not the password at all").await;
+        browser.click("button[type=submit]").await;
+        browser.text_of(".alert-error").await;
+    }
+    browser.fill("email", &email).await;
+    browser.fill("password", STAFF_PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    let alert = browser.text_of(".alert-error").await;
+    assert!(alert.contains("locked for a few minutes"), "{alert}");
+    assert!(
+        browser.path().await.starts_with("/login"),
+        "still on the sign-in page"
+    );
+    browser.screenshot("login-locked").await;
+    clock.advance(jiff::SignedDuration::from_mins(2));
+    browser.fill("email", &email).await;
+    browser.fill("password", STAFF_PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    assert_eq!(browser.text_of(".user-name").await, "billing of lock");
+    browser.close().await;
+}
