@@ -32,6 +32,16 @@ pub enum CryptoError {
     UnknownKey(String),
 }
 
+/// Where a database result is expected, a key problem is stored data that cannot be read.
+impl From<CryptoError> for DbError {
+    fn from(e: CryptoError) -> DbError {
+        match e {
+            CryptoError::Db(e) => e,
+            other => DbError::Corrupt(other.to_string()),
+        }
+    }
+}
+
 /// The installation's master key (32 bytes). Its id is a hash prefix, to recognise it.
 pub struct MasterKey {
     key: LessSafeKey,

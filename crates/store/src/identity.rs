@@ -452,7 +452,7 @@ impl Store {
             let _ = verify_password(password, dummy_hash().await).await;
             return Err(SignInError::Rejected);
         };
-        let (mut user, hash, failed, locked_until) = Self::user_from_row(&row)?;
+        let (user, hash, failed, locked_until) = Self::user_from_row(&row)?;
         let now = self.now();
         let locked = locked_until.is_some_and(|t| t > now);
         let ok = verify_password(password, hash.as_deref().unwrap_or(dummy_hash().await)).await
@@ -464,13 +464,46 @@ impl Store {
                 .await?;
             return Err(SignInError::Rejected);
         }
-        let mut tx = self.begin().await?;
+        let tx = self.begin().await?;
         let mfa_pending = user.mfa_enabled;
-        // With a second factor still owed, failures keep counting until it passes.
+        let action = if mfa_pending {
+            "session.password_accepted"
+        } else {
+            "session.signed_in"
+        };
+        let detail = serde_json::json!({ "mfa_pending": mfa_pending });
+        self.finish_sign_in(
+            tx,
+            user,
+            policy,
+            ip,
+            user_agent,
+            mfa_pending,
+            action,
+            detail,
+        )
+        .await
+    }
+
+    /// The end of every accepted factor: the lockout cleared (unless a second factor is still
+    /// owed: failures keep counting until it passes), a new session, the audit entry, commit,
+    /// and the user's roles loaded. `tx` may already hold the caller's own changes.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn finish_sign_in(
+        &self,
+        mut tx: Txn,
+        mut user: User,
+        policy: SessionPolicy,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+        mfa_pending: bool,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<SignedIn, SignInError> {
         if !mfa_pending {
             tx.execute(
                 Q::new("UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE id = $2")
-                    .bind(now)
+                    .bind(self.now())
                     .bind(user.id),
             )
             .await?;
@@ -478,15 +511,7 @@ impl Store {
         let token = self
             .insert_session(&mut tx, &user, policy, ip, user_agent, mfa_pending)
             .await?;
-        let mut entry = AuditEntry::system(
-            if mfa_pending {
-                "session.password_accepted"
-            } else {
-                "session.signed_in"
-            },
-            &format!("user:{}", user.id),
-            serde_json::json!({ "mfa_pending": mfa_pending }),
-        );
+        let mut entry = AuditEntry::system(action, &format!("user:{}", user.id), detail);
         entry.actor_id = Some(user.id);
         entry.actor = user.email.clone();
         entry.ip = ip.map(str::to_string);

@@ -13,7 +13,6 @@ use domain::{DomainError, OrgId, Scope};
 
 use crate::Store;
 use crate::audit::AuditEntry;
-use crate::crypto::CryptoError;
 use crate::db::{DbError, DbResult, Q};
 use crate::identity::{SessionPolicy, SignInError, SignedIn, User, sha256_hex};
 use crate::tenancy::WriteError;
@@ -23,13 +22,6 @@ pub const RECOVERY_CODES: usize = 10;
 
 const SECRET_FIELD: &str = "users.totp_secret";
 const PENDING_FIELD: &str = "users.totp_pending";
-
-fn crypto_err(e: CryptoError) -> DbError {
-    match e {
-        CryptoError::Db(e) => e,
-        other => DbError::Corrupt(other.to_string()),
-    }
-}
 
 /// How the second factor was passed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +47,10 @@ impl Store {
     /// The secret being enrolled: the pending one if enrolment already began (the QR code the
     /// person may have scanned stays valid), otherwise a new one.
     pub async fn begin_totp_enrolment(&self, user: &User) -> DbResult<TotpSecret> {
-        let cipher = self.field_cipher(user.org_id).await.map_err(crypto_err)?;
+        let cipher = self
+            .field_cipher(user.org_id)
+            .await
+            .map_err(DbError::from)?;
         let row = self
             .db
             .fetch_optional(
@@ -92,7 +87,10 @@ impl Store {
         user: &User,
         code: &str,
     ) -> Result<Vec<String>, WriteError> {
-        let cipher = self.field_cipher(user.org_id).await.map_err(crypto_err)?;
+        let cipher = self
+            .field_cipher(user.org_id)
+            .await
+            .map_err(DbError::from)?;
         let row = self
             .db
             .fetch_optional(
@@ -283,7 +281,7 @@ impl Store {
         {
             return Err(SignInError::Rejected);
         }
-        let (mut user, _, failed, locked_until) = Self::user_from_row(&row)?;
+        let (user, _, failed, locked_until) = Self::user_from_row(&row)?;
         let locked = locked_until.is_some_and(|t| t > now);
         let factor = if locked || !user.active {
             None
@@ -302,31 +300,18 @@ impl Store {
                 .bind(id.as_str()),
         )
         .await?;
-        tx.execute(
-            Q::new("UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(user.id),
-        )
-        .await?;
-        let token = self
-            .insert_session(&mut tx, &user, policy, ip, user_agent, false)
-            .await?;
-        let mut entry = AuditEntry::system(
-            "session.signed_in",
-            &format!("user:{}", user.id),
-            serde_json::json!({ "mfa": factor.code() }),
-        );
-        entry.actor_id = Some(user.id);
-        entry.actor = user.email.clone();
-        entry.ip = ip.map(str::to_string);
-        tx.audit(self, user.org_id, entry).await?;
-        tx.commit().await?;
-        self.load_roles_and_locations(&mut user).await?;
-        Ok(SignedIn {
+        let detail = serde_json::json!({ "mfa": factor.code() });
+        self.finish_sign_in(
+            tx,
             user,
-            token,
-            mfa_pending: false,
-        })
+            policy,
+            ip,
+            user_agent,
+            false,
+            "session.signed_in",
+            detail,
+        )
+        .await
     }
 
     /// Turns the second factor off, after checking a current code or a recovery code.

@@ -11,7 +11,6 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::Store;
 use crate::audit::AuditEntry;
-use crate::crypto::CryptoError;
 use crate::db::{DbError, DbResult, Q};
 use crate::identity::{SessionPolicy, SignInError, SignedIn, sha256_hex};
 use crate::jobs::NewJob;
@@ -71,13 +70,6 @@ pub struct Communication {
     pub status: String,
     pub error: Option<String>,
     pub created_at: Timestamp,
-}
-
-fn crypto_err(e: CryptoError) -> DbError {
-    match e {
-        CryptoError::Db(e) => e,
-        other => DbError::Corrupt(other.to_string()),
-    }
 }
 
 fn phone_hash(phone: &str) -> String {
@@ -154,7 +146,7 @@ impl Store {
         let (org, user_id, enc) = match &user {
             Some(r) => {
                 let org = OrgId::from_uuid(r.uuid("org_id")?);
-                let cipher = self.field_cipher(org).await.map_err(crypto_err)?;
+                let cipher = self.field_cipher(org).await.map_err(DbError::from)?;
                 (
                     Some(org),
                     Some(UserId::from_uuid(r.uuid("id")?)),
@@ -229,7 +221,7 @@ impl Store {
         let code = self
             .decrypt_field(org, CODE_FIELD, &enc)
             .await
-            .map_err(crypto_err)?;
+            .map_err(DbError::from)?;
         Ok(Some(CodeToSend {
             org_id: org,
             user_id: UserId::from_uuid(row.uuid("user_id")?),
@@ -280,7 +272,7 @@ impl Store {
             // A challenge for a number without an account: nothing can match.
             return Err(SignInError::Rejected);
         };
-        let (mut user, _, failed, locked_until) = Self::user_from_row(&row)?;
+        let (user, _, failed, locked_until) = Self::user_from_row(&row)?;
         let locked = locked_until.is_some_and(|t| t > now);
         let right = row.string("code_hash")? == code_hash(challenge, code);
         if !right || locked || !user.active {
@@ -302,37 +294,23 @@ impl Store {
             return Err(SignInError::Rejected);
         }
         let mfa_pending = user.mfa_enabled;
-        if !mfa_pending {
-            tx.execute(
-                Q::new("UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(user.id),
-            )
-            .await?;
-        }
-        let token = self
-            .insert_session(&mut tx, &user, policy, ip, user_agent, mfa_pending)
-            .await?;
-        let mut entry = AuditEntry::system(
-            if mfa_pending {
-                "session.phone_code_accepted"
-            } else {
-                "session.signed_in"
-            },
-            &format!("user:{}", user.id),
-            serde_json::json!({ "method": "phone", "mfa_pending": mfa_pending }),
-        );
-        entry.actor_id = Some(user.id);
-        entry.actor = user.email.clone();
-        entry.ip = ip.map(str::to_string);
-        tx.audit(self, user.org_id, entry).await?;
-        tx.commit().await?;
-        self.load_roles_and_locations(&mut user).await?;
-        Ok(SignedIn {
+        let action = if mfa_pending {
+            "session.phone_code_accepted"
+        } else {
+            "session.signed_in"
+        };
+        let detail = serde_json::json!({ "method": "phone", "mfa_pending": mfa_pending });
+        self.finish_sign_in(
+            tx,
             user,
-            token,
+            policy,
+            ip,
+            user_agent,
             mfa_pending,
-        })
+            action,
+            detail,
+        )
+        .await
     }
 
     /// Records a message in the communication log.

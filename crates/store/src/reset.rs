@@ -12,7 +12,6 @@ use jiff::SignedDuration;
 
 use crate::Store;
 use crate::audit::AuditEntry;
-use crate::crypto::CryptoError;
 use crate::db::{DbError, DbResult, Q};
 use crate::identity::{hash_password, sha256_hex};
 use crate::jobs::NewJob;
@@ -24,13 +23,6 @@ pub const PER_ACCOUNT: i64 = 3;
 pub const EMAIL_PASSWORD_RESET: &str = "email.password_reset";
 
 const TOKEN_FIELD: &str = "password_resets.token";
-
-fn crypto_err(e: CryptoError) -> DbError {
-    match e {
-        CryptoError::Db(e) => e,
-        other => DbError::Corrupt(other.to_string()),
-    }
-}
 
 /// A reset link ready to email (for the sending job).
 #[derive(Clone, Debug)]
@@ -68,7 +60,10 @@ impl Store {
         if recent >= PER_ACCOUNT {
             return Ok(());
         }
-        let cipher = self.field_cipher(user.org_id).await.map_err(crypto_err)?;
+        let cipher = self
+            .field_cipher(user.org_id)
+            .await
+            .map_err(DbError::from)?;
         let mut raw = [0u8; 32];
         self.fill_random(&mut raw);
         let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
@@ -130,7 +125,7 @@ impl Store {
         let token = self
             .decrypt_field(org, TOKEN_FIELD, &row.string("token_enc")?)
             .await
-            .map_err(crypto_err)?;
+            .map_err(DbError::from)?;
         Ok(Some(ResetToSend {
             org_id: org,
             user_id: UserId::from_uuid(row.uuid("user_id")?),

@@ -392,12 +392,12 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// The active administrators of an organization with their addresses (alert emails).
-    pub async fn admins_of(&self, org: OrgId) -> DbResult<Vec<(String, String)>> {
+    /// The active administrators of an organization: id, address and name (alert emails).
+    pub async fn admins_of(&self, org: OrgId) -> DbResult<Vec<(UserId, String, String)>> {
         self.db
             .fetch_all(
                 Q::new(
-                    "SELECT u.email, u.name FROM users u JOIN user_roles r ON r.user_id = u.id \
+                    "SELECT u.id, u.email, u.name FROM users u JOIN user_roles r ON r.user_id = u.id \
                      WHERE u.org_id = $1 AND r.role = $2 AND u.active = $3 ORDER BY u.email",
                 )
                 .bind(org)
@@ -406,7 +406,13 @@ impl Store {
             )
             .await?
             .iter()
-            .map(|r| Ok((r.string("email")?, r.string("name")?)))
+            .map(|r| {
+                Ok((
+                    UserId::from_uuid(r.uuid("id")?),
+                    r.string("email")?,
+                    r.string("name")?,
+                ))
+            })
             .collect()
     }
 }

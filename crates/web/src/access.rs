@@ -165,8 +165,9 @@ impl Routes {
 }
 
 /// Every route of the application with its access (for tests and documentation).
-pub fn route_table() -> Vec<RouteDecl> {
-    crate::routes().table()
+pub fn route_table() -> &'static [RouteDecl] {
+    static TABLE: std::sync::OnceLock<Vec<RouteDecl>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| crate::routes().table())
 }
 
 fn forbidden() -> AppError {
@@ -351,7 +352,7 @@ mod tests {
         let table = route_table();
         assert!(table.len() > 20, "{table:?}");
         let mut seen = std::collections::HashSet::new();
-        for d in &table {
+        for d in table {
             assert!(seen.insert((d.method, d.path)), "declared twice: {d:?}");
         }
     }

@@ -368,7 +368,9 @@ impl store::jobs::JobHandler for AnomalyScan {
                     .iter()
                     .map(|a| format!("- {} ({}): {}", a.actor, a.kind, a.detail))
                     .collect();
-                for (email, name) in store.admins_of(org).await.map_err(|e| e.to_string())? {
+                for (user_id, email, name) in
+                    store.admins_of(org).await.map_err(|e| e.to_string())?
+                {
                     let sent = self
                         .mail
                         .send(&messaging::Email {
@@ -383,28 +385,19 @@ impl store::jobs::JobHandler for AnomalyScan {
                             html: None,
                         })
                         .await;
-                    let (status, provider_id, error) = match &sent {
-                        Ok(id) => ("sent", Some(id.clone()), None),
-                        Err(e) => ("failed", None, Some(e.to_string())),
+                    let entry = store::phone::NewCommunication {
+                        org_id: org,
+                        user_id: Some(user_id),
+                        channel: "email",
+                        kind: "security_alert".into(),
+                        recipient: crate::reset::mask_email(&email),
+                        provider: self.mail.name().into(),
+                        provider_id: None,
+                        status: "",
+                        error: None,
                     };
-                    let user = store
-                        .user_by_email(&email)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    store
-                        .log_communication(&store::phone::NewCommunication {
-                            org_id: org,
-                            user_id: user.map(|u| u.id),
-                            channel: "email",
-                            kind: "security_alert".into(),
-                            recipient: crate::reset::mask_email(&email),
-                            provider: self.mail.name().into(),
-                            provider_id,
-                            status,
-                            error,
-                        })
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    // The next scan does not resend: a failure is logged, not retried.
+                    crate::comms::record_send(store, entry, sent, false).await?;
                 }
             }
             let next = store

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod assets;
 pub mod audit_page;
+pub mod comms;
 pub mod doctors;
 pub mod error;
 pub mod files;

@@ -242,34 +242,18 @@ impl JobHandler for SignInCodeSender {
                     body,
                 })
                 .await;
-            let (status, provider_id, error) = match &sent {
-                Ok(id) => ("sent", Some(id.clone()), None),
-                Err(e) if e.is_permanent() => ("failed", None, Some(e.to_string())),
-                Err(e) => ("retrying", None, Some(e.to_string())),
+            let entry = NewCommunication {
+                org_id: c.org_id,
+                user_id: Some(c.user_id),
+                channel: "sms",
+                kind: "sign_in_code".into(),
+                recipient: mask_phone(&c.phone),
+                provider: self.sms.name().into(),
+                provider_id: None,
+                status: "",
+                error: None,
             };
-            store
-                .log_communication(&NewCommunication {
-                    org_id: c.org_id,
-                    user_id: Some(c.user_id),
-                    channel: "sms",
-                    kind: "sign_in_code".into(),
-                    recipient: mask_phone(&c.phone),
-                    provider: self.sms.name().into(),
-                    provider_id,
-                    status,
-                    error,
-                })
-                .await
-                .map_err(|e| e.to_string())?;
-            match sent {
-                Ok(_) => Ok(()),
-                // A permanent refusal will not get better: do not retry.
-                Err(e) if e.is_permanent() => {
-                    tracing::warn!(error = %e, "sign-in code refused by the SMS provider");
-                    Ok(())
-                }
-                Err(e) => Err(e.to_string()),
-            }
+            crate::comms::record_send(store, entry, sent, true).await
         })
     }
 }

@@ -194,33 +194,18 @@ impl JobHandler for PasswordResetMailer {
                     html: None,
                 })
                 .await;
-            let (status, provider_id, error) = match &sent {
-                Ok(id) => ("sent", Some(id.clone()), None),
-                Err(e) if e.is_permanent() => ("failed", None, Some(e.to_string())),
-                Err(e) => ("retrying", None, Some(e.to_string())),
+            let entry = NewCommunication {
+                org_id: r.org_id,
+                user_id: Some(r.user_id),
+                channel: "email",
+                kind: "password_reset".into(),
+                recipient: mask_email(&r.email),
+                provider: self.mail.name().into(),
+                provider_id: None,
+                status: "",
+                error: None,
             };
-            store
-                .log_communication(&NewCommunication {
-                    org_id: r.org_id,
-                    user_id: Some(r.user_id),
-                    channel: "email",
-                    kind: "password_reset".into(),
-                    recipient: mask_email(&r.email),
-                    provider: self.mail.name().into(),
-                    provider_id,
-                    status,
-                    error,
-                })
-                .await
-                .map_err(|e| e.to_string())?;
-            match sent {
-                Ok(_) => Ok(()),
-                Err(e) if e.is_permanent() => {
-                    tracing::warn!(error = %e, "password reset email refused");
-                    Ok(())
-                }
-                Err(e) => Err(e.to_string()),
-            }
+            crate::comms::record_send(store, entry, sent, true).await
         })
     }
 }

@@ -263,7 +263,7 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
     let mut checked = 0;
 
     // Nobody signed in.
-    for d in &table {
+    for d in table {
         let path = fill(&app, d, Tenant::Own, None, &fx).await;
         let r = send(&app, d.method, &path, None).await;
         match d.access {
@@ -283,7 +283,7 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
     for role in Role::STAFF {
         let perms = role.permissions();
         let mut cookie = app.sign_in_as("north", *role).await;
-        for d in &table {
+        for d in table {
             let allowed = match d.access {
                 Access::Public | Access::SignedIn => true,
                 Access::Perm(p) => perms.allows(p),
