@@ -3,6 +3,7 @@
 
 pub mod identity;
 pub mod kernel;
+pub mod patients;
 
 pub use kernel::clock::{Clock, FixedClock, SystemClock};
 pub use kernel::error::{DomainError, ErrorCode, FieldError};

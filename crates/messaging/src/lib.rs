@@ -13,7 +13,6 @@
 //! masked ([`mask_phone`]).
 
 mod dev;
-mod phone;
 mod smtp;
 mod twilio;
 
@@ -22,7 +21,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use dev::{DevMailer, DevSms};
-pub use phone::{PhoneError, mask_phone, normalize_phone};
+pub use domain::kernel::phone::{PhoneError, mask_phone, normalize_phone};
 pub use smtp::{SmtpMailer, SmtpSettings, Tls};
 pub use twilio::{TWILIO_BASE_URL, TwilioSettings, TwilioSms};
 

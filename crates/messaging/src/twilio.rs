@@ -7,8 +7,9 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::Deserialize;
 
-use crate::phone::{is_e164, mask_phone};
+use crate::mask_phone;
 use crate::{BoxFuture, SendError, Sms, SmsSender};
+use domain::kernel::phone::is_e164;
 
 /// Twilio's API origin.
 pub const TWILIO_BASE_URL: &str = "https://api.twilio.com";

@@ -115,7 +115,10 @@ val_from_id!(
     domain::JobId,
     domain::EventId,
     domain::ObjectId,
-    domain::PatientId
+    domain::PatientId,
+    domain::FamilyId,
+    domain::DocumentId,
+    domain::MergeId
 );
 
 /// A query: SQL text (one for both databases, or a fork) plus its binds.

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod mfa;
 pub mod migrate;
 pub mod objects;
+pub mod patients;
 pub mod phone;
 pub mod providers;
 pub mod reset;

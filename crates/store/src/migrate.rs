@@ -60,6 +60,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009", "api_tokens"),
     migration!(10, "0010", "org_security"),
     migration!(11, "0011", "custom_roles"),
+    migration!(12, "0012", "patients"),
 ];
 
 /// The newest schema version this binary knows.

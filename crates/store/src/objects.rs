@@ -520,6 +520,29 @@ impl ObjectStorage {
         Ok((obj, data))
     }
 
+    /// Removes an object nothing refers to yet (an upload whose record could not be written):
+    /// the bytes, then the record.
+    pub async fn discard(&self, store: &Store, obj: &StoredObject) -> Result<(), ObjectError> {
+        let opened = self.open(&obj.profile)?;
+        match opened
+            .store()
+            .delete(&ObjPath::from(obj.key.as_str()))
+            .await
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        store
+            .db
+            .execute(
+                Q::new("DELETE FROM objects WHERE id = $1 AND org_id = $2")
+                    .bind(obj.id)
+                    .bind(obj.org_id),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Deletes every stored file of an organization (before the organization itself is
     /// deleted). Files already gone are fine; the records go with `Store::retire_org`.
     pub async fn purge_org(&self, store: &Store, org: OrgId) -> Result<u64, ObjectError> {

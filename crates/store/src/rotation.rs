@@ -29,6 +29,15 @@ pub struct EncryptedField {
     pub pk_kind: Pk,
     pub column: &'static str,
     pub field: &'static str,
+    /// A keyed blind index of the value (exact-match lookups), recomputed with the new key.
+    pub index: Option<BlindIndex>,
+}
+
+/// A blind-index column and how values are normalized before hashing.
+#[derive(Clone, Copy, Debug)]
+pub struct BlindIndex {
+    pub column: &'static str,
+    pub normalize: fn(&str) -> String,
 }
 
 pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[
@@ -38,6 +47,7 @@ pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[
         pk_kind: Pk::Uuid,
         column: "totp_secret",
         field: "users.totp_secret",
+        index: None,
     },
     EncryptedField {
         table: "users",
@@ -45,6 +55,7 @@ pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[
         pk_kind: Pk::Uuid,
         column: "totp_pending",
         field: "users.totp_pending",
+        index: None,
     },
     EncryptedField {
         table: "phone_challenges",
@@ -52,6 +63,7 @@ pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[
         pk_kind: Pk::Text,
         column: "code_enc",
         field: "phone_challenges.code",
+        index: None,
     },
     EncryptedField {
         table: "password_resets",
@@ -59,6 +71,34 @@ pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[
         pk_kind: Pk::Text,
         column: "token_enc",
         field: "password_resets.token",
+        index: None,
+    },
+    EncryptedField {
+        table: "patients",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "national_id_enc",
+        field: crate::patients::NATIONAL_ID_FIELD,
+        index: Some(BlindIndex {
+            column: "national_id_bidx",
+            normalize: domain::patients::national_id_key,
+        }),
+    },
+    EncryptedField {
+        table: "medical_histories",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "history_enc",
+        field: crate::patients::history::HISTORY_FIELD,
+        index: None,
+    },
+    EncryptedField {
+        table: "medical_histories",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "changes_enc",
+        field: crate::patients::history::CHANGES_FIELD,
+        index: None,
     },
 ];
 
@@ -134,18 +174,33 @@ impl Store {
                 let old = r.string("v")?;
                 let plain = self.decrypt_field(org, f.field, &old).await?;
                 let new = active.encrypt(f.field, &plain);
-                let q = Q::generated(format!(
-                    "UPDATE {t} SET {c} = $1 WHERE {pk} = $2 AND {c} = $3",
-                    t = f.table,
-                    c = f.column,
-                    pk = f.pk
-                ))
+                // The blind index follows the key (it is derived from it).
+                let q = match f.index {
+                    Some(ix) => Q::generated(format!(
+                        "UPDATE {t} SET {c} = $1, {ix} = $4 WHERE {pk} = $2 AND {c} = $3",
+                        t = f.table,
+                        c = f.column,
+                        pk = f.pk,
+                        ix = ix.column
+                    )),
+                    None => Q::generated(format!(
+                        "UPDATE {t} SET {c} = $1 WHERE {pk} = $2 AND {c} = $3",
+                        t = f.table,
+                        c = f.column,
+                        pk = f.pk
+                    )),
+                }
                 .bind(new);
                 let q = match f.pk_kind {
                     Pk::Uuid => q.bind(r.uuid("pk")?),
                     Pk::Text => q.bind(r.string("pk")?),
                 };
-                done += self.db.execute(q.bind(old)).await?;
+                let q = q.bind(old);
+                let q = match f.index {
+                    Some(ix) => q.bind(active.blind_index(f.field, &(ix.normalize)(&plain))),
+                    None => q,
+                };
+                done += self.db.execute(q).await?;
             }
         }
         Ok(done)

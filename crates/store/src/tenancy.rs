@@ -230,6 +230,15 @@ impl Store {
 /// from each in this order. Every context adds its tables here (a test checks that every table
 /// with an `org_id` column is listed here or in [`KEPT_TABLES`]).
 pub const TENANT_TABLES: &[&str] = &[
+    "patient_imports",
+    "patient_merges",
+    "patient_documents",
+    "medical_histories",
+    "patient_phones",
+    "patients",
+    "families",
+    "patient_field_defs",
+    "patient_settings",
     "objects",
     "events",
     "jobs",

@@ -9,7 +9,7 @@ use domain::identity::Role;
 use domain::identity::totp::{TotpSecret, code_at};
 use store::Store;
 use store::identity::NewUser;
-use test_support::{TestDb, dual_test, seed_org};
+use test_support::{dual_test, seed_org};
 
 /// Users with TOTP enrolled, a phone challenge and a reset link each; returns the secrets in
 /// clear (TOTP secrets and reset tokens) and a reader for all values.
@@ -97,32 +97,6 @@ async fn read_all(store: &Store, org: domain::OrgId) -> Vec<String> {
     out
 }
 
-async fn raw_dump(db: &TestDb) -> Vec<u8> {
-    match db.backend() {
-        store::Backend::Sqlite => {
-            let mut bytes = Vec::new();
-            for name in ["test.db", "test.db-wal"] {
-                if let Ok(b) = std::fs::read(db.dir().join(name)) {
-                    bytes.extend(b);
-                }
-            }
-            bytes
-        }
-        store::Backend::Postgres => {
-            let out = std::process::Command::new("pg_dump")
-                .arg(&db.url)
-                .output()
-                .expect("pg_dump runs");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            out.stdout
-        }
-    }
-}
-
 fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
@@ -131,7 +105,7 @@ dual_test!(async fn secrets_never_reach_the_disk_in_clear(db) {
     let (org, _) = seed_org(&db.store, "rot").await;
     let secrets = seed_secrets(&db.store, org.id, 3).await;
     assert_eq!(secrets.len(), 6);
-    let dump = raw_dump(&db).await;
+    let dump = db.raw_dump();
     assert!(contains(&dump, "user0@rot.test"), "the dump is real: plain fields are in it");
     for s in &secrets {
         assert!(!contains(&dump, s), "{s} is in the raw dump");

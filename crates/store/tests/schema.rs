@@ -38,14 +38,51 @@ async fn every_tenant_table_is_retired_or_kept_with_its_org() {
     }
 }
 
+#[tokio::test]
+async fn every_patient_table_follows_a_merge_or_says_why_not() {
+    let db = TestDb::sqlite().await;
+    let s = schema::introspect(&db.store.db).await.unwrap();
+    let mut found = 0;
+    for (name, t) in &s {
+        if t.columns.iter().any(|c| c.name == "patient_id") {
+            found += 1;
+            assert!(
+                store::patients::merge::PATIENT_LINKS
+                    .iter()
+                    .any(|(t, _)| t == name)
+                    || store::patients::merge::NOT_MOVED.contains(&name.as_str()),
+                "{name} has patient_id but is in neither PATIENT_LINKS nor NOT_MOVED: \
+                 say what a merge does with its rows"
+            );
+        }
+    }
+    assert!(found >= 4, "found {found} tables with patient_id");
+}
+
 /// SQL literals of `Q::new("…")` and `Q::fork("…", "…")` in the store's sources.
 /// Returns (file, sqlite sql, postgres sql).
 fn statements() -> Vec<(String, String, String)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"));
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+    // Every .rs file under src/, context folders included.
+    let mut paths = Vec::new();
+    let mut dirs = vec![dir.clone()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                paths.push(path);
+            }
+        }
+    }
+    for path in paths {
+        let file = path
+            .strip_prefix(&dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         // schema.rs introspects each database with its own catalog queries, by design.
         if file == "schema.rs" || path.extension().is_none_or(|e| e != "rs") {
             continue;

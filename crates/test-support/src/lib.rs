@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
-use domain::{Clock, FixedClock, Scope, SystemClock};
+use domain::{Clock, FixedClock, OrgId, Scope, SystemClock};
 use jiff::Timestamp;
 use store::objects::{ObjectStorage, Profile};
 use store::{Backend, Db, PoolSettings, Store};
@@ -61,6 +61,33 @@ impl TestDb {
     }
 
     /// A scratch directory for this test (the SQLite file lives there too).
+    /// The database as it lies on disk: the SQLite file and its WAL, or a `pg_dump`.
+    pub fn raw_dump(&self) -> Vec<u8> {
+        match self.backend() {
+            Backend::Sqlite => {
+                let mut bytes = Vec::new();
+                for name in ["test.db", "test.db-wal"] {
+                    if let Ok(b) = std::fs::read(self.dir().join(name)) {
+                        bytes.extend(b);
+                    }
+                }
+                bytes
+            }
+            Backend::Postgres => {
+                let out = std::process::Command::new("pg_dump")
+                    .arg(&self.url)
+                    .output()
+                    .unwrap_or_else(|e| panic!("pg_dump: {e}"));
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                out.stdout
+            }
+        }
+    }
+
     pub fn dir(&self) -> PathBuf {
         self.dir
             .as_ref()
@@ -555,4 +582,37 @@ pub fn staff_email(slug: &str, role: domain::identity::Role) -> String {
 pub fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
+}
+
+/// A registration input: names and birth date, the rest empty.
+pub fn patient_input(given: &str, family: &str, birth: &str) -> domain::patients::PatientInput {
+    domain::patients::PatientInput {
+        given_name: given.into(),
+        family_name: family.into(),
+        birth_date: birth.into(),
+        ..Default::default()
+    }
+}
+
+/// Registers a patient at `location` in a family of their own, as the system.
+pub async fn seed_patient(
+    store: &Store,
+    org: OrgId,
+    location: domain::LocationId,
+    input: domain::patients::PatientInput,
+) -> store::patients::Patient {
+    store
+        .register_patient(
+            &Scope::system(org),
+            &store::patients::Actor::system("test"),
+            store::patients::NewPatient {
+                location_id: location,
+                restricted: false,
+                input,
+                family: store::patients::FamilyChoice::Own,
+                status: domain::patients::PatientStatus::Active,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }

@@ -99,6 +99,21 @@ define_id!(
     PatientId,
     "pat"
 );
+define_id!(
+    /// A family: patients sharing a guarantor (the responsible party).
+    FamilyId,
+    "fam"
+);
+define_id!(
+    /// A patient's document (consent, referral, ID card, ...), one version of it.
+    DocumentId,
+    "doc"
+);
+define_id!(
+    /// A merge of two patient records (kept so it can be undone).
+    MergeId,
+    "mrg"
+);
 
 #[cfg(test)]
 mod tests {

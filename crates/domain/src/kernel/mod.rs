@@ -4,5 +4,6 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod money;
+pub mod phone;
 pub mod scope;
 pub mod tenancy;

@@ -115,7 +115,7 @@ fn national(cc: &str, digits: &str) -> Result<String, PhoneError> {
 }
 
 /// True for `+` followed by 8 to 15 digits, the first not 0.
-pub(crate) fn is_e164(s: &str) -> bool {
+pub fn is_e164(s: &str) -> bool {
     s.strip_prefix('+').is_some_and(|d| {
         (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
     })
