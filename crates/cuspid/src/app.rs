@@ -283,6 +283,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         tls: tls.is_some(),
         trusted_origins: cfg.http.trusted_origins.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        ..WebConfig::default()
     };
     let state = AppState::new(store.clone(), objects, web_cfg, web::metrics_handle());
     let (stop_tx, stop_rx) = watch::channel(false);

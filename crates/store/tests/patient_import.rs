@@ -17,9 +17,15 @@ use test_support::{dual_test, seed_org};
 /// family is the guarantor); every 33rd row is broken in one of three ways. Returns the CSV
 /// and the (line, reason) of each broken row.
 fn export(rows: usize) -> (String, Vec<(u64, &'static str)>) {
-    let mut csv = String::from("PatNum,LName,FName,Birthdate,Gender,WirelessPhone,Email,Guarantor,PatStatus,SSN\n");
-    let family_names = ["Tremblay", "Gagnon", "Roy", "Côté", "Smith", "Johnson", "O'Brien", "Nguyen"];
-    let given = ["Zoé", "Luc", "Anne", "Marc", "Léa", "John", "Mary", "Ali", "Chen", "Sara"];
+    let mut csv = String::from(
+        "PatNum,LName,FName,Birthdate,Gender,WirelessPhone,Email,Guarantor,PatStatus,SSN\n",
+    );
+    let family_names = [
+        "Tremblay", "Gagnon", "Roy", "Côté", "Smith", "Johnson", "O'Brien", "Nguyen",
+    ];
+    let given = [
+        "Zoé", "Luc", "Anne", "Marc", "Léa", "John", "Mary", "Ali", "Chen", "Sara",
+    ];
     let mut bad = Vec::new();
     let mut guarantor = 0;
     for i in 0..rows {
@@ -65,7 +71,7 @@ dual_test!(fixed_clock async fn ten_thousand_rows_three_percent_bad_and_a_rerun_
     let actor = Actor::system("import");
     let (csv, bad) = export(10_000);
     assert!(bad.len() >= 300, "3 % bad: {}", bad.len());
-    let opts = |dry_run| ImportOptions { location_id: loc.id, mapping: open_dental(), dry_run, file_name: "od.csv".into() };
+    let opts = |dry_run| ImportOptions { location_id: loc.id, mapping: open_dental(), dry_run, file_name: "od.csv".into(), run: None };
     let calls = AtomicU64::new(0);
     let progress = |done: u64, total: u64| {
         assert!(done <= total);
@@ -134,7 +140,7 @@ dual_test!(fixed_clock async fn a_file_without_ids_is_idempotent_by_name_and_bir
     let (org, loc) = seed_org(store, "noid").await;
     let scope = Scope::system(org.id);
     let csv = "family_name;given_name;birth_date;phone_mobile\nCôté;Hélène;1992-07-08;514 555 0103\nCote;Helene;1992-07-08;\nRoy;;1980-01-01;\n";
-    let opts = ImportOptions { location_id: loc.id, mapping: generic(), dry_run: false, file_name: "x.csv".into() };
+    let opts = ImportOptions { location_id: loc.id, mapping: generic(), dry_run: false, file_name: "x.csv".into(), run: None };
     let r = store.import_patients(&scope, &Actor::system("import"), csv.as_bytes(), &opts, &|_, _| {}).await.unwrap();
     assert_eq!((r.created, r.skipped, r.failed), (1, 1, 1), "{r:?}");
     assert_eq!(r.errors[0].line, 4);

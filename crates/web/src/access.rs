@@ -138,6 +138,22 @@ impl Routes {
     method!(get, axum::routing::get, "GET");
     method!(post, axum::routing::post, "POST");
     method!(delete, axum::routing::delete, "DELETE");
+    method!(put, axum::routing::put, "PUT");
+
+    /// A POST that takes a file: the ordinary body limit is lifted (the outer limit and the
+    /// handler's own, `max_upload_bytes`, apply).
+    pub fn post_upload<H, T>(self, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(
+            "POST",
+            path,
+            access,
+            axum::routing::post(handler).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+    }
 
     pub fn table(&self) -> Vec<RouteDecl> {
         self.entries.iter().map(|(d, _)| *d).collect()

@@ -24,6 +24,29 @@ pub enum AppError {
     Internal(String),
 }
 
+impl From<store::tenancy::WriteError> for AppError {
+    fn from(e: store::tenancy::WriteError) -> AppError {
+        match e {
+            store::tenancy::WriteError::Invalid(d) if d.code == ErrorCode::NotFound => {
+                AppError::NotFound
+            }
+            store::tenancy::WriteError::Invalid(d) => AppError::Domain(d),
+            store::tenancy::WriteError::Db(e) => AppError::Db(e),
+        }
+    }
+}
+
+impl From<store::patients::documents::UploadError> for AppError {
+    fn from(e: store::patients::documents::UploadError) -> AppError {
+        use store::patients::documents::UploadError as U;
+        match e {
+            U::Refused(d) => AppError::Domain(d),
+            U::Write(w) => w.into(),
+            U::Object(o) => o.into(),
+        }
+    }
+}
+
 impl From<store::objects::ObjectError> for AppError {
     fn from(e: store::objects::ObjectError) -> AppError {
         use store::objects::ObjectError as E;

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod mfa;
 pub mod middleware;
 pub mod pages;
+pub mod patients;
 pub mod phone;
 pub mod profile;
 pub mod qr;
@@ -46,6 +47,8 @@ pub struct WebConfig {
     pub trusted_origins: Vec<String>,
     /// Shown on the dashboard.
     pub version: String,
+    /// Largest uploaded document, in bytes (upload routes only).
+    pub max_upload_bytes: usize,
 }
 
 impl Default for WebConfig {
@@ -55,6 +58,7 @@ impl Default for WebConfig {
             tls: false,
             trusted_origins: Vec::new(),
             version: env!("CARGO_PKG_VERSION").to_string(),
+            max_upload_bytes: 25 * 1024 * 1024,
         }
     }
 }
@@ -221,6 +225,156 @@ pub fn routes() -> Routes {
             "/settings/security",
             Perm(P::SettingsManage),
             mfa::settings_save,
+        )
+        .get("/patients", Perm(P::PatientsRead), patients::list)
+        .get("/patients/new", Perm(P::PatientsWrite), patients::new_page)
+        .post("/patients", Perm(P::PatientsWrite), patients::create)
+        .get(
+            "/patients/import",
+            Perm(P::SettingsManage),
+            patients::import::show,
+        )
+        .post_upload(
+            "/patients/import",
+            Perm(P::SettingsManage),
+            patients::import::start,
+        )
+        .get(
+            "/patients/import/{id}",
+            Perm(P::SettingsManage),
+            patients::import::run_page,
+        )
+        .get("/patients/{id}", Perm(P::PatientsRead), patients::show)
+        .post("/patients/{id}", Perm(P::PatientsWrite), patients::update)
+        .get(
+            "/patients/{id}/edit",
+            Perm(P::PatientsWrite),
+            patients::edit_page,
+        )
+        .post(
+            "/patients/{id}/status",
+            Perm(P::PatientsWrite),
+            patients::set_status,
+        )
+        .get(
+            "/patients/{id}/history",
+            Perm(P::PatientsRead),
+            patients::history::show,
+        )
+        .post(
+            "/patients/{id}/history",
+            Perm(P::PatientsWrite),
+            patients::history::save,
+        )
+        .post_upload(
+            "/patients/{id}/documents",
+            Perm(P::PatientsWrite),
+            patients::documents::upload,
+        )
+        .get(
+            "/patients/{id}/documents/{doc}",
+            Perm(P::PatientsRead),
+            patients::documents::show,
+        )
+        .post(
+            "/patients/{id}/documents/{doc}/delete",
+            Perm(P::PatientsWrite),
+            patients::documents::delete,
+        )
+        .post(
+            "/patients/{id}/family",
+            Perm(P::PatientsWrite),
+            patients::family::move_family,
+        )
+        .post(
+            "/families/{id}/guarantor",
+            Perm(P::PatientsWrite),
+            patients::family::set_guarantor,
+        )
+        .get(
+            "/patients/{id}/merge",
+            Perm(P::PatientsWrite),
+            patients::family::merge_page,
+        )
+        .post(
+            "/patients/{id}/merge",
+            Perm(P::PatientsWrite),
+            patients::family::merge,
+        )
+        .post(
+            "/merges/{id}/undo",
+            Perm(P::PatientsWrite),
+            patients::family::undo,
+        )
+        .get(
+            "/api/v1/patients",
+            Perm(P::PatientsRead),
+            patients::api::search,
+        )
+        .post(
+            "/api/v1/patients",
+            Perm(P::PatientsWrite),
+            patients::api::create,
+        )
+        .get(
+            "/api/v1/patients/{id}",
+            Perm(P::PatientsRead),
+            patients::api::get,
+        )
+        .put(
+            "/api/v1/patients/{id}",
+            Perm(P::PatientsWrite),
+            patients::api::update,
+        )
+        .post(
+            "/api/v1/patients/{id}/status",
+            Perm(P::PatientsWrite),
+            patients::api::set_status,
+        )
+        .get(
+            "/api/v1/patients/{id}/history",
+            Perm(P::PatientsRead),
+            patients::api::history,
+        )
+        .put(
+            "/api/v1/patients/{id}/history",
+            Perm(P::PatientsWrite),
+            patients::api::save_history,
+        )
+        .get(
+            "/api/v1/patients/{id}/documents",
+            Perm(P::PatientsRead),
+            patients::api::documents,
+        )
+        .post_upload(
+            "/api/v1/patients/{id}/documents",
+            Perm(P::PatientsWrite),
+            patients::documents::upload,
+        )
+        .get(
+            "/api/v1/patients/{id}/duplicates",
+            Perm(P::PatientsRead),
+            patients::api::duplicates,
+        )
+        .post(
+            "/api/v1/patients/{id}/merge",
+            Perm(P::PatientsWrite),
+            patients::api::merge,
+        )
+        .post(
+            "/api/v1/merges/{id}/undo",
+            Perm(P::PatientsWrite),
+            patients::api::undo_merge,
+        )
+        .get(
+            "/api/v1/families/{id}",
+            Perm(P::PatientsRead),
+            patients::api::family,
+        )
+        .get(
+            "/api/v1/patient-imports/{id}",
+            Perm(P::SettingsManage),
+            patients::import::run_json,
         )
         .get("/admin/jobs", Perm(P::SettingsManage), jobs::page)
         .post(

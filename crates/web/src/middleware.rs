@@ -53,6 +53,9 @@ pub fn wrap(routes: Router<AppState>, state: AppState) -> Router {
         }
     }
     let max_body = state.config.max_body_bytes;
+    // The outer limit lets an upload through (its route reads at most max_upload_bytes and
+    // says so); extractors elsewhere stop at max_body.
+    let max_request = max_body.max(state.config.max_upload_bytes + 64 * 1024);
     let hsts = state.config.tls;
     let static_header = |name: &'static str, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(
@@ -95,7 +98,7 @@ pub fn wrap(routes: Router<AppState>, state: AppState) -> Router {
                 .layer(from_fn_with_state(state.clone(), render_errors))
                 .layer(CatchPanicLayer::new())
                 .layer(csrf)
-                .layer(RequestBodyLimitLayer::new(max_body)),
+                .layer(RequestBodyLimitLayer::new(max_request)),
         )
         .with_state(state)
 }

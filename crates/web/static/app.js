@@ -208,10 +208,227 @@ function onKeydown(ev) {
   if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.isComposing) return;
   if (isTyping(ev.target)) return;
   const search = document.getElementById("global-search");
-  if (!search || search.disabled) return;
+  if (!search || search.disabled) {
+    // No search box here: go to the patient search if the user may open it.
+    if (document.querySelector('.nav a[href="/patients"]')) {
+      ev.preventDefault();
+      window.location.assign("/patients");
+    }
+    return;
+  }
   ev.preventDefault();
   search.focus();
   if (typeof search.select === "function") search.select();
+}
+
+// ---------------------------------------------------------------- patient search
+
+// Results as you type: the search box asks /api/v1/patients (debounced, the last answer
+// wins) and redraws the table with text nodes only. Arrows move through the rows, Enter
+// opens one.
+function fetchPatients(url, q, limit) {
+  const u = new URL(url, window.location.origin);
+  u.searchParams.set("q", q);
+  u.searchParams.set("limit", String(limit));
+  return fetch(u, { headers: { accept: "application/json" }, credentials: "same-origin" })
+    .then((r) => (r.ok ? r.json() : { items: [] }))
+    .catch(() => ({ items: [] }));
+}
+
+function showDate(iso) {
+  const [y, m, d] = iso.split("-");
+  return document.documentElement.lang === "fr" ? `${d}/${m}/${y}` : `${m}/${d}/${y}`;
+}
+
+function ageOf(iso) {
+  const [y, m, d] = iso.split("-").map(Number);
+  const now = new Date();
+  let age = now.getFullYear() - y;
+  if (now.getMonth() + 1 < m || (now.getMonth() + 1 === m && now.getDate() < d)) age -= 1;
+  return age;
+}
+
+function showPhone(e164) {
+  if (!e164) return "";
+  const d = e164.replace(/\D/g, "");
+  if (d.length === 11 && d.startsWith("1")) return `(${d.slice(1, 4)}) ${d.slice(4, 7)}-${d.slice(7)}`;
+  return e164;
+}
+
+function cell(text, cls) {
+  const td = document.createElement("td");
+  if (cls) td.className = cls;
+  td.textContent = text;
+  return td;
+}
+
+function selectRow(tbody, index) {
+  const rows = [...tbody.querySelectorAll("tr[data-href]")];
+  rows.forEach((r, i) => r.classList.toggle("selected", i === index));
+  if (rows[index]) rows[index].scrollIntoView({ block: "nearest" });
+  return rows.length;
+}
+
+function startLiveSearch() {
+  const input = document.querySelector("input[data-live-search]");
+  const table = document.getElementById("patient-results");
+  if (!input || !table) return;
+  const tbody = table.tBodies[0];
+  const caption = document.getElementById("results-caption");
+  let seq = 0;
+  let timer = 0;
+  let selected = -1;
+  const render = (items, q) => {
+    tbody.replaceChildren();
+    for (const p of items) {
+      const tr = document.createElement("tr");
+      tr.dataset.href = `/patients/${p.id}`;
+      if (p.status !== "active") tr.className = "row-muted";
+      tr.append(cell(String(p.chart_number), "num"));
+      const name = document.createElement("td");
+      const a = document.createElement("a");
+      a.href = tr.dataset.href;
+      a.textContent = p.display_name;
+      name.append(a);
+      tr.append(name, cell(`${showDate(p.birth_date)} (${ageOf(p.birth_date)})`, "nowrap"), cell(showPhone(p.phone), "nowrap"), cell(p.status === "active" ? "" : p.status));
+      tbody.append(tr);
+    }
+    if (items.length === 0) {
+      const tr = document.createElement("tr");
+      tr.className = "empty-row";
+      const td = cell(q ? table.dataset.empty || "" : "");
+      td.colSpan = 5;
+      tr.append(td);
+      tbody.append(tr);
+    }
+    if (caption && q) caption.textContent = `${items.length} ${caption.dataset.label || ""}`;
+    selected = items.length > 0 && q ? 0 : -1;
+    selectRow(tbody, selected);
+  };
+  input.addEventListener("input", () => {
+    window.clearTimeout(timer);
+    const q = input.value.trim();
+    timer = window.setTimeout(() => {
+      const mine = ++seq;
+      fetchPatients(input.dataset.liveSearch, q, 50).then((data) => {
+        if (mine !== seq) return;
+        render(data.items || [], q);
+        const u = new URL(window.location.href);
+        if (q) u.searchParams.set("q", q); else u.searchParams.delete("q");
+        window.history.replaceState(null, "", u);
+      });
+    }, 120);
+  });
+  input.addEventListener("keydown", (ev) => {
+    const count = tbody.querySelectorAll("tr[data-href]").length;
+    if (ev.key === "ArrowDown" && count > 0) {
+      ev.preventDefault();
+      selected = Math.min(count - 1, selected + 1);
+      selectRow(tbody, selected);
+    } else if (ev.key === "ArrowUp" && count > 0) {
+      ev.preventDefault();
+      selected = Math.max(0, selected - 1);
+      selectRow(tbody, selected);
+    } else if (ev.key === "Enter" && selected >= 0) {
+      const row = tbody.querySelectorAll("tr[data-href]")[selected];
+      if (row) {
+        ev.preventDefault();
+        window.location.assign(row.dataset.href);
+      }
+    }
+  });
+  tbody.addEventListener("click", (ev) => {
+    const row = ev.target instanceof Element ? ev.target.closest("tr[data-href]") : null;
+    if (row && !(ev.target instanceof HTMLAnchorElement)) window.location.assign(row.dataset.href);
+  });
+  if (!input.value) input.focus();
+}
+
+// A text box that picks a patient: typing lists matches under it; choosing one fills the
+// hidden input named by data-patient-picker with the patient's id.
+function startPickers() {
+  for (const input of document.querySelectorAll("input[data-patient-picker]")) {
+    const hidden = document.getElementById(input.dataset.patientPicker);
+    if (!hidden) continue;
+    const wrap = input.parentElement;
+    wrap.classList.add("picker");
+    const list = document.createElement("ul");
+    list.className = "picker-list";
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    wrap.append(list);
+    let seq = 0;
+    let timer = 0;
+    let active = -1;
+    const choose = (li) => {
+      hidden.value = li.dataset.id;
+      input.value = li.textContent;
+      list.hidden = true;
+      const join = document.getElementById("family_mode_join");
+      if (join) join.checked = true;
+    };
+    input.addEventListener("input", () => {
+      hidden.value = /^#?\d+$/.test(input.value.trim()) ? input.value.trim() : "";
+      window.clearTimeout(timer);
+      const q = input.value.trim();
+      if (q.length < 2) { list.hidden = true; return; }
+      timer = window.setTimeout(() => {
+        const mine = ++seq;
+        fetchPatients("/api/v1/patients", q, 8).then((data) => {
+          if (mine !== seq) return;
+          list.replaceChildren();
+          active = -1;
+          for (const p of data.items || []) {
+            const li = document.createElement("li");
+            li.setAttribute("role", "option");
+            li.dataset.id = p.id;
+            li.textContent = `${p.display_name} (#${p.chart_number}, ${showDate(p.birth_date)})`;
+            li.addEventListener("mousedown", (ev) => { ev.preventDefault(); choose(li); });
+            list.append(li);
+          }
+          list.hidden = list.children.length === 0;
+        });
+      }, 150);
+    });
+    input.addEventListener("keydown", (ev) => {
+      const items = [...list.children];
+      if (list.hidden || items.length === 0) return;
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        active = ev.key === "ArrowDown" ? Math.min(items.length - 1, active + 1) : Math.max(0, active - 1);
+        items.forEach((li, i) => li.setAttribute("aria-selected", String(i === active)));
+      } else if (ev.key === "Enter" && active >= 0) {
+        ev.preventDefault();
+        choose(items[active]);
+      } else if (ev.key === "Escape") {
+        list.hidden = true;
+      }
+    });
+    input.addEventListener("blur", () => { window.setTimeout(() => { list.hidden = true; }, 150); });
+  }
+}
+
+// An import that is running: poll its progress, reload when it ends.
+function followImport() {
+  const run = document.getElementById("import-run");
+  if (!run || run.dataset.status !== "running") return;
+  const bar = document.getElementById("import-progress");
+  const done = document.getElementById("import-processed");
+  const total = document.getElementById("import-total");
+  const tick = () => {
+    fetch(`/api/v1/patient-imports/${run.dataset.run}`, { headers: { accept: "application/json" }, credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((r) => {
+        if (!r) return;
+        if (bar) { bar.max = Math.max(1, r.total_rows); bar.value = r.processed; }
+        if (done) done.textContent = String(r.processed);
+        if (total) total.textContent = String(r.total_rows);
+        if (r.status !== "running") window.location.reload();
+        else window.setTimeout(tick, 700);
+      })
+      .catch(() => window.setTimeout(tick, 2000));
+  };
+  window.setTimeout(tick, 500);
 }
 
 // ---------------------------------------------------------------- boot
@@ -220,6 +437,9 @@ function boot() {
   markCurrentNav();
   document.addEventListener("keydown", onKeydown);
   startLive();
+  startLiveSearch();
+  startPickers();
+  followImport();
 }
 
 if (document.readyState === "loading") {

@@ -32,6 +32,13 @@ struct Fixtures {
     alert: [uuid::Uuid; 2],
     /// A custom role of each organization.
     role: [uuid::Uuid; 2],
+    /// A patient of each organization, with a document.
+    patient: [domain::PatientId; 2],
+    document: [domain::DocumentId; 2],
+    /// A merge of the other organization (own merges are made fresh: undoing succeeds once).
+    other_merge: domain::MergeId,
+    /// An import run of each organization.
+    import_run: [uuid::Uuid; 2],
 }
 
 async fn dead_job(db: &TestDb, org: domain::OrgId) -> domain::JobId {
@@ -63,10 +70,20 @@ async fn send(app: &TestApp, method: &str, path: &str, cookie: Option<&str>) -> 
     if let Some(c) = cookie {
         b = b.header("cookie", c);
     }
-    if method != "GET" {
+    let uploads = method == "POST" && (path.ends_with("/documents") || path == "/patients/import");
+    let body = if method == "GET" {
+        Body::empty()
+    } else if uploads {
+        b = b.header("content-type", "multipart/form-data; boundary=XyZ");
+        Body::from("--XyZ--\r\n")
+    } else if path.starts_with("/api/") {
+        b = b.header("content-type", "application/json");
+        Body::from("{}")
+    } else {
         b = b.header("content-type", "application/x-www-form-urlencoded");
-    }
-    app.request(b.body(Body::empty()).unwrap()).await
+        Body::empty()
+    };
+    app.request(b.body(body).unwrap()).await
 }
 
 /// The path with its parameter filled for the tenant asked (a fresh own session id is made
@@ -139,9 +156,125 @@ async fn fill(
             let id = fx.role[if tenant == Tenant::Own { 0 } else { 1 }];
             d.path.replace("{id}", &id.to_string())
         }
+        "/patients/{id}/documents/{doc}" | "/patients/{id}/documents/{doc}/delete" => {
+            let i = if tenant == Tenant::Own { 0 } else { 1 };
+            d.path
+                .replace("{id}", &fx.patient[i].to_string())
+                .replace("{doc}", &fx.document[i].to_string())
+        }
+        "/families/{id}/guarantor" | "/api/v1/families/{id}" => {
+            // The patient's family now (moving the patient makes a new one).
+            let i = if tenant == Tenant::Own { 0 } else { 1 };
+            let org = app
+                .db
+                .store
+                .org_by_slug(if i == 0 { "north" } else { "south" })
+                .await
+                .unwrap()
+                .unwrap()
+                .id;
+            let id = app
+                .db
+                .store
+                .patient_summary(&domain::Scope::system(org), fx.patient[i])
+                .await
+                .unwrap()
+                .family_id;
+            d.path.replace("{id}", &id.to_string())
+        }
+        "/merges/{id}/undo" | "/api/v1/merges/{id}/undo" => {
+            let id = match tenant {
+                Tenant::Own => fresh_merge(app).await,
+                Tenant::Other => fx.other_merge,
+            };
+            d.path.replace("{id}", &id.to_string())
+        }
+        "/patients/import/{id}" | "/api/v1/patient-imports/{id}" => {
+            let id = fx.import_run[if tenant == Tenant::Own { 0 } else { 1 }];
+            d.path.replace("{id}", &id.to_string())
+        }
+        p if p.starts_with("/patients/{id}") || p.starts_with("/api/v1/patients/{id}") => {
+            let id = fx.patient[if tenant == Tenant::Own { 0 } else { 1 }];
+            d.path.replace("{id}", &id.to_string())
+        }
         p if p.contains('{') => panic!("no fixture for {p}: add one"),
         p => p.to_string(),
     }
+}
+
+/// A patient of `org` at its first location, with a PDF document.
+async fn add_patient(
+    app: &TestApp,
+    org: domain::OrgId,
+    given: &str,
+) -> (domain::PatientId, domain::DocumentId, domain::FamilyId) {
+    let scope = domain::Scope::system(org);
+    let loc = app.db.store.locations(&scope).await.unwrap()[0].id;
+    let p = test_support::seed_patient(
+        &app.db.store,
+        org,
+        loc,
+        test_support::patient_input(given, "Access", "1980-01-01"),
+    )
+    .await;
+    let doc = app
+        .db
+        .store
+        .add_document(
+            &app.state.objects,
+            &store::patients::documents::BuiltinScanner,
+            &scope,
+            &store::patients::Actor::system("test"),
+            p.id,
+            store::patients::documents::Upload {
+                category: "consent".into(),
+                title: "Consent".into(),
+                file_name: "consent.pdf".into(),
+                data: bytes::Bytes::from_static(b"%PDF-1.4\n%%EOF\n"),
+                replaces: None,
+            },
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    (p.id, doc.id, p.family_id)
+}
+
+/// Two fresh patients of north merged; the merge's id.
+async fn fresh_merge(app: &TestApp) -> domain::MergeId {
+    let org = app.db.store.org_by_slug("north").await.unwrap().unwrap().id;
+    let (a, _, _) = add_patient(app, org, "Keep").await;
+    let (b, _, _) = add_patient(app, org, "Dupe").await;
+    app.db
+        .store
+        .merge_patients(
+            &domain::Scope::system(org),
+            &store::patients::Actor::system("test"),
+            a,
+            b,
+        )
+        .await
+        .unwrap()
+}
+
+async fn add_import_run(app: &TestApp, org: domain::OrgId) -> uuid::Uuid {
+    let scope = domain::Scope::system(org);
+    let loc = app.db.store.locations(&scope).await.unwrap()[0].id;
+    app.db
+        .store
+        .start_import(
+            &scope,
+            &store::patients::Actor::system("test"),
+            &store::patients::import::ImportOptions {
+                location_id: loc,
+                mapping: domain::patients::import::generic(),
+                dry_run: true,
+                file_name: "x.csv".into(),
+                run: None,
+            },
+        )
+        .await
+        .unwrap()
 }
 
 async fn add_provider(app: &TestApp, org: domain::OrgId, phone: &str) -> domain::UserId {
@@ -258,7 +391,18 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
     let api_token = [add_token(&app, "north").await, add_token(&app, "south").await];
     let alert = [add_alert(&app, north.id).await, add_alert(&app, south.id).await];
     let role = [add_role(&app, "north").await, add_role(&app, "south").await];
-    let fx = Fixtures { job: [job_north, job_south], other_session, file_url, provider, api_token, alert, role };
+    let (pn, dn, _) = add_patient(&app, north.id, "North").await;
+    let (ps, ds, _) = add_patient(&app, south.id, "South").await;
+    let other_merge = {
+        let (a, _, _) = add_patient(&app, south.id, "Keep").await;
+        let (b, _, _) = add_patient(&app, south.id, "Dupe").await;
+        app.db.store.merge_patients(&domain::Scope::system(south.id), &store::patients::Actor::system("test"), a, b).await.unwrap()
+    };
+    let import_run = [add_import_run(&app, north.id).await, add_import_run(&app, south.id).await];
+    let fx = Fixtures {
+        job: [job_north, job_south], other_session, file_url, provider, api_token, alert, role,
+        patient: [pn, ps], document: [dn, ds], other_merge, import_run,
+    };
     let table = route_table();
     let mut checked = 0;
 

@@ -459,9 +459,6 @@ impl Store {
         reason: &str,
     ) -> Result<(), WriteError> {
         let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(DomainError::field("reason", "say why the document is removed").into());
-        }
         let mut tx = self.begin().await?;
         let r = tx
             .fetch_optional(
@@ -473,6 +470,9 @@ impl Store {
             .ok_or_else(|| DomainError::not_found("document"))?;
         let patient = PatientId::from_uuid(r.uuid("patient_id")?);
         tx.patient_row(scope, patient).await?;
+        if reason.is_empty() {
+            return Err(DomainError::field("reason", "say why the document is removed").into());
+        }
         tx.execute(
             Q::new("UPDATE patient_documents SET deleted_at = $1, deleted_by = $2, delete_reason = $3 WHERE id = $4")
                 .bind(self.now())

@@ -126,8 +126,9 @@ impl Store {
         })
     }
 
-    /// Records a new version when the history changed or was reviewed with the patient;
-    /// returns the current version. Audited as `patient.history_changed` with the changes.
+    /// Records a new version when the history changed or was reviewed with the patient, and
+    /// returns it; `None` when there was nothing to record. Audited as
+    /// `patient.history_changed` with the changes.
     pub async fn save_medical_history(
         &self,
         scope: &Scope,
@@ -135,7 +136,7 @@ impl Store {
         patient: PatientId,
         history: &MedicalHistory,
         reviewed: bool,
-    ) -> Result<HistoryVersion, WriteError> {
+    ) -> Result<Option<HistoryVersion>, WriteError> {
         let history = history
             .normalized()
             .map_err(|e| WriteError::Invalid(DomainError::validation(e)))?;
@@ -155,10 +156,7 @@ impl Store {
             )
             .await?;
         tx.commit().await?;
-        match v {
-            Some(v) => Ok(v),
-            None => current.ok_or_else(|| WriteError::Invalid(DomainError::not_found("history"))),
-        }
+        Ok(v)
     }
 }
 

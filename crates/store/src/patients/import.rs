@@ -31,6 +31,27 @@ pub struct ImportOptions {
     pub mapping: Mapping,
     pub dry_run: bool,
     pub file_name: String,
+    /// The run recorded in `patient_imports` (see [`Store::start_import`]): its progress and
+    /// report are written there as the import goes.
+    pub run: Option<uuid::Uuid>,
+}
+
+/// A recorded import run, as the import page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportRun {
+    pub id: uuid::Uuid,
+    pub file_name: String,
+    /// `running`, `done` or `failed`.
+    pub status: String,
+    pub dry_run: bool,
+    pub total_rows: i64,
+    pub processed: i64,
+    pub created: i64,
+    pub skipped: i64,
+    pub failed: i64,
+    pub errors: Vec<RowError>,
+    pub started_at: jiff::Timestamp,
+    pub finished_at: Option<jiff::Timestamp>,
 }
 
 /// A problem with one row.
@@ -184,8 +205,11 @@ impl Store {
         report.created = good.len() as u64;
         if opts.dry_run {
             progress(report.total_rows, report.total_rows);
+            self.finish_import(opts.run, &report).await?;
             return Ok(report);
         }
+        self.import_progress(opts.run, report.skipped + report.failed, report.total_rows)
+            .await?;
         let cipher = self.field_cipher(scope.org()).await?;
         let mut by_external: HashMap<String, (PatientId, FamilyId)> = HashMap::new();
         let mut created: Vec<(u64, PatientId, String)> = Vec::new();
@@ -211,6 +235,8 @@ impl Store {
             tx.commit().await?;
             done += chunk.len() as u64;
             progress(done, report.total_rows);
+            self.import_progress(opts.run, done, report.total_rows)
+                .await?;
         }
         // Guarantors: join the guarantor's family (the row's own, just created, goes).
         let mut links = Vec::new();
@@ -292,7 +318,125 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.finish_import(opts.run, &report).await?;
         Ok(report)
+    }
+
+    /// Records a run about to start (the page follows it by its id).
+    pub async fn start_import(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        opts: &ImportOptions,
+    ) -> Result<uuid::Uuid, WriteError> {
+        let id = self.new_uuid();
+        self.db
+            .execute(
+                Q::new(
+                    "INSERT INTO patient_imports (id, org_id, location_id, object_id, file_name, mapping, dry_run, status, \
+                     total_rows, processed, created, skipped, failed, errors, started_by, started_at) \
+                     VALUES ($1, $2, $3, NULL, $4, $5, $6, 'running', 0, 0, 0, 0, 0, '[]', $7, $8)",
+                )
+                .bind(id)
+                .bind(scope.org())
+                .bind(opts.location_id)
+                .bind(opts.file_name.as_str())
+                .bind(serde_json::to_string(&opts.mapping).map_err(|e| DbError::Corrupt(e.to_string()))?)
+                .bind(opts.dry_run)
+                .bind(actor.id)
+                .bind(self.now()),
+            )
+            .await?;
+        Ok(id)
+    }
+
+    async fn import_progress(
+        &self,
+        run: Option<uuid::Uuid>,
+        done: u64,
+        total: u64,
+    ) -> Result<(), DbError> {
+        let Some(run) = run else { return Ok(()) };
+        self.db
+            .execute(
+                Q::new("UPDATE patient_imports SET processed = $1, total_rows = $2 WHERE id = $3")
+                    .bind(i64::try_from(done).unwrap_or(i64::MAX))
+                    .bind(i64::try_from(total).unwrap_or(i64::MAX))
+                    .bind(run),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn finish_import(
+        &self,
+        run: Option<uuid::Uuid>,
+        r: &ImportReport,
+    ) -> Result<(), DbError> {
+        let Some(run) = run else { return Ok(()) };
+        let n = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
+        self.db
+            .execute(
+                Q::new(
+                    "UPDATE patient_imports SET status = 'done', processed = $1, total_rows = $1, created = $2, skipped = $3, \
+                     failed = $4, errors = $5, finished_at = $6 WHERE id = $7",
+                )
+                .bind(n(r.total_rows))
+                .bind(n(r.created))
+                .bind(n(r.skipped))
+                .bind(n(r.failed))
+                .bind(serde_json::to_string(&r.errors).map_err(|e| DbError::Corrupt(e.to_string()))?)
+                .bind(self.now())
+                .bind(run),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a run failed with the reason (a refused file or mapping, a database error).
+    pub async fn fail_import(&self, run: uuid::Uuid, reason: &str) -> Result<(), DbError> {
+        let errors = serde_json::json!([{ "line": 0, "field": "file", "message": reason, "warning": false }]);
+        self.db
+            .execute(
+                Q::new("UPDATE patient_imports SET status = 'failed', errors = $1, finished_at = $2 WHERE id = $3")
+                    .bind(errors.to_string())
+                    .bind(self.now())
+                    .bind(run),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The organization's runs, newest first.
+    pub async fn import_runs(&self, scope: &Scope, limit: i64) -> Result<Vec<ImportRun>, DbError> {
+        self.db
+            .fetch_all(
+                Q::new("SELECT * FROM patient_imports WHERE org_id = $1 ORDER BY started_at DESC LIMIT $2")
+                    .bind(scope.org())
+                    .bind(limit),
+            )
+            .await?
+            .iter()
+            .map(run_of)
+            .collect()
+    }
+
+    /// One run of the organization.
+    pub async fn import_run(
+        &self,
+        scope: &Scope,
+        id: uuid::Uuid,
+    ) -> Result<Option<ImportRun>, DbError> {
+        self.db
+            .fetch_optional(
+                Q::new("SELECT * FROM patient_imports WHERE id = $1 AND org_id = $2")
+                    .bind(id)
+                    .bind(scope.org()),
+            )
+            .await?
+            .as_ref()
+            .map(run_of)
+            .transpose()
     }
 
     async fn already_imported(&self, scope: &Scope, d: &PatientDetails) -> Result<bool, DbError> {
@@ -319,4 +463,21 @@ impl Store {
         };
         Ok(r.is_some())
     }
+}
+
+fn run_of(r: &crate::db::Row) -> Result<ImportRun, DbError> {
+    Ok(ImportRun {
+        id: r.uuid("id")?,
+        file_name: r.string("file_name")?,
+        status: r.string("status")?,
+        dry_run: r.bool("dry_run")?,
+        total_rows: r.i64("total_rows")?,
+        processed: r.i64("processed")?,
+        created: r.i64("created")?,
+        skipped: r.i64("skipped")?,
+        failed: r.i64("failed")?,
+        errors: r.json("errors")?,
+        started_at: r.ts("started_at")?,
+        finished_at: r.opt_ts("finished_at")?,
+    })
 }

@@ -854,6 +854,48 @@ impl Store {
         Ok(out)
     }
 
+    /// A patient's list line (names, chart, birth date; for labels next to a record already
+    /// opened, so not audited by itself).
+    pub async fn patient_summary(
+        &self,
+        scope: &Scope,
+        id: PatientId,
+    ) -> Result<PatientSummary, WriteError> {
+        let r = self
+            .db
+            .fetch_optional(
+                Q::new(
+                    "SELECT p.*, (SELECT number FROM patient_phones ph WHERE ph.patient_id = p.id ORDER BY ph.position LIMIT 1) AS phone \
+                     FROM patients p WHERE p.id = $1 AND p.org_id = $2",
+                )
+                .bind(id)
+                .bind(scope.org()),
+            )
+            .await?;
+        let r = check_visible(scope, r)?;
+        Ok(summary_of(&r)?)
+    }
+
+    /// The patient with a chart number, if the scope may see them.
+    pub async fn patient_by_chart(
+        &self,
+        scope: &Scope,
+        chart: i64,
+    ) -> Result<Option<PatientId>, WriteError> {
+        let r = self
+            .db
+            .fetch_optional(
+                Q::new("SELECT * FROM patients WHERE org_id = $1 AND chart_number = $2")
+                    .bind(scope.org())
+                    .bind(chart),
+            )
+            .await?;
+        match r {
+            Some(r) if visible_row(scope, &r)? => Ok(Some(PatientId::from_uuid(r.uuid("id")?))),
+            _ => Ok(None),
+        }
+    }
+
     /// Records that `listed` patients were shown (a search result, a list).
     pub async fn audit_listing(
         &self,
