@@ -265,6 +265,7 @@ async fn page(
     });
     resp.map(|mut r| {
         *r.status_mut() = status;
+        r.extensions_mut().insert(crate::middleware::KeepBody);
         r
     })
 }

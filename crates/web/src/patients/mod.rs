@@ -587,6 +587,7 @@ async fn form_page(
         duplicates,
     })?;
     *resp.status_mut() = status;
+    resp.extensions_mut().insert(crate::middleware::KeepBody);
     Ok(resp)
 }
 
