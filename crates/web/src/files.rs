@@ -56,9 +56,14 @@ pub async fn open_link(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static(if inline { "inline" } else { "attachment" }),
     );
+    // Our own pages may frame a file (the document preview); nobody else's may.
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'"),
+        HeaderValue::from_static("sandbox; default-src 'none'; frame-ancestors 'self'"),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
     );
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", obj.sha256)) {
         h.insert(header::ETAG, v);

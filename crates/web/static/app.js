@@ -301,7 +301,7 @@ function startLiveSearch() {
       tr.append(td);
       tbody.append(tr);
     }
-    if (caption && q) caption.textContent = `${items.length} ${caption.dataset.label || ""}`;
+    if (caption && q) caption.textContent = `${caption.dataset.label || ""} ${items.length}`;
     selected = items.length > 0 && q ? 0 : -1;
     selectRow(tbody, selected);
   };
@@ -350,13 +350,16 @@ function startPickers() {
   for (const input of document.querySelectorAll("input[data-patient-picker]")) {
     const hidden = document.getElementById(input.dataset.patientPicker);
     if (!hidden) continue;
-    const wrap = input.parentElement;
-    wrap.classList.add("picker");
+    // The list hangs under the input: both in an anchor that is positioned.
+    const anchor = document.createElement("span");
+    anchor.className = "picker-anchor";
+    input.before(anchor);
+    anchor.append(input);
     const list = document.createElement("ul");
     list.className = "picker-list";
     list.setAttribute("role", "listbox");
     list.hidden = true;
-    wrap.append(list);
+    anchor.append(list);
     let seq = 0;
     let timer = 0;
     let active = -1;

@@ -900,7 +900,9 @@ pub async fn show(
         });
     }
     let addr = d.address.one_line();
-    if !addr.trim().is_empty() {
+    let a = &d.address;
+    if !(a.line1.is_empty() && a.line2.is_empty() && a.city.is_empty() && a.postal_code.is_empty())
+    {
         contact.push(Kv {
             label: lang.t("pf-address"),
             value: addr,
