@@ -376,6 +376,21 @@ pub fn routes() -> Routes {
             Perm(P::SettingsManage),
             patients::import::run_json,
         )
+        .get(
+            "/settings/patient-fields",
+            Perm(P::SettingsManage),
+            patients::fields::page,
+        )
+        .post(
+            "/settings/patient-fields",
+            Perm(P::SettingsManage),
+            patients::fields::add,
+        )
+        .post(
+            "/settings/patient-fields/{id}/toggle",
+            Perm(P::SettingsManage),
+            patients::fields::toggle,
+        )
         .get("/admin/jobs", Perm(P::SettingsManage), jobs::page)
         .post(
             "/admin/jobs/{id}/retry",

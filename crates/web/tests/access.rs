@@ -39,6 +39,8 @@ struct Fixtures {
     other_merge: domain::MergeId,
     /// An import run of each organization.
     import_run: [uuid::Uuid; 2],
+    /// A custom patient field of each organization.
+    field: [uuid::Uuid; 2],
 }
 
 async fn dead_job(db: &TestDb, org: domain::OrgId) -> domain::JobId {
@@ -189,6 +191,10 @@ async fn fill(
             };
             d.path.replace("{id}", &id.to_string())
         }
+        "/settings/patient-fields/{id}/toggle" => {
+            let id = fx.field[if tenant == Tenant::Own { 0 } else { 1 }];
+            d.path.replace("{id}", &id.to_string())
+        }
         "/patients/import/{id}" | "/api/v1/patient-imports/{id}" => {
             let id = fx.import_run[if tenant == Tenant::Own { 0 } else { 1 }];
             d.path.replace("{id}", &id.to_string())
@@ -252,6 +258,24 @@ async fn fresh_merge(app: &TestApp) -> domain::MergeId {
             &store::patients::Actor::system("test"),
             a,
             b,
+        )
+        .await
+        .unwrap()
+}
+
+async fn add_field(app: &TestApp, org: domain::OrgId) -> uuid::Uuid {
+    app.db
+        .store
+        .add_patient_field(
+            &domain::Scope::system(org),
+            &store::patients::Actor::system("test"),
+            domain::patients::CustomField {
+                key: "school".into(),
+                label: "School".into(),
+                kind: "text".into(),
+                choices: vec![],
+                required: false,
+            },
         )
         .await
         .unwrap()
@@ -399,9 +423,10 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
         app.db.store.merge_patients(&domain::Scope::system(south.id), &store::patients::Actor::system("test"), a, b).await.unwrap()
     };
     let import_run = [add_import_run(&app, north.id).await, add_import_run(&app, south.id).await];
+    let field = [add_field(&app, north.id).await, add_field(&app, south.id).await];
     let fx = Fixtures {
         job: [job_north, job_south], other_session, file_url, provider, api_token, alert, role,
-        patient: [pn, ps], document: [dn, ds], other_merge, import_run,
+        patient: [pn, ps], document: [dn, ds], other_merge, import_run, field,
     };
     let table = route_table();
     let mut checked = 0;

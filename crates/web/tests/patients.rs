@@ -222,3 +222,27 @@ dual_test!(fixed_clock async fn merging_from_the_pages_and_undoing_it(db, clock)
     let back = app.get_as(&format!("/api/v1/patients/{}", b.id), &desk).await.json();
     assert_eq!(back["status"], "active");
 });
+
+dual_test!(fixed_clock async fn a_practice_adds_its_own_patient_fields(db, clock) {
+    let _ = clock;
+    let (org, loc) = seed_org(&db.store, "own").await;
+    seed_staff(&db.store, &org).await;
+    let app = TestApp::new(db).await;
+    let admin = app.sign_in_as("own", Role::Admin).await;
+    let bad = app.request(form("/settings/patient-fields", &admin, "label=School&key=School+Name&kind=choice")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = app.request(form("/settings/patient-fields", &admin, "label=School&key=school&kind=choice&choices=North%2C+South&required=on")).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let page = app.get_as("/patients/new", &admin).await;
+    assert!(page.body.contains("name=\"custom.school\""));
+    let base = format!("given_name=Ann&family_name=Lee&birth_date=2010-01-01&location_id={}&family_mode=own", loc.id);
+    let missing = app.request(form("/patients", &admin, &base)).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(missing.body.contains("school: is required"), "{}", missing.body);
+    let wrong = app.request(form("/patients", &admin, &format!("{base}&custom.school=East"))).await;
+    assert!(wrong.body.contains("must be one of North, South"));
+    let saved = app.request(form("/patients", &admin, &format!("{base}&custom.school=North"))).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let profile = app.get_as(saved.header("location").unwrap(), &admin).await;
+    assert!(profile.body.contains("School") && profile.body.contains("North"));
+});

@@ -347,6 +347,7 @@ impl Store {
         let today = self.today(scope, new.location_id).await?;
         let code = self.calling_code(scope, new.location_id).await?;
         let details = new.input.validate(today, code).map_err(invalid)?;
+        self.check_custom(scope, &details.custom).await?;
         let mut tx = self.begin().await?;
         let p = tx
             .insert_patient(self, scope, actor, &cipher, &new, details)
@@ -413,6 +414,7 @@ impl Store {
         let today = self.today(scope, location_id).await?;
         let code = self.calling_code(scope, location_id).await?;
         let details = input.validate(today, code).map_err(invalid)?;
+        self.check_custom(scope, &details.custom).await?;
         let mut tx = self.begin().await?;
         let before = tx.load_patient(scope, &cipher, id).await?;
         if before.status == PatientStatus::Merged {
@@ -1260,5 +1262,191 @@ impl Txn {
             created_at: now,
             updated_at: now,
         })
+    }
+}
+
+/// A custom field definition as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldDef {
+    pub id: uuid::Uuid,
+    pub field: domain::patients::CustomField,
+    pub position: i64,
+    pub active: bool,
+}
+
+impl Store {
+    /// The organization's custom patient fields, in order (inactive ones only when asked).
+    pub async fn patient_fields(
+        &self,
+        scope: &Scope,
+        with_inactive: bool,
+    ) -> DbResult<Vec<FieldDef>> {
+        self.db
+            .fetch_all(
+                Q::new(
+                    "SELECT * FROM patient_field_defs WHERE org_id = $1 AND (active OR $2) ORDER BY position, field_key",
+                )
+                .bind(scope.org())
+                .bind(with_inactive),
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(FieldDef {
+                    id: r.uuid("id")?,
+                    field: domain::patients::CustomField {
+                        key: r.string("field_key")?,
+                        label: r.string("label")?,
+                        kind: r.string("kind")?,
+                        choices: r.json("choices")?,
+                        required: r.bool("required")?,
+                    },
+                    position: r.i64("position")?,
+                    active: r.bool("active")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a custom field (audited). Keys are unique in the organization.
+    pub async fn add_patient_field(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        field: domain::patients::CustomField,
+    ) -> Result<uuid::Uuid, WriteError> {
+        let mut field = field;
+        field.label = field.label.trim().to_string();
+        field.choices = field
+            .choices
+            .iter()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect();
+        field.validate().map_err(invalid)?;
+        let mut tx = self.begin().await?;
+        if tx
+            .fetch_optional(
+                Q::new("SELECT id FROM patient_field_defs WHERE org_id = $1 AND field_key = $2")
+                    .bind(scope.org())
+                    .bind(field.key.as_str()),
+            )
+            .await?
+            .is_some()
+        {
+            return Err(DomainError::field("key", "another field already has this key").into());
+        }
+        let position = tx
+            .fetch_one(
+                Q::new("SELECT COALESCE(MAX(position), 0) + 1 AS p FROM patient_field_defs WHERE org_id = $1")
+                    .bind(scope.org()),
+            )
+            .await?
+            .i64("p")?;
+        let id = self.new_uuid();
+        tx.execute(
+            Q::new(
+                "INSERT INTO patient_field_defs (id, org_id, field_key, label, kind, choices, required, position, active, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9)",
+            )
+            .bind(id)
+            .bind(scope.org())
+            .bind(field.key.as_str())
+            .bind(field.label.as_str())
+            .bind(field.kind.as_str())
+            .bind(json(&field.choices)?)
+            .bind(field.required)
+            .bind(position)
+            .bind(self.now()),
+        )
+        .await?;
+        tx.audit(
+            self,
+            scope.org(),
+            actor.entry(
+                "patient_field.added",
+                None,
+                &format!("patient_field:{}", field.key),
+                serde_json::json!({ "kind": field.kind }),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Turns a custom field off or on again (answers already given are kept).
+    pub async fn set_patient_field_active(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        id: uuid::Uuid,
+        active: bool,
+    ) -> Result<(), WriteError> {
+        let mut tx = self.begin().await?;
+        let n = tx
+            .execute(
+                Q::new("UPDATE patient_field_defs SET active = $1 WHERE id = $2 AND org_id = $3")
+                    .bind(active)
+                    .bind(id)
+                    .bind(scope.org()),
+            )
+            .await?;
+        if n == 0 {
+            return Err(DomainError::not_found("field").into());
+        }
+        tx.audit(
+            self,
+            scope.org(),
+            actor.entry(
+                "patient_field.changed",
+                None,
+                &format!("patient_field:{id}"),
+                serde_json::json!({ "active": active }),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks a patient's custom answers against the organization's active fields: unknown
+    /// keys are refused, required ones must be answered, each answer must fit its kind.
+    pub async fn check_custom(
+        &self,
+        scope: &Scope,
+        custom: &BTreeMap<String, String>,
+    ) -> Result<(), WriteError> {
+        let defs = self.patient_fields(scope, true).await?;
+        let mut errors = Vec::new();
+        for (k, v) in custom {
+            match defs.iter().find(|d| &d.field.key == k) {
+                None => errors.push(FieldError {
+                    field: format!("custom.{k}"),
+                    message: "is not a field of this practice".into(),
+                }),
+                Some(d) => {
+                    if let Err(m) = d.field.check(v) {
+                        errors.push(FieldError {
+                            field: format!("custom.{k}"),
+                            message: m,
+                        });
+                    }
+                }
+            }
+        }
+        for d in defs.iter().filter(|d| d.active && d.field.required) {
+            if !custom.contains_key(&d.field.key) {
+                errors.push(FieldError {
+                    field: format!("custom.{}", d.field.key),
+                    message: "is required".into(),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(invalid(errors))
+        }
     }
 }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod documents;
 pub mod family;
+pub mod fields;
 pub mod history;
 pub mod import;
 
@@ -294,6 +295,8 @@ pub struct FormValues {
     pub guarantor_phone: String,
     pub guarantor_email: String,
     pub confirm_new: bool,
+    /// Custom field answers by key.
+    pub custom: std::collections::BTreeMap<String, String>,
 }
 
 impl FormValues {
@@ -340,6 +343,11 @@ impl FormValues {
                 "guarantor_phone" => v.guarantor_phone = val,
                 "guarantor_email" => v.guarantor_email = val,
                 "confirm_new" => v.confirm_new = on,
+                k if k.starts_with("custom.") => {
+                    if !val.trim().is_empty() {
+                        v.custom.insert(k["custom.".len()..].to_string(), val);
+                    }
+                }
                 _ => {}
             }
         }
@@ -401,7 +409,7 @@ impl FormValues {
                 referral_detail: self.referral_detail.clone(),
                 national_id: self.national_id.clone(),
                 external_id: self.external_id.clone(),
-                custom: Default::default(),
+                custom: self.custom.clone(),
             },
             fields,
         )
@@ -448,6 +456,7 @@ impl FormValues {
             location_id: p.location_id.to_string(),
             restricted: p.restricted,
             family_mode: "own".into(),
+            custom: d.custom.clone(),
             ..Default::default()
         }
     }
@@ -534,6 +543,17 @@ struct FormPage {
     sexes: Vec<Choice>,
     languages: Vec<Choice>,
     referrals: Vec<Choice>,
+    custom: Vec<CustomView>,
+}
+
+/// A custom field on the form.
+pub struct CustomView {
+    pub name: String,
+    pub label: String,
+    pub kind: String,
+    pub value: String,
+    pub required: bool,
+    pub choices: Vec<Choice>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -569,9 +589,38 @@ async fn form_page(
             })
             .collect()
     };
+    let custom = state
+        .store
+        .patient_fields(&scope, false)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let value = v.custom.get(&d.field.key).cloned().unwrap_or_default();
+            CustomView {
+                name: format!("custom.{}", d.field.key),
+                label: d.field.label.clone(),
+                kind: d.field.kind.clone(),
+                required: d.field.required,
+                choices: d
+                    .field
+                    .choices
+                    .iter()
+                    .map(|c| Choice {
+                        value: c.clone(),
+                        label: c.clone(),
+                        selected: *c == value,
+                    })
+                    .collect(),
+                value,
+            }
+        })
+        .collect();
     let summary =
         fe.0.iter()
-            .map(|(f, m)| format!("{}: {m}", ctx.lang.t(&format!("pf-{f}"))))
+            .map(|(f, m)| match f.strip_prefix("custom.") {
+                Some(k) => format!("{k}: {m}"),
+                None => format!("{}: {m}", ctx.lang.t(&format!("pf-{f}"))),
+            })
             .collect();
     let mut resp = html(&FormPage {
         shell: Shell::build(state, ctx).await,
@@ -580,6 +629,7 @@ async fn form_page(
         sexes: choices(SEXES, "sex-", &v.sex),
         languages: choices(&["en", "fr", "es"], "lang-", &v.language),
         referrals: choices(REFERRAL_SOURCES, "referral-", &v.referral_source),
+        custom,
         locations,
         summary,
         v,
@@ -981,6 +1031,14 @@ pub async fn show(
             label: lang.t("pf-external_id"),
             value: d.external_id.clone(),
         });
+    }
+    for def in state.store.patient_fields(&scope, true).await? {
+        if let Some(v) = d.custom.get(&def.field.key) {
+            identity.push(Kv {
+                label: def.field.label.clone(),
+                value: v.clone(),
+            });
+        }
     }
     if let Ok(Some(loc)) = state
         .store
