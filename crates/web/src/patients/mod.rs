@@ -343,10 +343,8 @@ impl FormValues {
                 "guarantor_phone" => v.guarantor_phone = val,
                 "guarantor_email" => v.guarantor_email = val,
                 "confirm_new" => v.confirm_new = on,
-                k if k.starts_with("custom.") => {
-                    if !val.trim().is_empty() {
-                        v.custom.insert(k["custom.".len()..].to_string(), val);
-                    }
+                k if k.starts_with("custom.") && !val.trim().is_empty() => {
+                    v.custom.insert(k["custom.".len()..].to_string(), val);
                 }
                 _ => {}
             }
