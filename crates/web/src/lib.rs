@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod jobs;
 pub mod mfa;
 pub mod middleware;
+pub mod openapi;
 pub mod pages;
 pub mod patients;
 pub mod phone;
@@ -150,6 +151,7 @@ pub fn routes() -> Routes {
         .post("/api/v1/session", Public, session::api_sign_in)
         .delete("/api/v1/session", Public, session::api_sign_out)
         .get("/api/v1/me", SignedIn, session::api_me)
+        .get("/api/v1/openapi.json", Public, openapi::serve)
         .get("/profile", SignedIn, profile::page)
         .post("/profile/password", SignedIn, profile::change_password)
         .post("/profile/details", SignedIn, profile::change_details)

@@ -1,0 +1,422 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the JSON API, built from the route
+//! table (so every `/api/v1` route is in it with the permission it needs) and the schemas
+//! below. A test fails when a route has no description here.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::access::{Access, route_table};
+
+/// (method, path) → summary, request schema, response status and schema.
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    request: Option<&'static str>,
+    status: &'static str,
+    response: Option<&'static str>,
+}
+
+const OPS: &[Op] = &[
+    Op {
+        method: "POST",
+        path: "/api/v1/session",
+        summary: "Sign in with email and password (and a TOTP code when enrolled); sets the session cookie.",
+        request: Some("SignIn"),
+        status: "200",
+        response: Some("Me"),
+    },
+    Op {
+        method: "DELETE",
+        path: "/api/v1/session",
+        summary: "Sign out.",
+        request: None,
+        status: "204",
+        response: None,
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/me",
+        summary: "The signed-in user.",
+        request: None,
+        status: "200",
+        response: Some("Me"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/patients",
+        summary: "Search patients (name with typos, phone in any format, birth date, chart number, email); best match first. Without q: recently updated.",
+        request: None,
+        status: "200",
+        response: Some("PatientList"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/patients",
+        summary: "Register a patient.",
+        request: Some("NewPatient"),
+        status: "201",
+        response: Some("Patient"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/patients/{id}",
+        summary: "A patient, with the medical alerts (the read is audited).",
+        request: None,
+        status: "200",
+        response: Some("Patient"),
+    },
+    Op {
+        method: "PUT",
+        path: "/api/v1/patients/{id}",
+        summary: "Replace a patient's details.",
+        request: Some("NewPatient"),
+        status: "200",
+        response: Some("Patient"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/patients/{id}/status",
+        summary: "Set the status: active, inactive, archived or deceased.",
+        request: Some("StatusChange"),
+        status: "204",
+        response: None,
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/patients/{id}/history",
+        summary: "Every version of the medical history, newest first.",
+        request: None,
+        status: "200",
+        response: Some("HistoryVersionList"),
+    },
+    Op {
+        method: "PUT",
+        path: "/api/v1/patients/{id}/history",
+        summary: "Record the medical history (a new version when anything changed or it was reviewed).",
+        request: Some("HistorySave"),
+        status: "200",
+        response: Some("HistoryVersion"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/patients/{id}/documents",
+        summary: "The patient's documents (not removed ones).",
+        request: None,
+        status: "200",
+        response: Some("DocumentList"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/patients/{id}/documents",
+        summary: "Upload a document (multipart: file, category, title, replaces).",
+        request: Some("multipart"),
+        status: "200",
+        response: Some("Document"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/patients/{id}/duplicates",
+        summary: "Records that may be the same person.",
+        request: None,
+        status: "200",
+        response: Some("PatientList"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/patients/{id}/merge",
+        summary: "Merge another record into this one.",
+        request: Some("MergeRequest"),
+        status: "201",
+        response: Some("MergeCreated"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/merges/{id}/undo",
+        summary: "Undo a merge within the organization's window.",
+        request: None,
+        status: "204",
+        response: None,
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/families/{id}",
+        summary: "A family: its guarantor and members.",
+        request: None,
+        status: "200",
+        response: Some("Family"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/patient-imports/{id}",
+        summary: "An import run: progress, counts and the rows refused.",
+        request: None,
+        status: "200",
+        response: Some("ImportRun"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/openapi.json",
+        summary: "This document.",
+        request: None,
+        status: "200",
+        response: None,
+    },
+];
+
+fn obj(props: Value, required: &[&str]) -> Value {
+    json!({ "type": "object", "properties": props, "required": required })
+}
+
+fn schemas() -> Value {
+    let s = json!({"type": "string"});
+    let id = json!({"type": "string", "format": "uuid"});
+    let date = json!({"type": "string", "format": "date"});
+    let phone = obj(
+        json!({"kind": {"enum": ["mobile", "home", "work"]}, "number": s, "sms_consent": {"type": "boolean"}}),
+        &["number"],
+    );
+    let address = obj(
+        json!({"line1": s, "line2": s, "city": s, "region": s, "postal_code": s, "country": {"type": "string", "description": "ISO 3166-1 alpha-2"}}),
+        &[],
+    );
+    let summary = obj(
+        json!({
+            "id": id, "chart_number": {"type": "integer"}, "given_name": s, "family_name": s, "preferred_name": s,
+            "display_name": s, "birth_date": date, "status": {"$ref": "#/components/schemas/Status"},
+            "phone": {"type": ["string", "null"]}, "location_id": id, "family_id": id,
+            "score": {"type": "integer", "description": "0–100, search results only"}
+        }),
+        &[
+            "id",
+            "chart_number",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "status",
+        ],
+    );
+    json!({
+        "Problem": obj(json!({
+            "type": s, "title": s, "status": {"type": "integer"}, "detail": s, "code": s, "request_id": s,
+            "errors": {"type": "array", "items": obj(json!({"field": s, "message": s}), &["field", "message"])}
+        }), &["title", "status", "code"]),
+        "SignIn": obj(json!({"email": s, "password": s, "totp": s}), &["email", "password"]),
+        "Me": {"type": "object"},
+        "Status": {"enum": ["active", "inactive", "archived", "deceased", "merged"]},
+        "Phone": phone,
+        "Address": address,
+        "NewPatient": obj(json!({
+            "given_name": s, "family_name": s, "middle_name": s, "preferred_name": s,
+            "birth_date": date, "sex": {"enum": ["female", "male", "other", "unknown"]},
+            "gender_identity": s, "pronouns": s, "language": s,
+            "phone": {"type": "string", "description": "a mobile number, any format"},
+            "phones": {"type": "array", "items": {"$ref": "#/components/schemas/Phone"}},
+            "email": s, "email_consent": {"type": "boolean"}, "address": {"$ref": "#/components/schemas/Address"},
+            "emergency_contact": obj(json!({"name": s, "relationship": s, "phone": s}), &[]),
+            "referral_source": s, "referral_detail": s, "national_id": s, "external_id": s,
+            "custom": {"type": "object", "additionalProperties": s},
+            "location_id": id, "restricted": {"type": "boolean"},
+            "family": {"description": "\"own\" (default), {\"join\": patient id} or {\"guarantor\": {name, relationship, phone, email}}"}
+        }), &["given_name", "family_name", "birth_date"]),
+        "Patient": obj(json!({
+            "id": id, "chart_number": {"type": "integer"}, "status": {"$ref": "#/components/schemas/Status"},
+            "location_id": id, "restricted": {"type": "boolean"}, "family_id": id, "merged_into": {"type": ["string", "null"]},
+            "given_name": s, "family_name": s, "middle_name": s, "preferred_name": s, "birth_date": date,
+            "sex": s, "gender_identity": s, "pronouns": s, "language": s,
+            "phones": {"type": "array", "items": {"$ref": "#/components/schemas/Phone"}},
+            "email": s, "email_consent": {"type": "boolean"}, "address": {"$ref": "#/components/schemas/Address"},
+            "emergency_contact": {"type": "object"}, "referral_source": s, "referral_detail": s,
+            "national_id_masked": s, "external_id": s, "custom": {"type": "object"},
+            "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}},
+            "created_at": s, "updated_at": s
+        }), &["id", "chart_number", "given_name", "family_name", "birth_date", "status"]),
+        "PatientSummary": summary,
+        "PatientList": obj(json!({"items": {"type": "array", "items": {"$ref": "#/components/schemas/PatientSummary"}}}), &["items"]),
+        "Alert": obj(json!({"kind": s, "text": s, "critical": {"type": "boolean"}}), &["kind", "critical"]),
+        "MedicalHistory": obj(json!({
+            "no_known_allergies": {"type": "boolean"},
+            "allergies": {"type": "array", "items": obj(json!({"substance": s, "reaction": s, "severity": {"enum": ["mild", "moderate", "severe", "life_threatening"]}}), &["substance"])},
+            "medications": {"type": "array", "items": obj(json!({"name": s, "dose": s, "frequency": s}), &["name"])},
+            "conditions": {"type": "array", "items": obj(json!({"code": {"type": "string", "description": "ICD-10-CM"}, "text": s}), &[])},
+            "flags": {"type": "array", "items": {"enum": ["anticoagulants", "premedication_required", "latex_allergy", "bisphosphonates", "pregnancy", "diabetes", "heart_condition", "hypertension", "bleeding_disorder", "immunocompromised", "radiation_head_neck", "smoker"]}},
+            "notes": s
+        }), &[]),
+        "HistorySave": obj(json!({"history": {"$ref": "#/components/schemas/MedicalHistory"}, "reviewed": {"type": "boolean"}}), &["history"]),
+        "HistoryVersion": obj(json!({
+            "version": {"type": "integer"}, "history": {"$ref": "#/components/schemas/MedicalHistory"},
+            "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}},
+            "changes": {"type": "array", "items": s}, "reviewed": {"type": "boolean"}, "recorded_by": s, "recorded_at": s
+        }), &["version", "history"]),
+        "HistoryVersionList": obj(json!({"items": {"type": "array", "items": {"$ref": "#/components/schemas/HistoryVersion"}}}), &["items"]),
+        "StatusChange": obj(json!({"status": {"enum": ["active", "inactive", "archived", "deceased"]}, "reason": s}), &["status"]),
+        "Document": obj(json!({
+            "id": id, "patient_id": id, "series_id": id, "version": {"type": "integer"}, "category": s, "title": s,
+            "file_name": s, "content_type": s, "size": {"type": "integer"}, "sha256": s, "uploaded_by": s, "uploaded_at": s
+        }), &["id", "patient_id", "version", "category", "sha256"]),
+        "DocumentList": obj(json!({"items": {"type": "array", "items": {"$ref": "#/components/schemas/Document"}}}), &["items"]),
+        "MergeRequest": obj(json!({"merged": id}), &["merged"]),
+        "MergeCreated": obj(json!({"merge_id": id}), &["merge_id"]),
+        "Family": obj(json!({"id": id, "guarantor_patient_id": {"type": ["string", "null"]}, "guarantor_name": s, "members": {"type": "array", "items": {"$ref": "#/components/schemas/PatientSummary"}}}), &["id", "members"]),
+        "ImportRun": obj(json!({
+            "id": id, "file_name": s, "status": {"enum": ["running", "done", "failed"]}, "dry_run": {"type": "boolean"},
+            "total_rows": {"type": "integer"}, "processed": {"type": "integer"}, "created": {"type": "integer"},
+            "skipped": {"type": "integer"}, "failed": {"type": "integer"},
+            "errors": {"type": "array", "items": obj(json!({"line": {"type": "integer"}, "field": s, "message": s, "warning": {"type": "boolean"}}), &["line", "field", "message"])}
+        }), &["id", "status"]),
+    })
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for d in route_table()
+        .iter()
+        .filter(|d| d.path.starts_with("/api/v1/"))
+    {
+        let op = OPS
+            .iter()
+            .find(|o| o.method == d.method && o.path == d.path);
+        let mut o = Map::new();
+        o.insert("summary".into(), json!(op.map(|o| o.summary).unwrap_or("")));
+        let (security, permission) = match d.access {
+            Access::Public => (json!([]), Value::Null),
+            Access::SignedIn => (json!([{"bearer": []}, {"session": []}]), Value::Null),
+            Access::Perm(p) => (json!([{"bearer": []}, {"session": []}]), json!(p.code())),
+        };
+        o.insert("security".into(), security);
+        if !permission.is_null() {
+            o.insert("x-permission".into(), permission);
+        }
+        let params: Vec<Value> = d
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}))
+            .chain(
+                (d.method == "GET" && d.path == "/api/v1/patients")
+                    .then(|| {
+                        vec![
+                            json!({"name": "q", "in": "query", "schema": {"type": "string"}}),
+                            json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}),
+                        ]
+                    })
+                    .into_iter()
+                    .flatten(),
+            )
+            .collect();
+        if !params.is_empty() {
+            o.insert("parameters".into(), json!(params));
+        }
+        if let Some(req) = op.and_then(|o| o.request) {
+            let content = if req == "multipart" {
+                json!({"multipart/form-data": {"schema": obj(json!({"file": {"type": "string", "format": "binary"}, "category": {"type": "string"}, "title": {"type": "string"}, "replaces": {"type": "string", "format": "uuid"}}), &["file"])}})
+            } else {
+                json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{req}")}}})
+            };
+            o.insert(
+                "requestBody".into(),
+                json!({"required": true, "content": content}),
+            );
+        }
+        let mut responses = Map::new();
+        let status = op.map(|o| o.status).unwrap_or("200");
+        let ok = match op.and_then(|o| o.response) {
+            Some(r) => {
+                json!({"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{r}")}}}})
+            }
+            None => json!({"description": "OK"}),
+        };
+        responses.insert(status.into(), ok);
+        let problem = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
+        for (code, what) in [
+            ("401", "Not signed in"),
+            ("403", "The role or token lacks the permission"),
+            ("404", "Not found (or another organization's)"),
+            ("422", "Invalid input, per field"),
+        ] {
+            if d.access != Access::Public || code == "422" {
+                responses.insert(
+                    code.into(),
+                    json!({"description": what, "content": problem}),
+                );
+            }
+        }
+        o.insert("responses".into(), Value::Object(responses));
+        let entry = paths.entry(d.path.to_string()).or_insert_with(|| json!({}));
+        if let Some(m) = entry.as_object_mut() {
+            m.insert(d.method.to_lowercase(), Value::Object(o));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cuspid API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The JSON API of Cuspid. Sign in with a session cookie (POST /api/v1/session) or an API token (Authorization: Bearer). Errors are RFC 9457 problem documents with per-field errors."
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "an API token from /settings/api-tokens"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "__Host-cuspid_session"}
+            }
+        }
+    })
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn serve() -> Response {
+    Json(document()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_api_route_is_described_with_its_permission() {
+        let doc = document();
+        let paths = doc["paths"].as_object().unwrap();
+        let mut n = 0;
+        for d in route_table()
+            .iter()
+            .filter(|d| d.path.starts_with("/api/v1/"))
+        {
+            n += 1;
+            let op = &paths[d.path][d.method.to_lowercase()];
+            assert!(
+                !op["summary"].as_str().unwrap().is_empty(),
+                "{} {} has no summary in OPS",
+                d.method,
+                d.path
+            );
+            if let Access::Perm(p) = d.access {
+                assert_eq!(op["x-permission"], p.code(), "{} {}", d.method, d.path);
+            }
+        }
+        assert!(n >= 15, "{n} API routes");
+        // Every schema referenced exists.
+        let text = doc.to_string();
+        for r in text.split("#/components/schemas/").skip(1) {
+            let name: String = r.chars().take_while(|c| c.is_alphanumeric()).collect();
+            assert!(
+                doc["components"]["schemas"].get(&name).is_some(),
+                "{name} is referenced but not defined"
+            );
+        }
+        for op in OPS {
+            assert!(
+                route_table()
+                    .iter()
+                    .any(|d| d.method == op.method && d.path == op.path),
+                "{} {} is described but not routed",
+                op.method,
+                op.path
+            );
+        }
+    }
+}
