@@ -115,6 +115,7 @@ impl Store {
             pending: Vec::new(),
             bus: self.bus.clone(),
             audit: audit::PendingAudit::default(),
+            started: self.now(),
         })
     }
 
@@ -130,6 +131,15 @@ pub struct Txn {
     bus: EventBus,
     /// Audit events of this transaction, written just before it commits.
     audit: audit::PendingAudit,
+    /// The store's clock when the transaction began.
+    started: Timestamp,
+}
+
+impl Txn {
+    /// The store's clock when the transaction began (for checks made inside it).
+    pub fn started_at(&self) -> Timestamp {
+        self.started
+    }
 }
 
 impl Deref for Txn {

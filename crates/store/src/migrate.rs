@@ -61,6 +61,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010", "org_security"),
     migration!(11, "0011", "custom_roles"),
     migration!(12, "0012", "patients"),
+    migration!(13, "0013", "break_glass"),
 ];
 
 /// The newest schema version this binary knows.

@@ -77,7 +77,7 @@ impl OrgSecurity {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SecurityAlert {
     pub id: uuid::Uuid,
-    /// `patients_per_hour` or `off_hours`.
+    /// `patients_per_hour`, `off_hours` or `break_glass`.
     pub kind: String,
     pub user_id: Option<UserId>,
     pub actor: String,

@@ -141,7 +141,6 @@ dual_test!(fixed_clock async fn search_finds_misspellings_phones_dates_and_chart
 });
 
 dual_test!(fixed_clock async fn a_restricted_patient_is_invisible_outside_its_location(db, clock) {
-    let _ = clock;
     let store = &db.store;
     let (org, loc_a) = seed_org(store, "two").await;
     let mut loc_b = loc_a.clone();
@@ -177,6 +176,25 @@ dual_test!(fixed_clock async fn a_restricted_patient_is_invisible_outside_its_lo
     let b_scope = Scope::new(org.id, Principal::User(UserId::from_uuid(store.new_uuid())), LocationAccess::Only(vec![loc_b.id]));
     assert!(store.patient(&b_scope, &actor(), restricted.id).await.is_ok());
     assert_eq!(store.find_patients(&system, "private", DateOrder::MonthFirst, 10).await.unwrap().len(), 2);
+    // Break the glass: the chart number and birth date, a reason; an hour of access, audited,
+    // and an alert for the administrators.
+    let dob = jiff::civil::date(1980, 1, 1);
+    let short = store.break_glass(&a_only, &a_actor, restricted.chart_number, dob, "urgent").await.unwrap_err();
+    assert!(short.to_string().contains("reason"), "{short}");
+    let wrong = store.break_glass(&a_only, &a_actor, restricted.chart_number, jiff::civil::date(1980, 1, 2), "walk-in with facial swelling").await.unwrap_err();
+    assert!(wrong.to_string().contains("chart number and birth date"), "{wrong}");
+    let id = store.break_glass(&a_only, &a_actor, restricted.chart_number, dob, "walk-in with facial swelling").await.unwrap();
+    assert_eq!(id, restricted.id);
+    assert_eq!(store.patient(&a_only, &a_actor, restricted.id).await.unwrap().id, restricted.id);
+    assert!(store.medical_history(&a_only, restricted.id).await.is_ok());
+    let events = audit_actions(store, org.id).await;
+    assert!(events.contains(&("patient.break_glass".into(), Some(restricted.id))));
+    let alerts = store.security_alerts(&system, true).await.unwrap();
+    assert!(alerts.iter().any(|a| a.kind == "break_glass" && a.detail["reason"] == "walk-in with facial swelling"), "an alert for the administrators");
+    assert!(store.find_patients(&a_only, "private", DateOrder::MonthFirst, 10).await.unwrap().iter().all(|h| h.patient.id != restricted.id), "still not listed");
+    clock.advance(jiff::SignedDuration::from_mins(61));
+    assert!(store.patient(&a_only, &a_actor, restricted.id).await.is_err(), "the access ended");
+
     // A location-A user cannot restrict someone to location B.
     let err = store
         .update_patient(&a_only, &a_actor, shared.id, loc_b.id, true, shared.details.to_input())

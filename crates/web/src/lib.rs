@@ -246,6 +246,16 @@ pub fn routes() -> Routes {
             Perm(P::SettingsManage),
             patients::import::run_page,
         )
+        .get(
+            "/patients/emergency",
+            Perm(P::PatientsRead),
+            patients::family::emergency_page,
+        )
+        .post(
+            "/patients/emergency",
+            Perm(P::PatientsRead),
+            patients::family::emergency,
+        )
         .get("/patients/{id}", Perm(P::PatientsRead), patients::show)
         .post("/patients/{id}", Perm(P::PatientsWrite), patients::update)
         .get(

@@ -246,3 +246,37 @@ dual_test!(fixed_clock async fn a_practice_adds_its_own_patient_fields(db, clock
     let profile = app.get_as(saved.header("location").unwrap(), &admin).await;
     assert!(profile.body.contains("School") && profile.body.contains("North"));
 });
+
+dual_test!(fixed_clock async fn breaking_the_glass_from_the_page(db, clock) {
+    let _ = clock;
+    let (org, loc) = seed_org(&db.store, "bg").await;
+    seed_staff(&db.store, &org).await;
+    let app = TestApp::new(db).await;
+    let mut other = loc.clone();
+    other.id = domain::LocationId::from_uuid(app.db.store.new_uuid());
+    other.name = "Other clinic".into();
+    let mut tx = app.db.store.begin().await.unwrap();
+    tx.create_location(&app.db.store, &domain::Scope::system(org.id), &other).await.unwrap();
+    tx.commit().await.unwrap();
+    // The receptionist works at the first clinic only.
+    let desk_user = app.db.store.user_by_email(&test_support::staff_email("bg", Role::Receptionist)).await.unwrap().unwrap();
+    app.db.store.db.execute(store::Q::new("INSERT INTO user_locations (user_id, location_id, org_id) VALUES ($1, $2, $3)").bind(desk_user.id).bind(loc.id).bind(org.id)).await.unwrap();
+    let vip = app.db.store.register_patient(&domain::Scope::system(org.id), &store::patients::Actor::system("t"), store::patients::NewPatient {
+        location_id: other.id, restricted: true, input: test_support::patient_input("Vera", "Private", "1980-01-01"),
+        family: store::patients::FamilyChoice::Own, status: domain::patients::PatientStatus::Active,
+    }).await.unwrap();
+    let desk = app.sign_in_as("bg", Role::Receptionist).await;
+    assert_eq!(app.get_as(&format!("/patients/{}", vip.id), &desk).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get_as("/patients/emergency", &desk).await.status, StatusCode::OK);
+    let short = app.request(form("/patients/emergency", &desk, &format!("chart={}&birth_date=1980-01-01&reason=now", vip.chart_number))).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.body.contains("at least 10 characters"));
+    let ok = app.request(form("/patients/emergency", &desk, &format!("chart={}&birth_date=1980-01-01&reason=walk-in+with+facial+swelling", vip.chart_number))).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let page = app.get_as(ok.header("location").unwrap(), &desk).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Emergency access granted"));
+    let admin = app.sign_in_as("bg", Role::Admin).await;
+    let audit = app.get_as("/audit", &admin).await;
+    assert!(audit.body.contains("broke the glass"), "the administrators see the alert");
+});

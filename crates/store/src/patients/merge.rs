@@ -28,8 +28,14 @@ pub const PATIENT_LINKS: &[(&str, &str)] = &[
 ];
 
 /// Tables with a `patient_id` column that a merge does not move, and why: the audit trail is
-/// never rewritten; phones and histories merge by their own rules.
-pub const NOT_MOVED: &[&str] = &["audit_events", "patient_phones", "medical_histories"];
+/// never rewritten; phones and histories merge by their own rules; an emergency-access grant
+/// names the record it was given for.
+pub const NOT_MOVED: &[&str] = &[
+    "audit_events",
+    "patient_phones",
+    "medical_histories",
+    "break_glass",
+];
 
 /// What a merge moved, to move it back.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

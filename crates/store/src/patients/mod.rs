@@ -874,7 +874,7 @@ impl Store {
                 .bind(scope.org()),
             )
             .await?;
-        let r = check_visible(scope, r)?;
+        let r = self.visible_or_granted(scope, id, r).await?;
         Ok(summary_of(&r)?)
     }
 
@@ -994,25 +994,67 @@ fn check_visible(scope: &Scope, r: Option<Row>) -> Result<Row, WriteError> {
     Ok(r)
 }
 
+/// The live emergency-access grant of the scope's user to a patient, as a query.
+fn grant_q(scope: &Scope, id: PatientId, now: Timestamp) -> Option<Q> {
+    match scope.principal() {
+        domain::Principal::User(u) => Some(
+            Q::new(
+                "SELECT id FROM break_glass WHERE user_id = $1 AND patient_id = $2 AND expires_at > $3 LIMIT 1",
+            )
+            .bind(u)
+            .bind(id)
+            .bind(now),
+        ),
+        domain::Principal::System => None,
+    }
+}
+
 impl Store {
-    /// The row of a patient the scope may see, or not found (outside a transaction).
+    /// The row of a patient the scope may see (or broke the glass for), or not found
+    /// (outside a transaction).
     pub(crate) async fn patient_row(
         &self,
         scope: &Scope,
         id: PatientId,
     ) -> Result<Row, WriteError> {
-        check_visible(scope, self.db.fetch_optional(patient_q(scope, id)).await?)
+        let r = self.db.fetch_optional(patient_q(scope, id)).await?;
+        self.visible_or_granted(scope, id, r).await
+    }
+
+    async fn visible_or_granted(
+        &self,
+        scope: &Scope,
+        id: PatientId,
+        r: Option<Row>,
+    ) -> Result<Row, WriteError> {
+        if let Some(row) = r.as_ref()
+            && !visible_row(scope, row)?
+            && let Some(q) = grant_q(scope, id, self.now())
+            && self.db.fetch_optional(q).await?.is_some()
+        {
+            return r.ok_or_else(|| DomainError::not_found("patient").into());
+        }
+        check_visible(scope, r)
     }
 }
 
 impl Txn {
-    /// The row of a patient the scope may see, or not found.
+    /// The row of a patient the scope may see (or broke the glass for), or not found.
     pub(crate) async fn patient_row(
         &mut self,
         scope: &Scope,
         id: PatientId,
     ) -> Result<Row, WriteError> {
-        check_visible(scope, self.fetch_optional(patient_q(scope, id)).await?)
+        let r = self.fetch_optional(patient_q(scope, id)).await?;
+        let now = self.started_at();
+        if let Some(row) = r.as_ref()
+            && !visible_row(scope, row)?
+            && let Some(q) = grant_q(scope, id, now)
+            && self.fetch_optional(q).await?.is_some()
+        {
+            return r.ok_or_else(|| DomainError::not_found("patient").into());
+        }
+        check_visible(scope, r)
     }
 
     /// A whole patient the scope may see, the identifier decrypted.
@@ -1448,5 +1490,108 @@ impl Store {
         } else {
             Err(invalid(errors))
         }
+    }
+}
+
+/// How long an emergency access lasts.
+pub const BREAK_GLASS_MINUTES: i64 = 60;
+
+impl Store {
+    /// Emergency access ("break the glass") to a patient restricted to a location the user does
+    /// not work at. The user must know the chart number and the birth date (nothing is listed
+    /// to them) and say why; the access lasts [`BREAK_GLASS_MINUTES`], is written to the audit
+    /// chain with the reason, and raises a security alert for the administrators. A patient the
+    /// user can already see needs no grant and gets none.
+    pub async fn break_glass(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        chart_number: i64,
+        birth_date: Date,
+        reason: &str,
+    ) -> Result<PatientId, WriteError> {
+        let domain::Principal::User(user) = scope.principal() else {
+            return Err(DomainError::new(
+                domain::ErrorCode::Forbidden,
+                "only a person can break the glass",
+            )
+            .into());
+        };
+        let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+        if reason.chars().count() < 10 {
+            return Err(DomainError::field(
+                "reason",
+                "say why you need this record (at least 10 characters)",
+            )
+            .into());
+        }
+        let not_found = || -> WriteError {
+            DomainError::field(
+                "chart_number",
+                "no patient has this chart number and birth date",
+            )
+            .into()
+        };
+        let row = self
+            .db
+            .fetch_optional(
+                Q::new("SELECT * FROM patients WHERE org_id = $1 AND chart_number = $2 AND status <> 'merged'")
+                    .bind(scope.org())
+                    .bind(chart_number),
+            )
+            .await?
+            .ok_or_else(not_found)?;
+        if date_of(&row, "birth_date")? != birth_date {
+            return Err(not_found());
+        }
+        let id = PatientId::from_uuid(row.uuid("id")?);
+        if visible_row(scope, &row)? {
+            return Ok(id);
+        }
+        let now = self.now();
+        let expires = now
+            .checked_add(jiff::SignedDuration::from_mins(BREAK_GLASS_MINUTES))
+            .unwrap_or(now);
+        let mut tx = self.begin().await?;
+        tx.execute(
+            Q::new(
+                "INSERT INTO break_glass (id, org_id, user_id, patient_id, reason, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(self.new_uuid())
+            .bind(scope.org())
+            .bind(user)
+            .bind(id)
+            .bind(reason.as_str())
+            .bind(now)
+            .bind(expires),
+        )
+        .await?;
+        tx.execute(
+            Q::new(
+                "INSERT INTO security_alerts (id, org_id, kind, user_id, actor, window_start, detail, created_at, acknowledged_at) \
+                 VALUES ($1, $2, 'break_glass', $3, $4, $5, $6, $5, NULL) ON CONFLICT DO NOTHING",
+            )
+            .bind(self.new_uuid())
+            .bind(scope.org())
+            .bind(user)
+            .bind(actor.name.as_str())
+            .bind(now)
+            .bind(serde_json::json!({ "chart_number": chart_number, "reason": reason }).to_string()),
+        )
+        .await?;
+        tx.audit(
+            self,
+            scope.org(),
+            actor.entry(
+                "patient.break_glass",
+                Some(id),
+                &format!("patient:{id}"),
+                serde_json::json!({ "reason": reason, "expires_at": expires.to_string() }),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
     }
 }

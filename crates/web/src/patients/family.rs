@@ -230,3 +230,81 @@ pub async fn undo(
         .map(|p| format!("/patients/{p}?notice=unmerged"));
     Ok(Redirect::to(&back.unwrap_or_else(|_| "/patients".into())).into_response())
 }
+
+#[derive(Template)]
+#[template(path = "patient_emergency.html")]
+struct EmergencyPage {
+    shell: Shell,
+    chart: String,
+    birth_date: String,
+    reason: String,
+    error: String,
+    minutes: i64,
+}
+
+/// `GET /patients/emergency`: the break-the-glass form.
+pub async fn emergency_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    html(&EmergencyPage {
+        shell: Shell::build(&state, &ctx).await,
+        chart: String::new(),
+        birth_date: String::new(),
+        reason: String::new(),
+        error: String::new(),
+        minutes: store::patients::BREAK_GLASS_MINUTES,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct EmergencyForm {
+    #[serde(default)]
+    chart: String,
+    #[serde(default)]
+    birth_date: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /patients/emergency`: opens a restricted record for an hour, with a reason.
+pub async fn emergency(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    ip: ClientIp,
+    axum::Form(f): axum::Form<EmergencyForm>,
+) -> Result<Response, AppError> {
+    let chart: Option<i64> = f.chart.trim().trim_start_matches('#').parse().ok();
+    let birth = domain::patients::parse_iso_date(f.birth_date.trim());
+    let result = match (chart, birth) {
+        (Some(c), Some(b)) => state
+            .store
+            .break_glass(&auth.scope(), &actor(&auth, &ctx, &ip), c, b, &f.reason)
+            .await
+            .map_err(AppError::from),
+        _ => Err(AppError::Domain(DomainError::field(
+            "chart_number",
+            "type the chart number and the birth date",
+        ))),
+    };
+    match result {
+        Ok(id) => Ok(Redirect::to(&format!("/patients/{id}?notice=break_glass")).into_response()),
+        Err(AppError::Domain(e)) if e.code == domain::ErrorCode::Validation => {
+            let mut resp = html(&EmergencyPage {
+                shell: Shell::build(&state, &ctx).await,
+                chart: f.chart,
+                birth_date: f.birth_date,
+                reason: f.reason,
+                error: e
+                    .fields
+                    .iter()
+                    .map(|f| f.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                minutes: store::patients::BREAK_GLASS_MINUTES,
+            })?;
+            *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            resp.extensions_mut().insert(crate::middleware::KeepBody);
+            Ok(resp)
+        }
+        Err(e) => Err(e),
+    }
+}
