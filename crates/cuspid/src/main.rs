@@ -5,6 +5,7 @@ mod app;
 mod config;
 mod demo;
 mod generate;
+mod names;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
