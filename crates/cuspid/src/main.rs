@@ -84,6 +84,10 @@ enum Command {
         preset: generate::Preset,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Patients to generate instead of the preset's number (practice 5,000, dso-slice
+        /// 1,000,000).
+        #[arg(long)]
+        patients: Option<u64>,
     },
     /// The audit log.
     Audit {
@@ -216,9 +220,14 @@ fn main() -> ExitCode {
                 let cfg = load(&cli.config, &db_overrides(&db))?;
                 app::demo_command(cfg, reset).await
             }
-            Command::Generate { db, preset, seed } => {
+            Command::Generate {
+                db,
+                preset,
+                seed,
+                patients,
+            } => {
                 let cfg = load(&cli.config, &db_overrides(&db))?;
-                generate::run(cfg, preset, seed).await
+                generate::run(cfg, preset, seed, patients).await
             }
             Command::Audit {
                 command: AuditCommand::Verify { db, org },
