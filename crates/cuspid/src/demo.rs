@@ -1,7 +1,9 @@
 //! The demo clinic: created on first start against an empty database, recreated by
 //! `cuspid demo --reset`. Each context adds its part to [`PARTS`] (patients, agenda, charts,
 //! ledgers, images); parts run in order in one go, with a deterministic random source so the
-//! demo is the same every time.
+//! demo is the same every time. The patients part is in [`patients`].
+
+mod patients;
 
 use domain::identity::Role;
 use domain::identity::password::check_new_password;
@@ -28,7 +30,11 @@ pub struct DemoCtx<'a> {
 type Part = for<'a> fn(&'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>>;
 
 /// The demo, part by part, in dependency order.
-const PARTS: &[(&str, Part)] = &[("tenancy", tenancy), ("staff", staff)];
+const PARTS: &[(&str, Part)] = &[
+    ("tenancy", tenancy),
+    ("staff", staff),
+    ("patients", patients::create),
+];
 
 /// The demo users' domain: `<role>@demo.cuspid.test`.
 pub const EMAIL_DOMAIN: &str = "demo.cuspid.test";

@@ -1,7 +1,10 @@
 //! `cuspid generate`: deterministic synthetic data at benchmark scale. The same preset and
 //! seed give the same ids and values. Rows go in through multi-row inserts in large
-//! transactions. Each context adds its generator part to [`PARTS`]; today the tenancy part
-//! creates the organization and its clinics.
+//! transactions. Each context adds its generator part to [`PARTS`]: the tenancy part creates
+//! the organization and its clinics, the patients part ([`patients`]) their families, patients
+//! and phone numbers.
+
+mod patients;
 
 use std::time::Instant;
 
@@ -20,9 +23,9 @@ use crate::config::Config;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {
-    /// One clinic, about 8,000 patients, 10 years of history.
+    /// One clinic, 5,000 patients, 10 years of history.
     Practice,
-    /// 200 clinics, about 1,000,000 patients, 10 years of history.
+    /// 200 clinics, 1,000,000 patients, 10 years of history.
     DsoSlice,
 }
 
@@ -31,6 +34,12 @@ impl Preset {
         match self {
             Preset::Practice => 1,
             Preset::DsoSlice => 200,
+        }
+    }
+    pub fn patients(self) -> u64 {
+        match self {
+            Preset::Practice => 5_000,
+            Preset::DsoSlice => 1_000_000,
         }
     }
     fn slug(self) -> &'static str {
@@ -49,6 +58,10 @@ pub struct Gen {
     pub preset: Preset,
     pub org: OrgId,
     pub locations: Vec<LocationId>,
+    /// Per location (same order): who lives around it and how their numbers start.
+    pub places: Vec<Place>,
+    /// Patients to generate (the preset's number unless `--patients` says otherwise).
+    pub patients: u64,
     pub rows: u64,
     pub progress: ProgressBar,
 }
@@ -63,17 +76,81 @@ impl Gen {
     }
 }
 
+/// What the patients generator needs to know of a clinic.
+#[derive(Clone, Debug)]
+pub struct Place {
+    /// `en` or `fr`: the names and language most patients have.
+    pub locale: &'static str,
+    pub country: &'static str,
+    pub city: &'static str,
+    pub region: &'static str,
+    /// The area code of the clinic's phone numbers.
+    pub area: &'static str,
+}
+
 type Part = for<'a> fn(&'a Store, &'a mut Gen) -> BoxFuture<'a, Result<(), String>>;
 
-const PARTS: &[(&str, Part)] = &[("clinics", clinics)];
+const PARTS: &[(&str, Part)] = &[("clinics", clinics), ("patients", patients::patients)];
 
-const ZONES: &[(&str, &str, &str, &str)] = &[
-    ("America/New_York", "USD", "en", "US"),
-    ("America/Chicago", "USD", "en", "US"),
-    ("America/Denver", "USD", "en", "US"),
-    ("America/Los_Angeles", "USD", "en", "US"),
-    ("America/Toronto", "CAD", "fr", "CA"),
-    ("America/Vancouver", "CAD", "en", "CA"),
+/// Time zone, currency, locale, country, region, area codes.
+type Zone = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
+
+const ZONES: &[Zone] = &[
+    (
+        "America/New_York",
+        "USD",
+        "en",
+        "US",
+        "NY",
+        &["212", "518", "585", "716"],
+    ),
+    (
+        "America/Chicago",
+        "USD",
+        "en",
+        "US",
+        "IL",
+        &["312", "773", "217", "309"],
+    ),
+    (
+        "America/Denver",
+        "USD",
+        "en",
+        "US",
+        "CO",
+        &["303", "719", "970"],
+    ),
+    (
+        "America/Los_Angeles",
+        "USD",
+        "en",
+        "US",
+        "CA",
+        &["213", "415", "619", "916"],
+    ),
+    (
+        "America/Toronto",
+        "CAD",
+        "fr",
+        "CA",
+        "QC",
+        &["514", "438", "450", "418"],
+    ),
+    (
+        "America/Vancouver",
+        "CAD",
+        "en",
+        "CA",
+        "BC",
+        &["604", "778", "250"],
+    ),
 ];
 
 const CITIES: &[&str] = &[
@@ -122,13 +199,14 @@ fn clinics<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Result<(), Str
         let created = Timestamp::from_second(1_483_228_800).unwrap_or(Timestamp::UNIX_EPOCH);
         for i in 0..g.preset.clinics() {
             let id = LocationId::from_uuid(g.uuid());
-            let (tz, cur, locale, country) = ZONES[g.rng.random_range(0..ZONES.len())];
+            let (tz, cur, locale, country, region, areas) =
+                ZONES[g.rng.random_range(0..ZONES.len())];
             let city = CITIES[g.rng.random_range(0..CITIES.len())];
             let address = Address {
                 line1: format!("{} Main Street", g.rng.random_range(1..2000)),
                 line2: String::new(),
                 city: city.into(),
-                region: String::new(),
+                region: region.into(),
                 postal_code: format!("{:05}", g.rng.random_range(10000..99999)),
                 country: country.into(),
             };
@@ -156,6 +234,13 @@ fn clinics<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Result<(), Str
                 .await
                 .map_err(|e| e.to_string())?;
             g.locations.push(id);
+            g.places.push(Place {
+                locale,
+                country,
+                city,
+                region,
+                area: areas[g.rng.random_range(0..areas.len())],
+            });
             g.rows += 1;
             g.progress.inc(1);
         }
@@ -164,7 +249,12 @@ fn clinics<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Result<(), Str
     })
 }
 
-pub async fn run(cfg: Config, preset: Preset, seed: u64) -> Result<(), String> {
+pub async fn run(
+    cfg: Config,
+    preset: Preset,
+    seed: u64,
+    patients: Option<u64>,
+) -> Result<(), String> {
     let store = crate::app::open_store(&cfg).await?;
     let slug = format!("gen-{}-{seed}", preset.slug());
     if store
@@ -207,6 +297,8 @@ pub async fn run(cfg: Config, preset: Preset, seed: u64) -> Result<(), String> {
         preset,
         org: org.id,
         locations: Vec::new(),
+        places: Vec::new(),
+        patients: patients.unwrap_or(preset.patients()),
         rows: 1,
         progress,
     };
@@ -219,10 +311,11 @@ pub async fn run(cfg: Config, preset: Preset, seed: u64) -> Result<(), String> {
     g.progress.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "generated {} rows for organization {} ({} clinics) in {:.2} s: {:.0} rows/s on {}",
+        "generated {} rows for organization {} ({} clinics, {} patients) in {:.2} s: {:.0} rows/s on {}",
         g.rows,
         org.id,
         g.locations.len(),
+        g.patients,
         secs,
         g.rows as f64 / secs.max(1e-9),
         store.db.backend().name()

@@ -1,10 +1,12 @@
 //! The `cuspid` binary: `cuspid serve` (the default), `migrate`, `check`, `demo --reset`,
-//! `generate`, `config print-default`.
+//! `generate`, `import patients`, `config print-default`.
 
 mod app;
 mod config;
 mod demo;
 mod generate;
+mod import;
+mod names;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,6 +85,15 @@ enum Command {
         preset: generate::Preset,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Patients to generate instead of the preset's number (practice 5,000, dso-slice
+        /// 1,000,000).
+        #[arg(long)]
+        patients: Option<u64>,
+    },
+    /// Import data exported from another system.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
     },
     /// The audit log.
     Audit {
@@ -107,6 +118,35 @@ enum Command {
         db: DbArgs,
         #[arg(long, default_value_t = 100_000)]
         count: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportCommand {
+    /// Patients from a CSV file (an Open Dental export, or Cuspid's column names). Every row
+    /// is checked; bad rows are listed by line and field and the others imported. Running it
+    /// again skips what is already there. Exit status: 0 when the import ran (even with bad
+    /// rows), 1 when the file or its mapping is refused, 2 for usage errors.
+    Patients {
+        /// The CSV file.
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+        /// The organization's slug.
+        #[arg(long)]
+        org: String,
+        /// The patients' home location: its name or id (required when there are several).
+        #[arg(long)]
+        location: Option<String>,
+        /// The file's columns (default: recognized from the header line).
+        #[arg(long, value_enum)]
+        preset: Option<import::Preset>,
+        /// Dates not written YYYY-MM-DD are day first (31/12/1980), not month first.
+        #[arg(long)]
+        day_first: bool,
+        /// Check every row and report, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -197,6 +237,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The exit status of a failed command (import says 1 for a refused file).
+    let mut failure_code = 2u8;
     let result: Result<(), String> = runtime.block_on(async {
         match command {
             Command::Serve(s) => {
@@ -215,9 +257,40 @@ fn main() -> ExitCode {
                 let cfg = load(&cli.config, &db_overrides(&db))?;
                 app::demo_command(cfg, reset).await
             }
-            Command::Generate { db, preset, seed } => {
+            Command::Generate {
+                db,
+                preset,
+                seed,
+                patients,
+            } => {
                 let cfg = load(&cli.config, &db_overrides(&db))?;
-                generate::run(cfg, preset, seed).await
+                generate::run(cfg, preset, seed, patients).await
+            }
+            Command::Import {
+                command:
+                    ImportCommand::Patients {
+                        file,
+                        db,
+                        org,
+                        location,
+                        preset,
+                        day_first,
+                        dry_run,
+                    },
+            } => {
+                let cfg = load(&cli.config, &db_overrides(&db))?;
+                let args = import::Args {
+                    file,
+                    org,
+                    location,
+                    preset,
+                    day_first,
+                    dry_run,
+                };
+                import::patients(cfg, args).await.map_err(|r| {
+                    failure_code = r.exit_code();
+                    r.message()
+                })
             }
             Command::Audit {
                 command: AuditCommand::Verify { db, org },
@@ -258,7 +331,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
+            ExitCode::from(failure_code)
         }
     }
 }

@@ -343,6 +343,8 @@ fn generate_is_deterministic_and_refuses_to_run_twice() {
                 "dso-slice",
                 "--seed",
                 "7",
+                "--patients",
+                "500",
                 "--data-dir",
             ])
             .arg(dir.join("data"))
@@ -359,7 +361,7 @@ fn generate_is_deterministic_and_refuses_to_run_twice() {
     let (ok_a, out_a, err_a) = run(a.path());
     let (ok_b, out_b, _) = run(b.path());
     assert!(ok_a && ok_b, "{err_a}");
-    assert!(out_a.contains("(200 clinics)"), "{out_a}");
+    assert!(out_a.contains("(200 clinics, 500 patients)"), "{out_a}");
     let org = |s: &str| {
         s.split("organization ")
             .nth(1)
@@ -537,8 +539,20 @@ fn audit_verify_passes_an_intact_chain_and_names_the_first_broken_event() {
     };
     let (ok, text) = verify(None);
     assert!(ok, "{text}");
+    // The demo's organization and locations, its staff and their profiles, and each demo
+    // patient's registration and history: one checkpoint every two events.
+    let events: u64 = text
+        .split("intact, ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(events > 500, "{text}");
     assert!(
-        text.contains("intact, 10 events, 5 signed checkpoints"),
+        text.contains(&format!(
+            "intact, {events} events, {} signed checkpoints",
+            events / 2
+        )),
         "{text}"
     );
     // Another key cannot vouch for these checkpoints.

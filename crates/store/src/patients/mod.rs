@@ -10,6 +10,7 @@
 //! Every read of a record writes `patient.read` to the audit chain in the same transaction;
 //! searches write `patient.search` with the records listed.
 
+pub mod bulk;
 pub mod documents;
 pub mod history;
 pub mod import;
