@@ -200,16 +200,28 @@ pub async fn patients(cfg: Config, args: Args) -> Result<(), Refusal> {
             }
         }
     };
-    let opts = ImportOptions {
+    let mut opts = ImportOptions {
         location_id: location.id,
         mapping,
         dry_run: args.dry_run,
         file_name,
+        run: None,
     };
+    // Recorded like the page's imports, so it is listed on /patients/import.
+    opts.run = Some(
+        store
+            .start_import(&scope, &Actor::system("import"), &opts)
+            .await
+            .map_err(refused)?,
+    );
     let report = store
         .import_patients(&scope, &Actor::system("import"), &data, &opts, &progress)
-        .await
-        .map_err(refused);
+        .await;
+    if let (Err(e), Some(run)) = (&report, opts.run) {
+        // The run is listed as failed, with the reason, rather than running forever.
+        let _ = store.fail_import(run, &e.to_string()).await;
+    }
+    let report = report.map_err(refused);
     bar.finish_and_clear();
     print!("{}", render(&report?));
     Ok(())
