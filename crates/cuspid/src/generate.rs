@@ -254,6 +254,7 @@ pub async fn run(
     preset: Preset,
     seed: u64,
     patients: Option<u64>,
+    admin_password: Option<String>,
 ) -> Result<(), String> {
     let store = crate::app::open_store(&cfg).await?;
     let slug = format!("gen-{}-{seed}", preset.slug());
@@ -309,6 +310,26 @@ pub async fn run(
             .map_err(|e| format!("{name}: {e}"))?;
     }
     g.progress.finish_and_clear();
+    if let Some(password) = admin_password {
+        let email = format!("admin@{}.cuspid.test", org.slug);
+        let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+        tx.create_user(
+            &store,
+            &domain::Scope::system(org.id),
+            &store::identity::NewUser {
+                email: email.clone(),
+                name: "Generated administrator".into(),
+                phone: None,
+                password: Some(password),
+                roles: vec![domain::identity::Role::Admin],
+                locations: vec![],
+            },
+        )
+        .await
+        .map_err(|e| format!("administrator: {e}"))?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        println!("administrator: {email}");
+    }
     let secs = started.elapsed().as_secs_f64();
     println!(
         "generated {} rows for organization {} ({} clinics, {} patients) in {:.2} s: {:.0} rows/s on {}",

@@ -89,6 +89,10 @@ enum Command {
         /// 1,000,000).
         #[arg(long)]
         patients: Option<u64>,
+        /// Also create an administrator, `admin@<org slug>.cuspid.test`, with this password
+        /// (benchmarks sign in as them).
+        #[arg(long, env = "CUSPID_GENERATE_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
     },
     /// Import data exported from another system.
     Import {
@@ -262,9 +266,10 @@ fn main() -> ExitCode {
                 preset,
                 seed,
                 patients,
+                admin_password,
             } => {
                 let cfg = load(&cli.config, &db_overrides(&db))?;
-                generate::run(cfg, preset, seed, patients).await
+                generate::run(cfg, preset, seed, patients, admin_password).await
             }
             Command::Import {
                 command:
