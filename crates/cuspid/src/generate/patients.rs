@@ -16,8 +16,8 @@ use rand::Rng;
 use store::Store;
 use store::batch::BatchInsert;
 use store::db::Val;
-use store::{Backend, Q};
 use store::patients::{Actor, PatientSettings};
+use store::{Backend, Q};
 
 use super::Gen;
 use crate::names::{Culture, Zipf, nickname};
