@@ -723,10 +723,14 @@ async fn register_family(
     Ok(out)
 }
 
-/// A typing slip: one letter dropped from the middle (edit distance 1).
+/// A typing slip: one letter dropped from the middle, between two letters (edit distance 1).
 fn misspell(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
-    let at = chars.len() / 2;
+    let letter = |i: usize| chars.get(i).is_some_and(|c| c.is_alphabetic());
+    let mut at = chars.len() / 2;
+    while at + 1 < chars.len() && !(letter(at - 1) && letter(at) && letter(at + 1)) {
+        at += 1;
+    }
     chars
         .iter()
         .enumerate()
@@ -758,6 +762,8 @@ mod tests {
     #[test]
     fn misspellings_stay_close() {
         assert_eq!(misspell("Jennifer"), "Jennfer");
+        assert_eq!(misspell("Marie-Claude"), "Marie-Caude");
+        assert_eq!(misspell("Léo"), "Léo");
         assert_eq!(unaccented("Côté"), "Cote");
         assert_eq!(name_key(&unaccented("Bélanger")), name_key("Bélanger"));
     }
