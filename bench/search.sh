@@ -18,7 +18,7 @@ PATIENTS="${PATIENTS:-1000000}"
 DATABASES="${DATABASES:-sqlite postgres}"
 PG_ADMIN="${CUSPID_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 PORT=18182
-PASSWORD=benchmark-admin-password-x
+PASSWORD=bench-search-secret-42
 BIN=target/release/cuspid
 [ -x "$BIN" ] || cargo build --release
 WORK="${WORK:-$(mktemp -d)}"

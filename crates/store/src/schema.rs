@@ -109,7 +109,7 @@ pub fn compare(left_name: &str, left: &Schema, right_name: &str, right: &Schema)
 /// Reads the schema of the connected database (our tables only).
 pub async fn introspect(db: &Db) -> DbResult<Schema> {
     match db {
-        Db::Sqlite(_) => introspect_sqlite(db).await,
+        Db::Sqlite(..) => introspect_sqlite(db).await,
         Db::Pg(_) => introspect_pg(db).await,
     }
 }

@@ -144,7 +144,7 @@ async fn every_statement_prepares_on_both_databases() {
     let pg = TestDb::postgres().await;
     let mut failures = Vec::new();
     for (file, sqlite_sql, pg_sql) in &stmts {
-        if let store::Db::Sqlite(p) = &lite.store.db
+        if let store::Db::Sqlite(p, _) = &lite.store.db
             && let Err(e) = sqlx::Executor::prepare(
                 p,
                 sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sqlite_sql.clone())),

@@ -23,7 +23,7 @@ pub struct Hit {
 }
 
 /// Candidates fetched per index branch.
-const PER_BRANCH: i64 = 60;
+const PER_BRANCH: i64 = 25;
 
 /// An upper bound past every name key (keys are lower-case letters).
 fn upper(prefix: &str) -> String {
@@ -82,12 +82,12 @@ impl Store {
                     self.db
                         .fetch_all(
                             Q::new(
-                                "SELECT c.*, (SELECT number FROM patient_phones ph WHERE ph.patient_id = c.id ORDER BY ph.position LIMIT 1) AS phone FROM ( \
-                                 SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND family_key >= $2 AND family_key < $3 AND status <> 'merged' ORDER BY family_key, given_key LIMIT $5) a \
-                                 UNION ALL SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND given_key >= $2 AND given_key < $3 AND status <> 'merged' ORDER BY given_key, family_key LIMIT $5) b \
-                                 UNION ALL SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND preferred_key >= $2 AND preferred_key < $3 AND status <> 'merged' ORDER BY preferred_key LIMIT $5) c \
-                                 UNION ALL SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND family_ph = $4 AND status <> 'merged' ORDER BY family_ph, given_ph LIMIT $5) d \
-                                 UNION ALL SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND given_ph = $4 AND status <> 'merged' ORDER BY given_ph LIMIT $5) e \
+                                "SELECT c.* FROM ( \
+                                 SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND family_key >= $2 AND family_key < $3 AND status <> 'merged' ORDER BY family_key, given_key LIMIT $5) a \
+                                 UNION ALL SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND given_key >= $2 AND given_key < $3 AND status <> 'merged' ORDER BY given_key, family_key LIMIT $5) b \
+                                 UNION ALL SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND preferred_key >= $2 AND preferred_key < $3 AND status <> 'merged' ORDER BY preferred_key LIMIT $5) c \
+                                 UNION ALL SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND family_ph = $4 AND status <> 'merged' ORDER BY family_ph, given_ph LIMIT $5) d \
+                                 UNION ALL SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND given_ph = $4 AND status <> 'merged' ORDER BY given_ph LIMIT $5) e \
                                  ) c",
                             )
                             .bind(org)
@@ -104,15 +104,15 @@ impl Store {
                     self.db
                         .fetch_all(
                             Q::new(
-                                "SELECT c.*, (SELECT number FROM patient_phones ph WHERE ph.patient_id = c.id ORDER BY ph.position LIMIT 1) AS phone FROM ( \
-                                 SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND family_key >= $2 AND family_key < $3 AND given_key >= $4 AND given_key < $5 AND status <> 'merged' ORDER BY family_key, given_key LIMIT $10) a \
-                                 UNION ALL SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND family_key >= $4 AND family_key < $5 AND given_key >= $2 AND given_key < $3 AND status <> 'merged' ORDER BY family_key, given_key LIMIT $10) b \
-                                 UNION ALL SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND family_ph = $6 AND given_ph = $7 AND status <> 'merged' ORDER BY family_ph, given_ph LIMIT $10) c \
-                                 UNION ALL SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND family_ph = $7 AND given_ph = $6 AND status <> 'merged' ORDER BY family_ph, given_ph LIMIT $10) d \
-                                 UNION ALL SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND family_ph = $6 AND given_key >= $4 AND given_key < $5 AND status <> 'merged' ORDER BY family_ph, given_ph LIMIT $10) e \
-                                 UNION ALL SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND family_ph = $7 AND given_key >= $2 AND given_key < $3 AND status <> 'merged' ORDER BY family_ph, given_ph LIMIT $10) f \
-                                 UNION ALL SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND family_key >= $8 AND family_key < $9 AND status <> 'merged' ORDER BY family_key, given_key LIMIT $10) g \
-                                 UNION ALL SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND family_key >= $4 AND family_key < $5 AND preferred_key >= $2 AND preferred_key < $3 AND status <> 'merged' ORDER BY family_key, given_key LIMIT $10) h \
+                                "SELECT c.* FROM ( \
+                                 SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND family_key >= $2 AND family_key < $3 AND given_key >= $4 AND given_key < $5 AND status <> 'merged' ORDER BY family_key, given_key LIMIT $10) a \
+                                 UNION ALL SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND family_key >= $4 AND family_key < $5 AND given_key >= $2 AND given_key < $3 AND status <> 'merged' ORDER BY family_key, given_key LIMIT $10) b \
+                                 UNION ALL SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND family_ph = $6 AND given_ph = $7 AND status <> 'merged' ORDER BY family_ph, given_ph LIMIT $10) c \
+                                 UNION ALL SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND family_ph = $7 AND given_ph = $6 AND status <> 'merged' ORDER BY family_ph, given_ph LIMIT $10) d \
+                                 UNION ALL SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND family_ph = $6 AND given_key >= $4 AND given_key < $5 AND status <> 'merged' ORDER BY family_ph, given_ph LIMIT $10) e \
+                                 UNION ALL SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND family_ph = $7 AND given_key >= $2 AND given_key < $3 AND status <> 'merged' ORDER BY family_ph, given_ph LIMIT $10) f \
+                                 UNION ALL SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND family_key >= $8 AND family_key < $9 AND status <> 'merged' ORDER BY family_key, given_key LIMIT $10) g \
+                                 UNION ALL SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND family_key >= $4 AND family_key < $5 AND preferred_key >= $2 AND preferred_key < $3 AND status <> 'merged' ORDER BY family_key, given_key LIMIT $10) h \
                                  ) c",
                             )
                             .bind(org)
@@ -139,10 +139,10 @@ impl Store {
                     .db
                     .fetch_all(
                         Q::new(
-                            "SELECT c.*, (SELECT number FROM patient_phones ph WHERE ph.patient_id = c.id ORDER BY ph.position LIMIT 1) AS phone FROM ( \
-                             SELECT * FROM (SELECT p.* FROM patient_phones n JOIN patients p ON p.id = n.patient_id \
+                            "SELECT c.* FROM ( \
+                             SELECT * FROM (SELECT p.id, p.location_id, p.restricted, p.family_id, p.chart_number, p.status, p.given_name, p.family_name, p.preferred_name, p.given_key, p.family_key, p.preferred_key, p.birth_date FROM patient_phones n JOIN patients p ON p.id = n.patient_id \
                                WHERE n.org_id = $1 AND n.digits_rev >= $2 AND n.digits_rev < $3 AND $2 <> '' AND p.status <> 'merged' ORDER BY n.digits_rev LIMIT $5) a \
-                             UNION ALL SELECT * FROM (SELECT * FROM patients WHERE org_id = $1 AND chart_number = $4 AND status <> 'merged') b \
+                             UNION ALL SELECT * FROM (SELECT id, location_id, restricted, family_id, chart_number, status, given_name, family_name, preferred_name, given_key, family_key, preferred_key, birth_date FROM patients WHERE org_id = $1 AND chart_number = $4 AND status <> 'merged') b \
                              ) c",
                         )
                         .bind(org)
@@ -159,7 +159,7 @@ impl Store {
                     .db
                     .fetch_all(
                         Q::new(
-                            "SELECT p.*, (SELECT number FROM patient_phones ph WHERE ph.patient_id = p.id ORDER BY ph.position LIMIT 1) AS phone \
+                            "SELECT p.* \
                              FROM patients p WHERE p.org_id = $1 AND p.birth_date = $2 AND p.status <> 'merged' \
                              ORDER BY p.family_key, p.given_key LIMIT $3",
                         )
@@ -175,7 +175,7 @@ impl Store {
                     .db
                     .fetch_all(
                         Q::new(
-                            "SELECT p.*, (SELECT number FROM patient_phones ph WHERE ph.patient_id = p.id ORDER BY ph.position LIMIT 1) AS phone \
+                            "SELECT p.* \
                              FROM patients p WHERE p.org_id = $1 AND p.email = $2 AND p.status <> 'merged' LIMIT $3",
                         )
                         .bind(org)
@@ -186,7 +186,33 @@ impl Store {
                 (rows, Vec::new(), false)
             }
         };
-        rank(scope, &rows, &words, family_first, limit)
+        let mut hits = rank(scope, &rows, &words, family_first, limit)?;
+        self.first_phones(&mut hits).await?;
+        Ok(hits)
+    }
+
+    /// Fills each hit's first phone number, in one query for all of them.
+    async fn first_phones(&self, hits: &mut [Hit]) -> DbResult<()> {
+        if hits.is_empty() {
+            return Ok(());
+        }
+        // Placeholders only: the ids are bound.
+        let marks: Vec<String> = (1..=hits.len()).map(|i| format!("${i}")).collect();
+        let mut q = Q::generated(format!(
+            "SELECT patient_id, number, position FROM patient_phones WHERE patient_id IN ({}) ORDER BY position",
+            marks.join(", ")
+        ));
+        for h in hits.iter() {
+            q = q.bind(h.patient.id);
+        }
+        let rows = self.db.fetch_all(q).await?;
+        for r in rows.iter().rev() {
+            let id = domain::PatientId::from_uuid(r.uuid("patient_id")?);
+            if let Some(h) = hits.iter_mut().find(|h| h.patient.id == id) {
+                h.patient.phone = Some(r.string("number")?);
+            }
+        }
+        Ok(())
     }
 }
 
