@@ -62,6 +62,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011", "custom_roles"),
     migration!(12, "0012", "patients"),
     migration!(13, "0013", "break_glass"),
+    migration!(14, "0014", "patient_search_indexes"),
 ];
 
 /// The newest schema version this binary knows.
