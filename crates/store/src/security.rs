@@ -157,8 +157,9 @@ impl Store {
         Ok(())
     }
 
-    /// Scans the organization's patient-data events since the last scan (at most the last
-    /// day); returns the alerts it raised.
+    /// Scans the organization's patient-data events by people since the last scan (at most the
+    /// last day; the demo, imports and the system, which have no user, are not counted);
+    /// returns the alerts it raised.
     pub async fn scan_anomalies(&self, org: OrgId) -> DbResult<Vec<SecurityAlert>> {
         let settings = self.org_security(org).await?;
         let now = self.now();
@@ -182,7 +183,7 @@ impl Store {
             .fetch_all(
                 Q::new(
                     "SELECT at, actor_id, actor, patient_id FROM audit_events \
-                     WHERE org_id = $1 AND patient_id IS NOT NULL AND at > $2 AND at <= $3 ORDER BY at",
+                     WHERE org_id = $1 AND patient_id IS NOT NULL AND actor_id IS NOT NULL AND at > $2 AND at <= $3 ORDER BY at",
                 )
                 .bind(org)
                 .bind(from)

@@ -120,3 +120,13 @@ dual_test!(fixed_clock async fn session_lifetimes_are_the_organizations(db, cloc
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("between 5 and 480"));
 });
+
+dual_test!(fixed_clock async fn registrations_by_the_demo_or_an_import_raise_no_alert(db, clock) {
+    let _ = clock;
+    let (org, loc) = seed_org(&db.store, "bulk").await;
+    // Sixty patients registered by the system (as the demo and imports do): no person opened them.
+    for i in 0..60 {
+        test_support::seed_patient(&db.store, org.id, loc.id, test_support::patient_input("Ann", &format!("Bulk{i}"), "1990-01-01")).await;
+    }
+    assert!(db.store.scan_anomalies(org.id).await.unwrap().is_empty());
+});
