@@ -129,6 +129,7 @@ dual_test!(system_clock async fn the_front_desk_registers_a_family_files_a_conse
     b.client.find(Locator::Css("input[name=allergy_reaction_0]")).await.unwrap().send_keys("hives, swelling").await.unwrap();
     b.client.find(Locator::Css("#allergy_severity_0 option[value=severe]")).await.unwrap().click().await.unwrap();
     b.click("#reviewed").await;
+    b.screenshot("patient-history-form").await;
     b.click("#save-history").await;
     wait_path(&b, &daughter).await;
     let banner = wait_text(&b, "#medical-alerts", "Penicillin").await;
