@@ -466,9 +466,9 @@ impl Store {
             }
         }
         let now = self.now();
-        let (nid_enc, nid_bidx) = encrypt_national_id(&cipher, &details.national_id);
         tx.execute(
-            Q::new(
+            bind_details(
+                Q::new(
                 "UPDATE patients SET location_id = $1, restricted = $2, given_name = $3, family_name = $4, \
                  middle_name = $5, preferred_name = $6, given_key = $7, family_key = $8, preferred_key = $9, \
                  given_ph = $10, family_ph = $11, birth_date = $12, sex = $13, gender_identity = $14, \
@@ -478,32 +478,11 @@ impl Store {
                  WHERE id = $28 AND org_id = $29",
             )
             .bind(location_id)
-            .bind(restricted)
-            .bind(details.given_name.as_str())
-            .bind(details.family_name.as_str())
-            .bind(details.middle_name.as_str())
-            .bind(details.preferred_name.as_str())
-            .bind(name_key(&details.given_name))
-            .bind(name_key(&details.family_name))
-            .bind(name_key(&details.preferred_name))
-            .bind(phonetic_key(&details.given_name))
-            .bind(phonetic_key(&details.family_name))
-            .bind(details.birth_date.to_string())
-            .bind(details.sex.as_str())
-            .bind(details.gender_identity.as_str())
-            .bind(details.pronouns.as_str())
-            .bind(details.language.as_str())
-            .bind(details.email.as_str())
-            .bind(details.email_consent)
-            .bind(json(&details.address)?)
-            .bind(json(&details.emergency_contact)?)
-            .bind(details.referral_source.as_str())
-            .bind(details.referral_detail.as_str())
-            .bind(nid_enc)
-            .bind(nid_bidx)
-            .bind(non_empty(&details.external_id))
-            .bind(json(&details.custom)?)
-            .bind(now)
+            .bind(restricted),
+            &details,
+            &cipher,
+        )?
+        .bind(now)
             .bind(id)
             .bind(scope.org()),
         )
@@ -936,6 +915,36 @@ fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
+/// Binds a patient's 24 detail columns, in the order both the INSERT and the UPDATE name them
+/// (given_name … custom, with the search keys and the encrypted identifier).
+fn bind_details(q: Q, details: &PatientDetails, cipher: &FieldCipher) -> DbResult<Q> {
+    let (nid_enc, nid_bidx) = encrypt_national_id(cipher, &details.national_id);
+    Ok(q.bind(details.given_name.as_str())
+        .bind(details.family_name.as_str())
+        .bind(details.middle_name.as_str())
+        .bind(details.preferred_name.as_str())
+        .bind(name_key(&details.given_name))
+        .bind(name_key(&details.family_name))
+        .bind(name_key(&details.preferred_name))
+        .bind(phonetic_key(&details.given_name))
+        .bind(phonetic_key(&details.family_name))
+        .bind(details.birth_date.to_string())
+        .bind(details.sex.as_str())
+        .bind(details.gender_identity.as_str())
+        .bind(details.pronouns.as_str())
+        .bind(details.language.as_str())
+        .bind(details.email.as_str())
+        .bind(details.email_consent)
+        .bind(json(&details.address)?)
+        .bind(json(&details.emergency_contact)?)
+        .bind(details.referral_source.as_str())
+        .bind(details.referral_detail.as_str())
+        .bind(nid_enc)
+        .bind(nid_bidx)
+        .bind(non_empty(&details.external_id))
+        .bind(json(&details.custom)?))
+}
+
 fn encrypt_national_id(cipher: &FieldCipher, nid: &str) -> (Option<String>, Option<String>) {
     if nid.is_empty() {
         return (None, None);
@@ -1228,13 +1237,13 @@ impl Txn {
         };
         let chart_number = self.next_chart_number(store, scope.org()).await?;
         let now = store.now();
-        let (nid_enc, nid_bidx) = encrypt_national_id(cipher, &details.national_id);
         let created_by = match scope.principal() {
             domain::Principal::User(u) => Some(u),
             domain::Principal::System => None,
         };
         self.execute(
-            Q::new(
+            bind_details(
+                Q::new(
                 "INSERT INTO patients (id, org_id, location_id, restricted, family_id, chart_number, status, merged_into, \
                  given_name, family_name, middle_name, preferred_name, given_key, family_key, preferred_key, given_ph, family_ph, \
                  birth_date, sex, gender_identity, pronouns, language, email, email_consent, address, emergency_contact, \
@@ -1249,32 +1258,11 @@ impl Txn {
             .bind(new.restricted)
             .bind(family_id)
             .bind(chart_number)
-            .bind(new.status.code())
-            .bind(details.given_name.as_str())
-            .bind(details.family_name.as_str())
-            .bind(details.middle_name.as_str())
-            .bind(details.preferred_name.as_str())
-            .bind(name_key(&details.given_name))
-            .bind(name_key(&details.family_name))
-            .bind(name_key(&details.preferred_name))
-            .bind(phonetic_key(&details.given_name))
-            .bind(phonetic_key(&details.family_name))
-            .bind(details.birth_date.to_string())
-            .bind(details.sex.as_str())
-            .bind(details.gender_identity.as_str())
-            .bind(details.pronouns.as_str())
-            .bind(details.language.as_str())
-            .bind(details.email.as_str())
-            .bind(details.email_consent)
-            .bind(json(&details.address)?)
-            .bind(json(&details.emergency_contact)?)
-            .bind(details.referral_source.as_str())
-            .bind(details.referral_detail.as_str())
-            .bind(nid_enc)
-            .bind(nid_bidx)
-            .bind(non_empty(&details.external_id))
-            .bind(json(&details.custom)?)
-            .bind(created_by)
+            .bind(new.status.code()),
+            &details,
+            cipher,
+        )?
+        .bind(created_by)
             .bind(now),
         )
         .await?;
