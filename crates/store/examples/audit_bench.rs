@@ -1,11 +1,14 @@
 //! Audit chain throughput on either database:
 //!
-//!   cargo run --release -p store --example audit_bench -- URL append EVENTS PER_TX
+//!   cargo run --release -p store --example audit_bench -- URL append EVENTS PER_TX [WRITERS]
+//!   cargo run --release -p store --example audit_bench -- URL plain ROWS PER_TX [WRITERS]
 //!   cargo run --release -p store --example audit_bench -- URL fill EVENTS
 //!   cargo run --release -p store --example audit_bench -- URL verify
 //!
 //! `append` goes through `Txn::audit` (head row lock, hash, insert, head update), `PER_TX`
-//! events per transaction. `fill` writes an already-chained log with batch inserts (to build a
+//! events per transaction, from `WRITERS` concurrent tasks (default 1) sharing the total.
+//! `plain` makes the same transactions with one plain row (id, time, JSON) instead of each
+//! chained event: the cost of the transactions themselves, without the chain. `fill` writes an already-chained log with batch inserts (to build a
 //! 10M-event chain quickly). `verify` walks every chain in the database and prints events/s.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark program
 
@@ -46,23 +49,88 @@ async fn main() {
         "append" => {
             let n: u64 = args[2].parse().unwrap();
             let per_tx: u64 = args[3].parse().unwrap();
-            let mut done = 0;
-            while done < n {
-                let mut tx = store.begin().await.unwrap();
-                for _ in 0..per_tx.min(n - done) {
-                    let e = AuditEntry::system(
-                        "patient.read",
-                        "chart",
-                        serde_json::json!({"part": "perio"}),
-                    );
-                    tx.audit(&store, org, e).await.unwrap();
-                    done += 1;
-                }
-                tx.commit().await.unwrap();
+            let writers: u64 = args.get(4).map(|w| w.parse().unwrap()).unwrap_or(1);
+            let store = Arc::new(store);
+            let tasks: Vec<_> = (0..writers)
+                .map(|w| {
+                    let store = store.clone();
+                    let mine = n / writers + u64::from(w < n % writers);
+                    tokio::spawn(async move {
+                        let mut done = 0;
+                        while done < mine {
+                            let mut tx = store.begin().await.unwrap();
+                            for _ in 0..per_tx.min(mine - done) {
+                                let e = AuditEntry::system(
+                                    "patient.read",
+                                    "chart",
+                                    serde_json::json!({"part": "perio"}),
+                                );
+                                tx.audit(&store, org, e).await.unwrap();
+                                done += 1;
+                            }
+                            tx.commit().await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
             }
             let s = started.elapsed().as_secs_f64();
             println!(
-                "append: {n} events, {per_tx} per transaction, {s:.2} s: {:.0} events/s on {}",
+                "append: {n} events, {per_tx} per transaction, {writers} writers, {s:.2} s: {:.0} events/s on {}{}",
+                n as f64 / s,
+                store.db.backend().name(),
+                store
+                    .db
+                    .wal_fsyncs()
+                    .map(|f| format!(" ({f} WAL fsyncs)"))
+                    .unwrap_or_default()
+            );
+        }
+        "plain" => {
+            let n: u64 = args[2].parse().unwrap();
+            let per_tx: u64 = args[3].parse().unwrap();
+            let writers: u64 = args.get(4).map(|w| w.parse().unwrap()).unwrap_or(1);
+            store
+                .db
+                .execute(Q::fork(
+                    "CREATE TABLE IF NOT EXISTS bench_plain (id BLOB PRIMARY KEY, at BIGINT NOT NULL, details TEXT NOT NULL)",
+                    "CREATE TABLE IF NOT EXISTS bench_plain (id UUID PRIMARY KEY, at BIGINT NOT NULL, details TEXT NOT NULL)",
+                ))
+                .await
+                .unwrap();
+            let store = Arc::new(store);
+            let tasks: Vec<_> = (0..writers)
+                .map(|w| {
+                    let store = store.clone();
+                    let mine = n / writers + u64::from(w < n % writers);
+                    tokio::spawn(async move {
+                        let mut done = 0;
+                        while done < mine {
+                            let mut tx = store.begin().await.unwrap();
+                            for _ in 0..per_tx.min(mine - done) {
+                                tx.execute(
+                                    Q::new("INSERT INTO bench_plain (id, at, details) VALUES ($1, $2, $3)")
+                                        .bind(store.new_uuid())
+                                        .bind(store.now())
+                                        .bind("{\"part\":\"perio\"}"),
+                                )
+                                .await
+                                .unwrap();
+                                done += 1;
+                            }
+                            tx.commit().await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            let s = started.elapsed().as_secs_f64();
+            println!(
+                "plain: {n} rows, {per_tx} per transaction, {writers} writers, {s:.2} s: {:.0} rows/s on {}",
                 n as f64 / s,
                 store.db.backend().name()
             );

@@ -118,7 +118,14 @@ val_from_id!(
     domain::PatientId,
     domain::FamilyId,
     domain::DocumentId,
-    domain::MergeId
+    domain::MergeId,
+    domain::OperatoryId,
+    domain::AppointmentTypeId,
+    domain::AppointmentId,
+    domain::BlockoutId,
+    domain::WaitlistId,
+    domain::RecallTypeId,
+    domain::CalendarFeedId
 );
 
 /// A query: SQL text (one for both databases, or a fork) plus its binds.
@@ -288,9 +295,22 @@ pub enum Db {
     Pg(PgPool),
 }
 
-/// The queue of this process's SQLite write transactions.
-#[derive(Clone, Debug, Default)]
-pub struct WriteGate(std::sync::Arc<tokio::sync::Mutex<()>>);
+/// This process's SQLite writers: the queue they wait in for their turn, and the group fsync
+/// that makes their commits durable (`durable.rs`).
+#[derive(Clone, Debug)]
+pub struct WriteGate {
+    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    wal: std::sync::Arc<crate::durable::WalSync>,
+    /// The database file (`None` for an in-memory database).
+    path: Option<std::path::PathBuf>,
+}
+
+impl WriteGate {
+    /// fsyncs of the WAL made so far by this process's commits.
+    pub fn fsyncs(&self) -> u64 {
+        self.wal.fsyncs()
+    }
+}
 
 impl Db {
     /// Opens a database from a URL: `sqlite:PATH` (created if missing) or `postgres://…`.
@@ -304,20 +324,34 @@ impl Db {
                 .map_err(fail)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
+                // NORMAL: a commit writes its WAL frames without fsync; `Tx::commit` then waits
+                // for a group fsync that covers it, so an acknowledged commit is on disk as
+                // with FULL, but the writer never waits for the disk (`durable.rs`).
+                .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 // Reads straight from the OS page cache (no read syscall per page), and a larger
                 // per-connection cache: searches over a million patients touch many pages.
                 .pragma("mmap_size", "1073741824")
                 .pragma("cache_size", "-16384");
+            let file = opts.get_filename();
+            let wal = crate::durable::WalSync::new(file);
+            let path = (file.as_os_str() != ":memory:" && !file.as_os_str().is_empty())
+                .then(|| file.to_path_buf());
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections.max(2))
                 .acquire_timeout(settings.acquire_timeout)
                 .connect_with(opts)
                 .await
                 .map_err(fail)?;
-            Ok(Db::Sqlite(pool, WriteGate::default()))
+            Ok(Db::Sqlite(
+                pool,
+                WriteGate {
+                    turn: Default::default(),
+                    wal,
+                    path,
+                },
+            ))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url).map_err(fail)?;
             let pool = PgPoolOptions::new()
@@ -339,9 +373,16 @@ impl Db {
         }
     }
 
+    /// Runs one statement. On SQLite it runs as a transaction of its own, in the writers' line,
+    /// so its commit is made durable like any other (`execute` is for writes).
     pub async fn execute(&self, q: Q) -> DbResult<u64> {
         Ok(match self {
-            Db::Sqlite(p, _) => q.sqlite().execute(p).await?.rows_affected(),
+            Db::Sqlite(..) => {
+                let mut tx = self.begin().await?;
+                let n = tx.execute(q).await?;
+                tx.commit().await?;
+                n
+            }
             Db::Pg(p) => q.pg().execute(p).await?.rows_affected(),
         })
     }
@@ -379,6 +420,25 @@ impl Db {
         })
     }
 
+    /// PostgreSQL only: runs a `COPY … TO STDOUT` built from our own values and hands each
+    /// chunk of its output to `f`, which sees the whole stream (a COPY cannot stop early).
+    pub async fn pg_copy_out(
+        &self,
+        statement: &str,
+        mut f: impl FnMut(&[u8]) -> DbResult<()>,
+    ) -> DbResult<()> {
+        use futures::TryStreamExt;
+        use sqlx::postgres::PgPoolCopyExt;
+        let Db::Pg(p) = self else {
+            return Err(DbError::Migration("COPY is PostgreSQL's".into()));
+        };
+        let mut chunks = p.copy_out_raw(statement).await?;
+        while let Some(chunk) = chunks.try_next().await? {
+            f(&chunk)?;
+        }
+        Ok(())
+    }
+
     /// Begins a transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at the
     /// start, so a check-then-write inside it cannot race another writer.
     pub async fn begin(&self) -> DbResult<Tx> {
@@ -390,10 +450,16 @@ impl Db {
                 // The same 10 s as the busy timeout, so a transaction begun while another of
                 // the same task is open fails instead of waiting forever.
                 let turn =
-                    tokio::time::timeout(Duration::from_secs(10), gate.0.clone().lock_owned())
+                    tokio::time::timeout(Duration::from_secs(10), gate.turn.clone().lock_owned())
                         .await
                         .map_err(|_| DbError::Sqlx(sqlx::Error::PoolTimedOut))?;
-                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, turn)
+                Tx::Sqlite(
+                    p.begin_with("BEGIN IMMEDIATE").await?,
+                    Turn {
+                        _held: turn,
+                        wal: gate.wal.clone(),
+                    },
+                )
             }
             Db::Pg(p) => Tx::Pg(p.begin().await?),
         })
@@ -411,6 +477,22 @@ impl Db {
         }
     }
 
+    /// The SQLite database file (`None` on PostgreSQL or in memory).
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Db::Sqlite(_, gate) => gate.path.as_deref(),
+            Db::Pg(_) => None,
+        }
+    }
+
+    /// fsyncs made for this process's SQLite commits (`None` on PostgreSQL).
+    pub fn wal_fsyncs(&self) -> Option<u64> {
+        match self {
+            Db::Sqlite(_, gate) => Some(gate.fsyncs()),
+            Db::Pg(_) => None,
+        }
+    }
+
     /// Pool size and idle connections, for /metrics.
     pub fn pool_stats(&self) -> (u32, usize) {
         match self {
@@ -420,13 +502,16 @@ impl Db {
     }
 }
 
+/// A SQLite transaction's write turn, held until it ends, and the WAL it must make durable.
+pub struct Turn {
+    _held: tokio::sync::OwnedMutexGuard<()>,
+    wal: std::sync::Arc<crate::durable::WalSync>,
+}
+
 /// A transaction on either database. Dropped without `commit`, it rolls back.
 pub enum Tx {
     /// The transaction and this process's write turn, held until it ends.
-    Sqlite(
-        sqlx::Transaction<'static, Sqlite>,
-        tokio::sync::OwnedMutexGuard<()>,
-    ),
+    Sqlite(sqlx::Transaction<'static, Sqlite>, Turn),
     Pg(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -495,9 +580,17 @@ impl Tx {
         Ok(())
     }
 
+    /// Commits. On SQLite it returns once the commit is on disk: the write turn passes to the
+    /// next transaction at `COMMIT`, and the wait for the (shared) fsync comes after.
     pub async fn commit(self) -> DbResult<()> {
         match self {
-            Tx::Sqlite(t, _) => t.commit().await?,
+            Tx::Sqlite(t, turn) => {
+                t.commit().await?;
+                let ticket = turn.wal.ticket();
+                let wal = turn.wal.clone();
+                drop(turn);
+                wal.durable(ticket).await?;
+            }
             Tx::Pg(t) => t.commit().await?,
         }
         Ok(())

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod batch;
 pub mod crypto;
 pub mod db;
+mod durable;
 pub mod events;
 pub mod identity;
 pub mod jobs;

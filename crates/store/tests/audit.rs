@@ -219,3 +219,70 @@ async fn appends_from_concurrent_transactions_keep_one_chain() {
         assert_eq!(r.events, 2 + 100, "org.created + location.created + 100");
     }
 }
+
+/// An organization with a chain of `n` events written 1,000 per transaction.
+async fn long_chain(store: &Store, n: i64) -> OrgId {
+    let (org, _) = seed_org(store, "audited").await;
+    let mut have = store.audit_events(org.id, 0, 1000).await.unwrap().len() as i64;
+    while have < n {
+        let mut tx = store.begin().await.unwrap();
+        for _ in 0..(n - have).min(1000) {
+            tx.audit(
+                store,
+                org.id,
+                AuditEntry::system("patient.read", "chart", json!({ "i": have })),
+            )
+            .await
+            .unwrap();
+            have += 1;
+        }
+        tx.commit().await.unwrap();
+    }
+    org.id
+}
+
+// A long chain is read in four ranges at once (`VERIFY_SEGMENTS`): events at the seams between
+// them are checked against the range before, and the first broken event is the one a walk
+// from the start would name. Each tampering below is earlier than the one before it.
+dual_test!(async fn tampering_at_the_seams_of_a_parallel_verification_is_named_exactly(db) {
+    let store = db.store.clone().with_audit_signer(AuditSigner::from_seed(&SEED, 1000).unwrap());
+    let n = 40_000;
+    let org = long_chain(&store, n).await;
+    let r = store.verify_audit(org, Some(&signer().public_key())).await.unwrap();
+    assert_eq!(r.broken, None);
+    assert_eq!((r.events, r.checkpoints), (40_000, 40));
+    // The ranges are (0, 10001], (10001, 20002], (20002, 30003], (30003, 40000].
+    assert_eq!(store::audit::VERIFY_SEGMENTS, 4);
+    let step = n / 4 + 1;
+    drop_protection(&store).await;
+
+    // The last event of the third range.
+    store.db.execute(Q::new("DELETE FROM audit_events WHERE org_id = $1 AND seq = $2").bind(org).bind(3 * step)).await.unwrap();
+    let (seq, why) = broken_at(&store, org).await;
+    assert_eq!(seq, 3 * step);
+    assert!(why.contains("missing") && why.contains(&format!("next one is {}", 3 * step + 1)), "{why}");
+
+    // The first event of the third range.
+    store.db.execute(Q::new("UPDATE audit_events SET details = '{}' WHERE org_id = $1 AND seq = $2").bind(org).bind(2 * step + 1)).await.unwrap();
+    let (seq, why) = broken_at(&store, org).await;
+    assert_eq!(seq, 2 * step + 1);
+    assert!(why.contains("edited"), "{why}");
+
+    // A self-consistent forgery replacing the first event of the second range: its hash fits
+    // its content, but it does not follow the last event of the first range.
+    let mut forged = store.audit_events(org, step, 1).await.unwrap().remove(0);
+    forged.details = "{\"forged\":true}".into();
+    forged.prev_hash = "f".repeat(64);
+    forged.hash = forged.compute_hash();
+    store.db.execute(Q::new("UPDATE audit_events SET details = $1, prev_hash = $2, hash = $3 WHERE org_id = $4 AND seq = $5")
+        .bind(forged.details.as_str()).bind(forged.prev_hash.as_str()).bind(forged.hash.as_str()).bind(org).bind(forged.seq)).await.unwrap();
+    let (seq, why) = broken_at(&store, org).await;
+    assert_eq!(seq, step + 1);
+    assert!(why.contains("does not follow"), "{why}");
+
+    // The whole first range gone: event 1 is missing, and the next one is the second range's.
+    store.db.execute(Q::new("DELETE FROM audit_events WHERE org_id = $1 AND seq <= $2").bind(org).bind(step)).await.unwrap();
+    let (seq, why) = broken_at(&store, org).await;
+    assert_eq!(seq, 1);
+    assert!(why.contains(&format!("next one is {}", step + 1)), "{why}");
+});

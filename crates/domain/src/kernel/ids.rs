@@ -114,6 +114,41 @@ define_id!(
     MergeId,
     "mrg"
 );
+define_id!(
+    /// A chair (operatory) of a location.
+    OperatoryId,
+    "opr"
+);
+define_id!(
+    /// A kind of appointment: name, colour and time pattern.
+    AppointmentTypeId,
+    "apt"
+);
+define_id!(
+    /// An appointment.
+    AppointmentId,
+    "app"
+);
+define_id!(
+    /// Time on the agenda reserved for some kinds of work.
+    BlockoutId,
+    "blk"
+);
+define_id!(
+    /// A patient on the ASAP list.
+    WaitlistId,
+    "wai"
+);
+define_id!(
+    /// A kind of recall (6-month hygiene, 12-month exam, ...).
+    RecallTypeId,
+    "rct"
+);
+define_id!(
+    /// A secret iCalendar feed URL.
+    CalendarFeedId,
+    "cal"
+);
 
 #[cfg(test)]
 mod tests {
