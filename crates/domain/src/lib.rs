@@ -4,6 +4,7 @@
 pub mod identity;
 pub mod kernel;
 pub mod patients;
+pub mod scheduling;
 
 pub use kernel::clock::{Clock, FixedClock, SystemClock};
 pub use kernel::error::{DomainError, ErrorCode, FieldError};

@@ -23,6 +23,7 @@ pub mod reset;
 pub mod roles;
 pub mod rotation;
 pub mod schema;
+pub mod scheduling;
 pub mod security;
 pub mod tenancy;
 pub mod tokens;

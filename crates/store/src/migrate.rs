@@ -63,6 +63,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(12, "0012", "patients"),
     migration!(13, "0013", "break_glass"),
     migration!(14, "0014", "patient_search_indexes"),
+    migration!(15, "0015", "scheduling"),
 ];
 
 /// The newest schema version this binary knows.

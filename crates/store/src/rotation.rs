@@ -100,6 +100,14 @@ pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[
         field: crate::patients::history::CHANGES_FIELD,
         index: None,
     },
+    EncryptedField {
+        table: "appointments",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "notes_enc",
+        field: crate::scheduling::appointments::NOTES_FIELD,
+        index: None,
+    },
 ];
 
 impl Store {

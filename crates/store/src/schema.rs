@@ -33,6 +33,9 @@ pub struct Table {
     pub columns: Vec<Column>,
     pub indexes: Vec<Index>,
     pub foreign_keys: Vec<ForeignKey>,
+    /// Overlap guards by name: PostgreSQL's exclusion constraints (their GiST indexes are not
+    /// listed as indexes), SQLite's triggers named `…_no_overlap` that do the same.
+    pub guards: Vec<String>,
 }
 
 /// Tables by name.
@@ -97,6 +100,15 @@ pub fn compare(left_name: &str, left: &Schema, right_name: &str, right: &Schema)
                 if af != bf {
                     diffs.push(format!(
                         "foreign keys of {name} differ: {left_name} {af:?}, {right_name} {bf:?}"
+                    ));
+                }
+                let mut ag = a.guards.clone();
+                let mut bg = b.guards.clone();
+                ag.sort();
+                bg.sort();
+                if ag != bg {
+                    diffs.push(format!(
+                        "overlap guards of {name} differ: {left_name} {ag:?}, {right_name} {bg:?}"
                     ));
                 }
             }
@@ -165,6 +177,17 @@ async fn introspect_sqlite(db: &Db) -> DbResult<Schema> {
                 columns: cols,
             });
         }
+        for g in db
+            .fetch_all(
+                Q::new(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = $1 AND name LIKE '%_no_overlap'",
+                )
+                .bind(name.as_str()),
+            )
+            .await?
+        {
+            table.guards.push(g.string("name")?);
+        }
         for f in db
             .fetch_all(Q::new("SELECT \"from\" AS col, \"table\" AS rt, \"to\" AS rc FROM pragma_foreign_key_list($1)").bind(name.as_str()))
             .await?
@@ -231,7 +254,8 @@ async fn introspect_pg(db: &Db) -> DbResult<Schema> {
                      array_to_string(ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord) \
                        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord), ',') AS cols \
                      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-                     WHERE i.indrelid = (quote_ident(current_schema()) || '.' || quote_ident($1))::regclass AND NOT i.indisprimary",
+                     WHERE i.indrelid = (quote_ident(current_schema()) || '.' || quote_ident($1))::regclass AND NOT i.indisprimary \
+                     AND NOT EXISTS (SELECT 1 FROM pg_constraint x WHERE x.conindid = i.indexrelid AND x.contype = 'x')",
                 )
                 .bind(name.as_str()),
             )
@@ -242,6 +266,18 @@ async fn introspect_pg(db: &Db) -> DbResult<Schema> {
                 unique: i.bool("u")?,
                 columns: i.string("cols")?.split(',').map(str::to_string).collect(),
             });
+        }
+        for g in db
+            .fetch_all(
+                Q::new(
+                    "SELECT conname::text AS name FROM pg_constraint \
+                     WHERE conrelid = (quote_ident(current_schema()) || '.' || quote_ident($1))::regclass AND contype = 'x'",
+                )
+                .bind(name.as_str()),
+            )
+            .await?
+        {
+            table.guards.push(g.string("name")?);
         }
         for f in db
             .fetch_all(
@@ -288,6 +324,7 @@ mod tests {
                 columns: vec!["name".into()],
             }],
             foreign_keys: vec![],
+            guards: vec![],
         }
     }
 
@@ -331,6 +368,9 @@ mod tests {
         let mut c = b.clone();
         c.get_mut("t").unwrap().indexes[0].unique = false;
         assert!(compare("x", &b, "y", &c)[0].starts_with("indexes of t differ"));
+        let mut g = b.clone();
+        g.get_mut("t").unwrap().guards.push("t_no_overlap".into());
+        assert!(compare("x", &b, "y", &g)[0].starts_with("overlap guards of t differ"));
         let mut d = b.clone();
         d.insert("extra".into(), Table::default());
         assert_eq!(compare("x", &b, "y", &d), vec!["table extra only in y"]);

@@ -230,6 +230,21 @@ impl Store {
 /// from each in this order. Every context adds its tables here (a test checks that every table
 /// with an `org_id` column is listed here or in [`KEPT_TABLES`]).
 pub const TENANT_TABLES: &[&str] = &[
+    "calendar_feeds",
+    "patient_recalls",
+    "recall_types",
+    "waitlist_entries",
+    "agenda_views",
+    "appointment_history",
+    "appointment_busy",
+    "appointments",
+    "blockouts",
+    "location_holidays",
+    "schedule_exceptions",
+    "provider_schedules",
+    "appointment_types",
+    "operatories",
+    "scheduling_settings",
     "break_glass",
     "patient_imports",
     "patient_merges",

@@ -616,3 +616,51 @@ pub async fn seed_patient(
         .await
         .unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// A provider (a dentist or a hygienist with a provider profile) in `org`, who cannot sign in.
+pub async fn seed_provider(
+    store: &Store,
+    org: OrgId,
+    name: &str,
+    role: domain::identity::Role,
+    colour: &str,
+) -> domain::UserId {
+    let scope = Scope::system(org);
+    let mut tx = store.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    let slug: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    let user = store::identity::NewUser {
+        email: format!("{slug}-{}@providers.test", &store.new_uuid().simple().to_string()[20..]),
+        name: name.into(),
+        phone: None,
+        password: None,
+        roles: vec![role],
+        locations: Vec::new(),
+    };
+    let id = tx
+        .create_user_prehashed(store, &scope, &user, "!no-password".into())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tx.add_provider_profile(
+        store,
+        &scope,
+        id,
+        &domain::identity::provider::ProviderProfile {
+            licence_number: "L-1".into(),
+            npi: String::new(),
+            specialty: if role == domain::identity::Role::Hygienist {
+                "dental_hygiene".into()
+            } else {
+                "general_dentistry".into()
+            },
+            color: colour.into(),
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    id
+}

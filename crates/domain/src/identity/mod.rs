@@ -82,6 +82,7 @@ permissions! {
     SettingsManage = "settings.manage": "Change practice settings (locations, fees, storage, security).",
     PortalSelf = "portal.self": "A patient's own portal: appointments, documents, balance.",
     ApiAccess = "api.access": "Use the JSON API with a token.",
+    ScheduleOverride = "schedule.override": "Book outside a provider's hours, into a blockout or in the past.",
 }
 
 impl fmt::Display for Permission {
@@ -214,6 +215,7 @@ impl Role {
                 PatientsWrite,
                 ScheduleRead,
                 ScheduleWrite,
+                ScheduleOverride,
                 ChartRead,
                 ChartWrite,
                 PerioWrite,
@@ -242,13 +244,15 @@ impl Role {
             ],
             // Chairside support and inventory (seed 004).
             Role::Assistant => &[InventoryManage],
-            // Front desk: agenda, registration, billing tasks, lab tracking (seed 004).
+            // Front desk: agenda (and booking past the usual hours when the dentist agrees),
+            // registration, billing tasks, lab tracking (seed 004).
             Role::Receptionist => &[
                 DashboardView,
                 PatientsRead,
                 PatientsWrite,
                 ScheduleRead,
                 ScheduleWrite,
+                ScheduleOverride,
                 BillingRead,
                 BillingPost,
                 LabManage,

@@ -25,16 +25,20 @@ use crate::{Store, Txn};
 pub const PATIENT_LINKS: &[(&str, &str)] = &[
     ("patient_documents", "patient_id"),
     ("communications", "patient_id"),
+    ("appointments", "patient_id"),
+    ("waitlist_entries", "patient_id"),
 ];
 
 /// Tables with a `patient_id` column that a merge does not move, and why: the audit trail is
 /// never rewritten; phones and histories merge by their own rules; an emergency-access grant
-/// names the record it was given for.
+/// names the record it was given for; recalls are recomputed for both records from their
+/// appointments after the move (`Txn::recompute_recalls`).
 pub const NOT_MOVED: &[&str] = &[
     "audit_events",
     "patient_phones",
     "medical_histories",
     "break_glass",
+    "patient_recalls",
 ];
 
 /// What a merge moved, to move it back.
@@ -151,6 +155,13 @@ impl Store {
             .await?;
             moved.rows.insert(table.to_string(), ids);
         }
+        // The moved appointments' patient busy times follow them (a clash refuses the merge);
+        // both records' recalls are recomputed from their appointments.
+        if let Some(appts) = moved.rows.get("appointments") {
+            tx.move_patient_busy(merged, survivor, appts).await?;
+        }
+        tx.recompute_recalls(self, scope, survivor).await?;
+        tx.recompute_recalls(self, scope, merged).await?;
         // Phone numbers the survivor lacks, after the survivor's own.
         let s_numbers: Vec<String> = tx
             .fetch_all(
@@ -346,6 +357,11 @@ impl Store {
                 .await?;
             }
         }
+        if let Some(appts) = moved.rows.get("appointments") {
+            tx.move_patient_busy(survivor, merged, appts).await?;
+        }
+        tx.recompute_recalls(self, scope, survivor).await?;
+        tx.recompute_recalls(self, scope, merged).await?;
         for p in &moved.phones {
             tx.execute(
                 Q::new(
