@@ -4,6 +4,7 @@
 //! demo is the same every time. The patients part is in [`patients`].
 
 mod patients;
+mod scheduling;
 
 use domain::identity::Role;
 use domain::identity::password::check_new_password;
@@ -34,6 +35,7 @@ const PARTS: &[(&str, Part)] = &[
     ("tenancy", tenancy),
     ("staff", staff),
     ("patients", patients::create),
+    ("scheduling", scheduling::create),
 ];
 
 /// The demo users' domain: `<role>@demo.cuspid.test`.

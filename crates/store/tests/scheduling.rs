@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use domain::identity::Role;
 use domain::scheduling::status::AppointmentStatus;
-use domain::scheduling::{AppointmentTypeInput, BlockoutRule, DayPart, OperatoryInput, WaitlistWish};
+use domain::scheduling::{
+    AppointmentTypeInput, BlockoutRule, DayPart, OperatoryInput, WaitlistWish,
+};
 use domain::{ErrorCode, Location, OrgId, Scope, UserId};
 use jiff::Timestamp;
 use jiff::civil::{date, time};
@@ -24,7 +26,9 @@ use store::tenancy::WriteError;
 use test_support::{TestDb, dual_test, patient_input, seed_org, seed_patient, seed_provider};
 
 const MAY: Permits = Permits { may_override: true };
-const MAY_NOT: Permits = Permits { may_override: false };
+const MAY_NOT: Permits = Permits {
+    may_override: false,
+};
 
 struct Clinic {
     org: OrgId,
@@ -61,7 +65,15 @@ async fn clinic(store: &Store, slug: &str) -> Clinic {
     for n in ["Operatory 1", "Operatory 2", "Hygiene 1"] {
         chairs.push(
             store
-                .create_operatory(&scope, &actor(), loc.id, &OperatoryInput { name: n.into(), short_name: String::new() })
+                .create_operatory(
+                    &scope,
+                    &actor(),
+                    loc.id,
+                    &OperatoryInput {
+                        name: n.into(),
+                        short_name: String::new(),
+                    },
+                )
                 .await
                 .unwrap(),
         );
@@ -74,16 +86,44 @@ async fn clinic(store: &Store, slug: &str) -> Clinic {
         pattern: pattern.into(),
         unit_minutes: 10,
     };
-    let crown = store.save_appointment_type(&scope, &actor(), None, &ty("Crown prep", "//XXXX//"), true).await.unwrap();
-    let cleaning = store.save_appointment_type(&scope, &actor(), None, &ty("Cleaning", "//////"), true).await.unwrap();
-    Clinic { org: org.id, scope, loc, chairs, dentist, hygienist, crown, cleaning }
+    let crown = store
+        .save_appointment_type(&scope, &actor(), None, &ty("Crown prep", "//XXXX//"), true)
+        .await
+        .unwrap();
+    let cleaning = store
+        .save_appointment_type(&scope, &actor(), None, &ty("Cleaning", "//////"), true)
+        .await
+        .unwrap();
+    Clinic {
+        org: org.id,
+        scope,
+        loc,
+        chairs,
+        dentist,
+        hygienist,
+        crown,
+        cleaning,
+    }
 }
 
 async fn patient(store: &Store, c: &Clinic, given: &str) -> domain::PatientId {
-    seed_patient(store, c.org, c.loc.id, patient_input(given, "Tester", "1980-05-06")).await.id
+    seed_patient(
+        store,
+        c.org,
+        c.loc.id,
+        patient_input(given, "Tester", "1980-05-06"),
+    )
+    .await
+    .id
 }
 
-fn booking(c: &Clinic, chair: usize, patient: domain::PatientId, start: Timestamp, minutes: i64) -> NewAppointment {
+fn booking(
+    c: &Clinic,
+    chair: usize,
+    patient: domain::PatientId,
+    start: Timestamp,
+    minutes: i64,
+) -> NewAppointment {
     NewAppointment {
         location_id: Some(c.loc.id),
         operatory_id: Some(c.chairs[chair].id),
@@ -98,7 +138,11 @@ fn booking(c: &Clinic, chair: usize, patient: domain::PatientId, start: Timestam
 fn field_error(e: WriteError) -> (String, String) {
     match e {
         WriteError::Invalid(d) => {
-            let f = d.fields.first().cloned().unwrap_or_else(|| panic!("no field in {d:?}"));
+            let f = d
+                .fields
+                .first()
+                .cloned()
+                .unwrap_or_else(|| panic!("no field in {d:?}"));
             (f.field, f.message)
         }
         other => panic!("not a field error: {other:?}"),
@@ -108,7 +152,12 @@ fn field_error(e: WriteError) -> (String, String) {
 fn conflict(e: WriteError) -> (String, String) {
     match e {
         WriteError::Invalid(d) if d.code == ErrorCode::Conflict => {
-            let id = d.fields.iter().find(|f| f.field == "conflicting_appointment_id").map(|f| f.message.clone()).unwrap_or_default();
+            let id = d
+                .fields
+                .iter()
+                .find(|f| f.field == "conflicting_appointment_id")
+                .map(|f| f.message.clone())
+                .unwrap_or_default();
             (d.message, id)
         }
         other => panic!("not a conflict: {other:?}"),
@@ -316,7 +365,11 @@ dual_test!(async fn the_patient_flow_frees_and_takes_time_and_satisfies_recall(d
     assert_eq!(changes, ["created", "status", "status"]);
 });
 
-async fn peek(store: &Store, c: &Clinic, id: domain::AppointmentId) -> store::scheduling::appointments::Appointment {
+async fn peek(
+    store: &Store,
+    c: &Clinic,
+    id: domain::AppointmentId,
+) -> store::scheduling::appointments::Appointment {
     store.appointment(&c.scope, &actor(), id).await.unwrap()
 }
 
@@ -482,7 +535,10 @@ dual_test!(async fn feeds_serve_initials_at_a_secret_url_until_revoked(db) {
 // each chair-time and refuses the others as conflicts, on both databases.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_bookings_never_double_book() {
-    for db in [Some(TestDb::sqlite().await), TestDb::postgres().await].into_iter().flatten() {
+    for db in [Some(TestDb::sqlite().await), TestDb::postgres().await]
+        .into_iter()
+        .flatten()
+    {
         let store = Arc::new(db.store.clone());
         let c = Arc::new(clinic(&store, "sched-race").await);
         let mut patients = Vec::new();
@@ -502,11 +558,20 @@ async fn concurrent_bookings_never_double_book() {
                     let offset = ((t * 7 + i * 3) % 5) as i8 * 10;
                     let mut b = booking(&c, chair, patients[t], at(3, 9, offset), 20);
                     b.provider_id = Some(if chair == 0 { c.dentist } else { c.hygienist });
-                    match store.book_appointment(&c.scope, &actor(), MAY_NOT, &b).await {
+                    match store
+                        .book_appointment(&c.scope, &actor(), MAY_NOT, &b)
+                        .await
+                    {
                         Ok(_) => ok += 1,
                         Err(e) => {
                             let (msg, _) = conflict(e);
-                            assert!(msg.contains("taken") || msg.contains("busy") || msg.contains("patient") || msg.contains("a moment ago"), "{msg}");
+                            assert!(
+                                msg.contains("taken")
+                                    || msg.contains("busy")
+                                    || msg.contains("patient")
+                                    || msg.contains("a moment ago"),
+                                "{msg}"
+                            );
                             refused += 1;
                         }
                     }
@@ -520,14 +585,23 @@ async fn concurrent_bookings_never_double_book() {
             assert_eq!(ok + refused, 10);
             total_ok += ok;
         }
-        let day = store.agenda(&c.scope, &actor(), c.loc.id, at(3, 0, 0), at(4, 0, 0)).await.unwrap();
+        let day = store
+            .agenda(&c.scope, &actor(), c.loc.id, at(3, 0, 0), at(4, 0, 0))
+            .await
+            .unwrap();
         assert_eq!(day.len(), total_ok);
         for (i, a) in day.iter().enumerate() {
             for b in &day[i + 1..] {
                 let (a, b) = (&a.appointment, &b.appointment);
                 let overlap = a.start < b.end && b.start < a.end;
-                assert!(!(overlap && a.operatory_id == b.operatory_id), "double-booked chair: {a:?} {b:?}");
-                assert!(!(overlap && a.patient_id == b.patient_id), "patient twice: {a:?} {b:?}");
+                assert!(
+                    !(overlap && a.operatory_id == b.operatory_id),
+                    "double-booked chair: {a:?} {b:?}"
+                );
+                assert!(
+                    !(overlap && a.patient_id == b.patient_id),
+                    "patient twice: {a:?} {b:?}"
+                );
             }
         }
         assert!(total_ok >= 2, "{total_ok}");

@@ -633,7 +633,10 @@ pub async fn seed_provider(
         .collect::<String>()
         .to_lowercase();
     let user = store::identity::NewUser {
-        email: format!("{slug}-{}@providers.test", &store.new_uuid().simple().to_string()[20..]),
+        email: format!(
+            "{slug}-{}@providers.test",
+            &store.new_uuid().simple().to_string()[20..]
+        ),
         name: name.into(),
         phone: None,
         password: None,

@@ -139,6 +139,7 @@ impl Routes {
     method!(post, axum::routing::post, "POST");
     method!(delete, axum::routing::delete, "DELETE");
     method!(put, axum::routing::put, "PUT");
+    method!(patch, axum::routing::patch, "PATCH");
 
     /// A POST that takes a file: the ordinary body limit is lifted (the outer limit and the
     /// handler's own, `max_upload_bytes`, apply).

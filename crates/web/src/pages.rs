@@ -12,11 +12,6 @@ use crate::shell::{Ctx, Shell};
 
 /// The seed's pages not built yet: (path, heading key, blurb key).
 pub const PLANNED: &[(&str, &str, &str)] = &[
-    (
-        "/appointments",
-        "nav-appointments",
-        "page-appointments-blurb",
-    ),
     ("/treatments", "nav-treatments", "page-treatments-blurb"),
     (
         "/prescriptions",

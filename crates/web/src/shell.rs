@@ -91,6 +91,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/doctors", "nav-doctors"),
     ("/audit", "nav-audit"),
     ("/settings/roles", "nav-roles"),
+    ("/settings/scheduling", "nav-scheduling"),
     ("/settings/security", "nav-security"),
     ("/settings/api-tokens", "nav-api-tokens"),
     ("/admin/jobs", "nav-jobs"),

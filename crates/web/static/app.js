@@ -5,6 +5,8 @@
 //    is re-dispatched on `document` as CustomEvent("cuspid:event", {detail}).
 // 2. Current nav link gets aria-current="page" if the server did not set one.
 // 3. "/" focuses #global-search when not typing in a field.
+// 4. Patient pickers, forms that submit themselves, print buttons. The agenda has its own
+//    module, agenda.js.
 //
 // Normal conditions (server down, bad message, no search box) never log to the console.
 
@@ -434,6 +436,19 @@ function followImport() {
   window.setTimeout(tick, 500);
 }
 
+// Selects and date boxes marked data-autosubmit send their form when changed; buttons
+// marked data-print print the page.
+function startSmallHelpers() {
+  for (const el of document.querySelectorAll("[data-autosubmit]")) {
+    el.addEventListener("change", () => {
+      if (el.form) el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit();
+    });
+  }
+  for (const b of document.querySelectorAll("[data-print]")) {
+    b.addEventListener("click", () => window.print());
+  }
+}
+
 // ---------------------------------------------------------------- boot
 
 function boot() {
@@ -442,6 +457,7 @@ function boot() {
   startLive();
   startLiveSearch();
   startPickers();
+  startSmallHelpers();
   followImport();
 }
 

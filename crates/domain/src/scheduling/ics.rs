@@ -44,8 +44,18 @@ pub fn calendar(
         format!("X-WR-CALNAME:{}", text(name)),
         format!("X-WR-TIMEZONE:{tzid}"),
     ];
-    let from = events.iter().map(|e| e.start).min().unwrap_or(span.0).min(span.0);
-    let to = events.iter().map(|e| e.end).max().unwrap_or(span.1).max(span.1);
+    let from = events
+        .iter()
+        .map(|e| e.start)
+        .min()
+        .unwrap_or(span.0)
+        .min(span.0);
+    let to = events
+        .iter()
+        .map(|e| e.end)
+        .max()
+        .unwrap_or(span.1)
+        .max(span.1);
     lines.extend(vtimezone(tz, tzid, from, to));
     for e in events {
         lines.push("BEGIN:VEVENT".into());
@@ -99,13 +109,23 @@ fn vtimezone(tz: &TimeZone, tzid: &str, from: Timestamp, to: Timestamp) -> Vec<S
     let mut out = vec!["BEGIN:VTIMEZONE".to_string(), format!("TZID:{tzid}")];
     let mut transitions: Vec<(Timestamp, Offset, String, bool)> = Vec::new();
     if let Some(t) = tz.preceding(from).next() {
-        transitions.push((t.timestamp(), t.offset(), t.abbreviation().to_string(), t.dst().is_dst()));
+        transitions.push((
+            t.timestamp(),
+            t.offset(),
+            t.abbreviation().to_string(),
+            t.dst().is_dst(),
+        ));
     }
     for t in tz.following(from) {
         if t.timestamp() > to {
             break;
         }
-        transitions.push((t.timestamp(), t.offset(), t.abbreviation().to_string(), t.dst().is_dst()));
+        transitions.push((
+            t.timestamp(),
+            t.offset(),
+            t.abbreviation().to_string(),
+            t.dst().is_dst(),
+        ));
     }
     if transitions.is_empty() {
         // A zone without changes: one STANDARD part from the epoch.

@@ -10,8 +10,8 @@
 use domain::scheduling::status::{AppointmentStatus, Confirmation};
 use domain::scheduling::{IntervalSet, Pattern};
 use domain::{
-    AppointmentId, AppointmentTypeId, DomainError, ErrorCode, FieldError, LocationId,
-    OperatoryId, PatientId, Scope, UserId,
+    AppointmentId, AppointmentTypeId, DomainError, ErrorCode, FieldError, LocationId, OperatoryId,
+    PatientId, Scope, UserId,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -150,7 +150,11 @@ const COLUMNS: &str = "a.id, a.location_id, a.operatory_id, a.patient_id, a.prov
      a.version, a.created_at, a.updated_at";
 
 impl Store {
-    async fn appointment_from(&self, org: domain::OrgId, r: &Row) -> Result<Appointment, WriteError> {
+    async fn appointment_from(
+        &self,
+        org: domain::OrgId,
+        r: &Row,
+    ) -> Result<Appointment, WriteError> {
         let notes = match r.opt_string("notes_enc")? {
             Some(enc) => self.decrypt_field(org, NOTES_FIELD, &enc).await?,
             None => String::new(),
@@ -182,7 +186,9 @@ impl Store {
             completed_at: r.opt_ts("completed_at")?,
             no_show_at: r.opt_ts("no_show_at")?,
             cancelled_at: r.opt_ts("cancelled_at")?,
-            rescheduled_from: r.opt_uuid("rescheduled_from")?.map(AppointmentId::from_uuid),
+            rescheduled_from: r
+                .opt_uuid("rescheduled_from")?
+                .map(AppointmentId::from_uuid),
             rescheduled_to: r.opt_uuid("rescheduled_to")?.map(AppointmentId::from_uuid),
             version: r.i64("version")?,
             created_at: r.ts("created_at")?,
@@ -311,7 +317,9 @@ impl Store {
         };
         match (&op, &loc) {
             (Some(o), Some(l)) if o.location_id == l.id && o.active => {}
-            (Some(o), Some(_)) if !o.active => err("operatory_id", "this chair is not in use".into()),
+            (Some(o), Some(_)) if !o.active => {
+                err("operatory_id", "this chair is not in use".into())
+            }
             _ => err("operatory_id", "no such chair at this location".into()),
         }
         let providers = match &loc {
@@ -324,7 +332,10 @@ impl Store {
         }
         if let Some(s) = secondary {
             if Some(s) == provider {
-                err("secondary_id", "the second provider must be someone else".into());
+                err(
+                    "secondary_id",
+                    "the second provider must be someone else".into(),
+                );
             } else if !providers.iter().any(|x| x.id == s) {
                 err("secondary_id", "no such provider at this location".into());
             }
@@ -359,7 +370,11 @@ impl Store {
             Err(e) => {
                 for f in e.fields {
                     err(
-                        if f.field == "pattern" { "pattern" } else { "duration_minutes" },
+                        if f.field == "pattern" {
+                            "pattern"
+                        } else {
+                            "duration_minutes"
+                        },
                         f.message,
                     );
                 }
@@ -367,7 +382,10 @@ impl Store {
             }
         };
         if start.is_none() {
-            err("start", "give the start as a date and time with its offset".into());
+            err(
+                "start",
+                "give the start as a date and time with its offset".into(),
+            );
         }
         // The patient must be one the scope may see, and not merged away or deceased.
         let mut patient_ok = None;
@@ -409,19 +427,24 @@ impl Store {
             return Err(DomainError::validation(errors).into());
         }
         match (loc, operatory, patient_ok, prov, pattern, start) {
-            (Some(location), Some(operatory), Some(patient), Some(p), Some(pattern), Some(start)) => {
-                Ok(Checked {
-                    location,
-                    operatory,
-                    patient,
-                    provider: p.id,
-                    provider_name: p.name.clone(),
-                    secondary,
-                    type_id,
-                    start: start.as_microsecond(),
-                    pattern,
-                })
-            }
+            (
+                Some(location),
+                Some(operatory),
+                Some(patient),
+                Some(p),
+                Some(pattern),
+                Some(start),
+            ) => Ok(Checked {
+                location,
+                operatory,
+                patient,
+                provider: p.id,
+                provider_name: p.name.clone(),
+                secondary,
+                type_id,
+                start: start.as_microsecond(),
+                pattern,
+            }),
             _ => Err(invalid("start", "incomplete booking")),
         }
     }
@@ -479,7 +502,10 @@ impl Store {
                 .map(|&(s, e)| format!("{}\u{2013}{}", local(s), local(e)))
                 .collect();
             out.push(if hours.is_empty() {
-                format!("{} does not work at {} that day", c.provider_name, c.location.name)
+                format!(
+                    "{} does not work at {} that day",
+                    c.provider_name, c.location.name
+                )
             } else {
                 format!(
                     "it is outside {}'s hours that day ({})",
@@ -629,7 +655,11 @@ fn conflict_error(
     };
     let t = |us: i64| {
         Timestamp::from_microsecond(us)
-            .map(|t| t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string())
+            .map(|t| {
+                t.to_zoned(tz.clone())
+                    .strftime("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
             .unwrap_or_default()
     };
     let what = match kind {
@@ -678,11 +708,22 @@ impl Store {
         let notes_enc = if notes.is_empty() {
             None
         } else {
-            Some(self.field_cipher(scope.org()).await?.encrypt(NOTES_FIELD, notes))
+            Some(
+                self.field_cipher(scope.org())
+                    .await?
+                    .encrypt(NOTES_FIELD, notes),
+            )
         };
         let tz = c.location.tz()?;
         let id = AppointmentId::from_uuid(self.new_uuid());
-        let busy = busy_of(c.operatory, c.patient, c.provider, c.secondary, c.start, &c.pattern);
+        let busy = busy_of(
+            c.operatory,
+            c.patient,
+            c.provider,
+            c.secondary,
+            c.start,
+            &c.pattern,
+        );
         let now = self.now();
         let end = c.start + c.pattern.minutes() * MINUTE;
         let mut tx = self.begin().await?;
@@ -722,8 +763,15 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         }
-        tx.history(self, scope, actor, id, "created", json!({ "override": override_reason }))
-            .await?;
+        tx.history(
+            self,
+            scope,
+            actor,
+            id,
+            "created",
+            json!({ "override": override_reason }),
+        )
+        .await?;
         tx.audit(
             self,
             scope.org(),
@@ -828,7 +876,11 @@ impl Store {
         }
         let type_id = ch.appointment_type_id.unwrap_or(old.appointment_type_id);
         // A new type brings its pattern unless a length is given; otherwise the pattern stays.
-        let keep_pattern = if ch.appointment_type_id.is_some() { None } else { Some(&old.pattern) };
+        let keep_pattern = if ch.appointment_type_id.is_some() {
+            None
+        } else {
+            Some(&old.pattern)
+        };
         let c = self
             .check_parts(
                 scope,
@@ -853,10 +905,21 @@ impl Store {
             old.override_reason.clone()
         };
         let tz = c.location.tz()?;
-        let busy = busy_of(c.operatory, c.patient, c.provider, c.secondary, c.start, &c.pattern);
+        let busy = busy_of(
+            c.operatory,
+            c.patient,
+            c.provider,
+            c.secondary,
+            c.start,
+            &c.pattern,
+        );
         let notes_enc = match &ch.notes {
             Some(n) if n.trim().is_empty() => None,
-            Some(n) => Some(self.field_cipher(scope.org()).await?.encrypt(NOTES_FIELD, n.trim())),
+            Some(n) => Some(
+                self.field_cipher(scope.org())
+                    .await?
+                    .encrypt(NOTES_FIELD, n.trim()),
+            ),
             None => None,
         };
         let mut tx = self.begin().await?;
@@ -1005,7 +1068,10 @@ impl Store {
         }
         let reason = reason.trim();
         if to == AppointmentStatus::Cancelled && reason.is_empty() {
-            return Err(invalid("cancel_reason", "say why the appointment is cancelled"));
+            return Err(invalid(
+                "cancel_reason",
+                "say why the appointment is cancelled",
+            ));
         }
         let mut tx = self.begin().await?;
         let old = tx.load_appointment(self, scope, id).await?;
@@ -1148,7 +1214,14 @@ impl Store {
         let override_reason =
             Self::settle_override(&warnings, permits, booking.override_reason.as_deref())?;
         let tz = c.location.tz()?;
-        let busy = busy_of(c.operatory, c.patient, c.provider, c.secondary, c.start, &c.pattern);
+        let busy = busy_of(
+            c.operatory,
+            c.patient,
+            c.provider,
+            c.secondary,
+            c.start,
+            &c.pattern,
+        );
         let new_id = AppointmentId::from_uuid(self.new_uuid());
         let notes_enc = if booking.notes.trim().is_empty() {
             None
@@ -1223,10 +1296,24 @@ impl Store {
             .bind(scope.org()),
         )
         .await?;
-        tx.history(self, scope, actor, id, "rescheduled", json!({ "to": new_id }))
-            .await?;
-        tx.history(self, scope, actor, new_id, "created", json!({ "rescheduled_from": id }))
-            .await?;
+        tx.history(
+            self,
+            scope,
+            actor,
+            id,
+            "rescheduled",
+            json!({ "to": new_id }),
+        )
+        .await?;
+        tx.history(
+            self,
+            scope,
+            actor,
+            new_id,
+            "created",
+            json!({ "rescheduled_from": id }),
+        )
+        .await?;
         tx.audit(
             self,
             scope.org(),

@@ -8,10 +8,10 @@ use domain::{CalendarFeedId, DomainError, LocationId, OrgId, Scope, UserId};
 use jiff::Timestamp;
 use serde_json::json;
 
+use crate::Store;
 use crate::db::{DbResult, Q, Row};
 use crate::patients::Actor;
 use crate::tenancy::WriteError;
-use crate::Store;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CalendarFeed {
@@ -42,7 +42,10 @@ fn feed_from(r: &Row) -> DbResult<CalendarFeed> {
 }
 
 fn token_hash(token: &str) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()))
+    hex::encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        token.as_bytes(),
+    ))
 }
 
 const DAY: i64 = 86_400_000_000;
@@ -62,12 +65,18 @@ impl Store {
                 let locs = self.locations(scope).await?;
                 let mut name = None;
                 for l in &locs {
-                    if let Some(x) = self.agenda_providers(scope, l.id).await?.into_iter().find(|x| x.id == p) {
+                    if let Some(x) = self
+                        .agenda_providers(scope, l.id)
+                        .await?
+                        .into_iter()
+                        .find(|x| x.id == p)
+                    {
                         name = Some(x.name);
                         break;
                     }
                 }
-                let name = name.ok_or_else(|| DomainError::field("provider_id", "no such provider"))?;
+                let name =
+                    name.ok_or_else(|| DomainError::field("provider_id", "no such provider"))?;
                 ("provider", p.as_uuid(), name)
             }
             (None, Some(l)) => {
@@ -78,7 +87,9 @@ impl Store {
                 ("location", l.as_uuid(), loc.name)
             }
             _ => {
-                return Err(DomainError::field("provider_id", "choose a provider or a location").into());
+                return Err(
+                    DomainError::field("provider_id", "choose a provider or a location").into(),
+                );
             }
         };
         let mut raw = [0u8; 24];
@@ -165,7 +176,12 @@ impl Store {
         tx.audit(
             self,
             scope.org(),
-            actor.entry("calendar_feed.revoked", None, &format!("calendar_feed:{id}"), json!({})),
+            actor.entry(
+                "calendar_feed.revoked",
+                None,
+                &format!("calendar_feed:{id}"),
+                json!({}),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -174,7 +190,11 @@ impl Store {
 
     /// The feed's calendar for its token (`None`: unknown or revoked), from 30 days back to
     /// 180 days ahead. Each fetch is audited, naming the patients it disclosed.
-    pub async fn feed_calendar(&self, token: &str, ip: Option<String>) -> Result<Option<String>, WriteError> {
+    pub async fn feed_calendar(
+        &self,
+        token: &str,
+        ip: Option<String>,
+    ) -> Result<Option<String>, WriteError> {
         let row = self
             .db
             .fetch_optional(
@@ -225,12 +245,19 @@ impl Store {
             let who = if feed.show_names {
                 domain::patients::display_name(&given, &family, &r.string("preferred_name")?)
             } else {
-                let i = |s: &str| s.chars().next().map(|c| format!("{}.", c.to_uppercase())).unwrap_or_default();
+                let i = |s: &str| {
+                    s.chars()
+                        .next()
+                        .map(|c| format!("{}.", c.to_uppercase()))
+                        .unwrap_or_default()
+                };
                 format!("{} {}", i(&given), i(&family))
             };
             patients.push(r.uuid("patient_id")?);
             let status = AppointmentStatus::parse(&r.string("status")?);
-            let what = r.opt_string("type_name")?.unwrap_or_else(|| "Appointment".into());
+            let what = r
+                .opt_string("type_name")?
+                .unwrap_or_else(|| "Appointment".into());
             tz_name.get_or_insert(r.string("time_zone")?);
             events.push(IcsEvent {
                 uid: format!("app-{}@cuspid", r.uuid("id")?),
@@ -253,7 +280,9 @@ impl Store {
             (Some(t), _) => t,
             (None, "location") => self
                 .db
-                .fetch_optional(Q::new("SELECT time_zone FROM locations WHERE id = $1").bind(feed.target_id))
+                .fetch_optional(
+                    Q::new("SELECT time_zone FROM locations WHERE id = $1").bind(feed.target_id),
+                )
                 .await?
                 .map(|r| r.string("time_zone"))
                 .transpose()?
@@ -318,10 +347,16 @@ impl Store {
             start: a.start,
             end: a.end,
             summary: format!("{what} \u{2014} {}", loc.name),
-            location: if address.is_empty() { loc.name.clone() } else { format!("{}, {address}", loc.name) },
+            location: if address.is_empty() {
+                loc.name.clone()
+            } else {
+                format!("{}, {address}", loc.name)
+            },
             description: String::new(),
             status: match a.status {
-                AppointmentStatus::Cancelled | AppointmentStatus::NoShow | AppointmentStatus::Rescheduled => "CANCELLED",
+                AppointmentStatus::Cancelled
+                | AppointmentStatus::NoShow
+                | AppointmentStatus::Rescheduled => "CANCELLED",
                 _ => "CONFIRMED",
             },
             sequence: a.version,

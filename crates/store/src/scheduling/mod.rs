@@ -17,16 +17,16 @@ use domain::scheduling::{
     AppointmentTypeInput, BlockoutRule, IntervalSet, OperatoryInput, Pattern, colour,
 };
 use domain::{
-    AppointmentTypeId, BlockoutId, DomainError, FieldError, LocationId, OperatoryId,
-    OpeningHours, OrgId, Scope, UserId,
+    AppointmentTypeId, BlockoutId, DomainError, FieldError, LocationId, OpeningHours, OperatoryId,
+    OrgId, Scope, UserId,
 };
 use jiff::civil::{Date, Time};
 use serde_json::json;
 
+use crate::Store;
 use crate::db::{DbError, DbResult, Q, Row};
 use crate::patients::Actor;
 use crate::tenancy::WriteError;
-use crate::Store;
 
 /// The organization's scheduling settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,9 +157,7 @@ fn blockout_from(r: &Row) -> DbResult<Blockout> {
         colour: r.string("colour")?,
         allowed_types: r.json("allowed_types")?,
         rule: BlockoutRule {
-            weekday: r
-                .opt_i64("weekday")?
-                .map(|w| i8::try_from(w).unwrap_or(0)),
+            weekday: r.opt_i64("weekday")?.map(|w| i8::try_from(w).unwrap_or(0)),
             day: opt_day("day")?,
             start: parse_time(&r.string("start_time")?)?,
             end: parse_time(&r.string("end_time")?)?,
@@ -380,7 +378,9 @@ impl Store {
             if ahead > 0 {
                 return Err(invalid(
                     "active",
-                    format!("{ahead} appointments to come are booked in this chair: move them first"),
+                    format!(
+                        "{ahead} appointments to come are booked in this chair: move them first"
+                    ),
                 ));
             }
         }
@@ -843,10 +843,12 @@ impl Store {
         }
         let mut tx = self.begin().await?;
         tx.execute(
-            Q::new("DELETE FROM location_holidays WHERE org_id = $1 AND location_id = $2 AND day = $3")
-                .bind(scope.org())
-                .bind(location)
-                .bind(day.to_string()),
+            Q::new(
+                "DELETE FROM location_holidays WHERE org_id = $1 AND location_id = $2 AND day = $3",
+            )
+            .bind(scope.org())
+            .bind(location)
+            .bind(day.to_string()),
         )
         .await?;
         if let Some(n) = name {
@@ -991,7 +993,11 @@ impl Store {
     ) -> Result<(), WriteError> {
         let mut tx = self.begin().await?;
         let n = tx
-            .execute(Q::new("DELETE FROM blockouts WHERE org_id = $1 AND id = $2").bind(scope.org()).bind(id))
+            .execute(
+                Q::new("DELETE FROM blockouts WHERE org_id = $1 AND id = $2")
+                    .bind(scope.org())
+                    .bind(id),
+            )
             .await?;
         if n == 0 {
             return Err(not_found("blockout"));
@@ -999,7 +1005,12 @@ impl Store {
         tx.audit(
             self,
             scope.org(),
-            actor.entry("blockout.removed", None, &format!("blockout:{id}"), json!({})),
+            actor.entry(
+                "blockout.removed",
+                None,
+                &format!("blockout:{id}"),
+                json!({}),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -1048,7 +1059,9 @@ impl Store {
         use domain::scheduling::schedule::{hours_on, working_on};
         let tz = location.tz()?;
         let holidays = self.holidays(scope, location.id, from, to).await?;
-        let exceptions = self.schedule_exceptions(scope, location.id, from, to).await?;
+        let exceptions = self
+            .schedule_exceptions(scope, location.id, from, to)
+            .await?;
         let blockouts = self.blockouts(scope, location.id).await?;
         let templates: Vec<(UserId, Option<OpeningHours>)> = {
             let rows = self
@@ -1068,18 +1081,30 @@ impl Store {
             }
             providers
                 .iter()
-                .map(|p| (*p, set.iter().find(|(id, _)| id == p).map(|(_, h)| h.clone())))
+                .map(|p| {
+                    (
+                        *p,
+                        set.iter().find(|(id, _)| id == p).map(|(_, h)| h.clone()),
+                    )
+                })
                 .collect()
         };
         let mut plans = Vec::new();
         let mut date = from;
         while date <= to {
             let (start, end) = domain::scheduling::time::day_bounds(&tz, date)?;
-            let holiday = holidays.iter().find(|h| h.day == date).map(|h| h.name.clone());
+            let holiday = holidays
+                .iter()
+                .find(|h| h.day == date)
+                .map(|h| h.name.clone());
             let open = if holiday.is_some() {
                 IntervalSet::new()
             } else {
-                hours_on(&tz, date, &location.opening_hours.day(date.weekday()).intervals)?
+                hours_on(
+                    &tz,
+                    date,
+                    &location.opening_hours.day(date.weekday()).intervals,
+                )?
             };
             let mut working = Vec::with_capacity(templates.len());
             for (p, template) in &templates {

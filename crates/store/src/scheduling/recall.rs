@@ -54,7 +54,9 @@ fn type_from(r: &Row) -> DbResult<RecallType> {
         name: r.string("name")?,
         interval_months: r.i64("interval_months")?,
         appointment_types: r.json("appointment_type_ids")?,
-        default_type: r.opt_uuid("default_type_id")?.map(AppointmentTypeId::from_uuid),
+        default_type: r
+            .opt_uuid("default_type_id")?
+            .map(AppointmentTypeId::from_uuid),
         active: r.bool("active")?,
     })
 }
@@ -219,7 +221,11 @@ impl Store {
             .await?;
         let mut out = Vec::new();
         for r in &rows {
-            if !visible(scope, LocationId::from_uuid(r.uuid("p_location")?), r.bool("restricted")?) {
+            if !visible(
+                scope,
+                LocationId::from_uuid(r.uuid("p_location")?),
+                r.bool("restricted")?,
+            ) {
                 continue;
             }
             let due_on = parse_day(&r.string("due_on")?)?;
@@ -234,8 +240,13 @@ impl Store {
                 phone: r.opt_string("phone")?,
                 recall_type_id: RecallTypeId::from_uuid(r.uuid("recall_type_id")?),
                 recall_name: r.string("recall_name")?,
-                default_type: r.opt_uuid("default_type_id")?.map(AppointmentTypeId::from_uuid),
-                last_done: r.opt_string("last_done")?.map(|s| parse_day(&s)).transpose()?,
+                default_type: r
+                    .opt_uuid("default_type_id")?
+                    .map(AppointmentTypeId::from_uuid),
+                last_done: r
+                    .opt_string("last_done")?
+                    .map(|s| parse_day(&s))
+                    .transpose()?,
                 due_on,
                 state: recall_state(due_on, today, i32::try_from(window_days).unwrap_or(30)),
                 booked: r.i64("booked")? > 0,
@@ -280,7 +291,9 @@ impl Store {
                 .find(|r| r.uuid("recall_type_id").is_ok_and(|u| u == t.id.as_uuid()));
             let (last, due) = match row {
                 Some(r) => (
-                    r.opt_string("last_done")?.map(|s| parse_day(&s)).transpose()?,
+                    r.opt_string("last_done")?
+                        .map(|s| parse_day(&s))
+                        .transpose()?,
                     r.opt_string("due_on")?.map(|s| parse_day(&s)).transpose()?,
                 ),
                 None => (None, None),
@@ -302,7 +315,12 @@ impl Store {
         let mut tx = self.begin().await?;
         let prow = tx.patient_row(scope, patient).await?;
         let home = LocationId::from_uuid(prow.uuid("location_id")?);
-        if !self.recall_types(scope).await?.iter().any(|t| t.id == recall) {
+        if !self
+            .recall_types(scope)
+            .await?
+            .iter()
+            .any(|t| t.id == recall)
+        {
             return Err(DomainError::field("recall_type_id", "no such recall type").into());
         }
         tx.upsert_recall(self, scope, patient, recall, home, None, Some(due), true)
@@ -392,8 +410,17 @@ impl Txn {
                 continue;
             }
             let due = recall_due(Some(done), i32::try_from(t.interval_months).unwrap_or(6));
-            self.upsert_recall(store, scope, a.patient_id, t.id, home, Some(done), due, false)
-                .await?;
+            self.upsert_recall(
+                store,
+                scope,
+                a.patient_id,
+                t.id,
+                home,
+                Some(done),
+                due,
+                false,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -448,7 +475,10 @@ impl Txn {
             let mine = existing
                 .iter()
                 .find(|r| r.uuid("recall_type_id").is_ok_and(|u| u == t.id.as_uuid()));
-            let by_hand = mine.map(|r| r.bool("due_set_by_hand")).transpose()?.unwrap_or(false);
+            let by_hand = mine
+                .map(|r| r.bool("due_set_by_hand"))
+                .transpose()?
+                .unwrap_or(false);
             let stored_last = mine
                 .map(|r| r.opt_string("last_done"))
                 .transpose()?
@@ -470,9 +500,11 @@ impl Txn {
                     .await?;
             } else if mine.is_some() && !by_hand {
                 self.execute(
-                    Q::new("DELETE FROM patient_recalls WHERE patient_id = $1 AND recall_type_id = $2")
-                        .bind(patient)
-                        .bind(t.id),
+                    Q::new(
+                        "DELETE FROM patient_recalls WHERE patient_id = $1 AND recall_type_id = $2",
+                    )
+                    .bind(patient)
+                    .bind(t.id),
                 )
                 .await?;
             }

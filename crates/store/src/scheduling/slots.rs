@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 
-use domain::scheduling::slots::{BlockoutSpan, ChairDay, DayFacts, ProviderDay, SlotRequest, find_in_day};
-use domain::scheduling::{IntervalSet, Pattern};
 pub use domain::scheduling::slots::Slot;
+use domain::scheduling::slots::{
+    BlockoutSpan, ChairDay, DayFacts, ProviderDay, SlotRequest, find_in_day,
+};
+use domain::scheduling::{IntervalSet, Pattern};
 use domain::{AppointmentTypeId, DomainError, FieldError, LocationId, PatientId, Scope, UserId};
 use jiff::Timestamp;
 use jiff::civil::Time;
@@ -73,9 +75,14 @@ impl Store {
                     Some(d) => ty.pattern.resized(d).map(|p| (Some(t), p)),
                     None => Ok((Some(t), ty.pattern)),
                 },
-                _ => Err(DomainError::field("appointment_type_id", "no such appointment type")),
+                _ => Err(DomainError::field(
+                    "appointment_type_id",
+                    "no such appointment type",
+                )),
             },
-            (None, Some(d)) => Pattern::provider_throughout(d, settings.unit_minutes).map(|p| (None, p)),
+            (None, Some(d)) => {
+                Pattern::provider_throughout(d, settings.unit_minutes).map(|p| (None, p))
+            }
             (None, None) => Err(DomainError::field(
                 "duration_minutes",
                 "give a length or an appointment type",
@@ -99,7 +106,11 @@ impl Store {
             match q.provider_id {
                 Some(p) if all.iter().any(|x| x.id == p) => vec![p],
                 Some(_) => {
-                    return Err(DomainError::field("provider_id", "no such provider at this location").into());
+                    return Err(DomainError::field(
+                        "provider_id",
+                        "no such provider at this location",
+                    )
+                    .into());
                 }
                 None => all.iter().map(|p| p.id).collect(),
             }
@@ -123,7 +134,9 @@ impl Store {
                 .checked_add(jiff::Span::new().days(6))
                 .map_err(|e| DomainError::field("to", e.to_string()))?
                 .min(last);
-            let plans = self.day_plans(scope, &location, &providers, day, week_end).await?;
+            let plans = self
+                .day_plans(scope, &location, &providers, day, week_end)
+                .await?;
             let (Some(first), Some(end)) = (plans.first(), plans.last()) else {
                 break;
             };

@@ -4,18 +4,17 @@
 
 use domain::scheduling::{DayPart, FreedSlot, WaitlistWish};
 use domain::{
-    AppointmentId, AppointmentTypeId, DomainError, LocationId, PatientId, Scope, UserId,
-    WaitlistId,
+    AppointmentId, AppointmentTypeId, DomainError, LocationId, PatientId, Scope, UserId, WaitlistId,
 };
 use jiff::Timestamp;
 use jiff::civil::{Date, Weekday};
 use serde_json::json;
 
 use super::parse_day;
+use crate::Store;
 use crate::db::{DbError, DbResult, Q, Row};
 use crate::patients::{Actor, visible};
 use crate::tenancy::WriteError;
-use crate::Store;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WaitlistEntry {
@@ -62,7 +61,8 @@ const SELECT: &str = "SELECT w.id, w.location_id, w.patient_id, w.appointment_ty
      FROM waitlist_entries w JOIN patients p ON p.id = w.patient_id";
 
 fn entry_from(r: &Row) -> DbResult<WaitlistEntry> {
-    let opt_day = |c: &str| -> DbResult<Option<Date>> { r.opt_string(c)?.map(|s| parse_day(&s)).transpose() };
+    let opt_day =
+        |c: &str| -> DbResult<Option<Date>> { r.opt_string(c)?.map(|s| parse_day(&s)).transpose() };
     Ok(WaitlistEntry {
         id: WaitlistId::from_uuid(r.uuid("id")?),
         location_id: LocationId::from_uuid(r.uuid("location_id")?),
@@ -73,7 +73,9 @@ fn entry_from(r: &Row) -> DbResult<WaitlistEntry> {
             &r.string("preferred_name")?,
         ),
         phone: r.opt_string("phone")?,
-        appointment_type_id: r.opt_uuid("appointment_type_id")?.map(AppointmentTypeId::from_uuid),
+        appointment_type_id: r
+            .opt_uuid("appointment_type_id")?
+            .map(AppointmentTypeId::from_uuid),
         wish: WaitlistWish {
             duration_minutes: r.i64("duration_minutes")?,
             earliest: opt_day("earliest")?,
@@ -103,7 +105,9 @@ impl Store {
         if let Some(t) = new.appointment_type_id
             && self.appointment_type(scope, t).await?.is_none()
         {
-            return Err(DomainError::field("appointment_type_id", "no such appointment type").into());
+            return Err(
+                DomainError::field("appointment_type_id", "no such appointment type").into(),
+            );
         }
         if let Some(p) = new.wish.provider
             && !self
@@ -112,7 +116,9 @@ impl Store {
                 .iter()
                 .any(|x| x.id == p)
         {
-            return Err(DomainError::field("provider_id", "no such provider at this location").into());
+            return Err(
+                DomainError::field("provider_id", "no such provider at this location").into(),
+            );
         }
         let id = WaitlistId::from_uuid(self.new_uuid());
         let mut tx = self.begin().await?;
@@ -150,8 +156,13 @@ impl Store {
             ),
         )
         .await?;
-        tx.publish(self, Some(scope.org()), "waitlist.changed", json!({ "location_id": new.location_id }))
-            .await?;
+        tx.publish(
+            self,
+            Some(scope.org()),
+            "waitlist.changed",
+            json!({ "location_id": new.location_id }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -178,7 +189,11 @@ impl Store {
             .await?;
         let mut out = Vec::new();
         for r in &rows {
-            if visible(scope, LocationId::from_uuid(r.uuid("p_location")?), r.bool("restricted")?) {
+            if visible(
+                scope,
+                LocationId::from_uuid(r.uuid("p_location")?),
+                r.bool("restricted")?,
+            ) {
                 out.push(entry_from(r)?);
             }
         }
@@ -244,15 +259,24 @@ impl Store {
             self,
             scope.org(),
             actor.entry(
-                if booked.is_some() { "waitlist.booked" } else { "waitlist.removed" },
+                if booked.is_some() {
+                    "waitlist.booked"
+                } else {
+                    "waitlist.removed"
+                },
                 Some(patient),
                 &format!("waitlist:{id}"),
                 json!({}),
             ),
         )
         .await?;
-        tx.publish(self, Some(scope.org()), "waitlist.changed", json!({ "location_id": location }))
-            .await?;
+        tx.publish(
+            self,
+            Some(scope.org()),
+            "waitlist.changed",
+            json!({ "location_id": location }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -276,7 +300,11 @@ impl Store {
         let tz = loc.tz()?;
         // Still free: nothing took the chair since.
         let busy = self
-            .busy_between(&[a.operatory_id.as_uuid()], a.start.as_microsecond(), a.end.as_microsecond())
+            .busy_between(
+                &[a.operatory_id.as_uuid()],
+                a.start.as_microsecond(),
+                a.end.as_microsecond(),
+            )
             .await?;
         if busy.values().any(|s| !s.is_empty()) {
             return Ok(Vec::new());
@@ -285,7 +313,11 @@ impl Store {
         let slot = FreedSlot {
             date: zs.date(),
             start: zs.time(),
-            end: if ze.date() == zs.date() { ze.time() } else { jiff::civil::Time::MAX },
+            end: if ze.date() == zs.date() {
+                ze.time()
+            } else {
+                jiff::civil::Time::MAX
+            },
             minutes: a.minutes(),
             provider: Some(a.provider_id),
         };
