@@ -20,6 +20,126 @@ struct Op {
 
 const OPS: &[Op] = &[
     Op {
+        method: "GET",
+        path: "/api/v1/locations",
+        summary: "The locations (clinics) the user may see, with their time zones.",
+        request: None,
+        status: "200",
+        response: Some("LocationList"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/operatories",
+        summary: "The chairs of a location (query location_id), in their order.",
+        request: None,
+        status: "200",
+        response: Some("OperatoryList"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/providers",
+        summary: "The providers who may work at a location (query location_id).",
+        request: None,
+        status: "200",
+        response: Some("ProviderList"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/appointment-types",
+        summary: "The appointment types with their time patterns.",
+        request: None,
+        status: "200",
+        response: Some("AppointmentTypeList"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/appointments",
+        summary: "A location's appointments overlapping from..to (instants, or dates at the location; default today), with their patients; audited.",
+        request: None,
+        status: "200",
+        response: Some("AppointmentList"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/appointments",
+        summary: "Book an appointment. 409 names the appointment in the way; 422 on override_reason when it is outside the provider's hours, in a blockout or in the past.",
+        request: Some("NewAppointment"),
+        status: "201",
+        response: Some("Appointment"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/appointments/{id}",
+        summary: "An appointment with its history (the read is audited).",
+        request: None,
+        status: "200",
+        response: Some("Appointment"),
+    },
+    Op {
+        method: "PATCH",
+        path: "/api/v1/appointments/{id}",
+        summary: "Move, resize or edit an appointment and/or change its status (scheduled, confirmed, arrived, seated, completed, no_show, cancelled with cancel_reason). version refuses a stale change (409).",
+        request: Some("AppointmentChange"),
+        status: "200",
+        response: Some("Appointment"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/appointments/{id}/reschedule",
+        summary: "Replace an appointment by a new one at another time: the old one becomes rescheduled and points at the new.",
+        request: Some("NewAppointment"),
+        status: "201",
+        response: Some("Appointment"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/appointments/{id}/waitlist-matches",
+        summary: "Patients on the ASAP list who could take the time a cancelled appointment freed.",
+        request: None,
+        status: "200",
+        response: Some("WaitlistList"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/slots",
+        summary: "The next free slots for a length or an appointment type at a location, with a provider or anyone, honouring schedules, blockouts, bookings and the provider's pattern.",
+        request: None,
+        status: "200",
+        response: Some("SlotList"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/waitlist",
+        summary: "A location's ASAP list (query location_id).",
+        request: None,
+        status: "200",
+        response: Some("WaitlistList"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/waitlist",
+        summary: "Put a patient on the ASAP list.",
+        request: Some("NewWaitlistEntry"),
+        status: "201",
+        response: Some("Created"),
+    },
+    Op {
+        method: "DELETE",
+        path: "/api/v1/waitlist/{id}",
+        summary: "Take a patient off the ASAP list.",
+        request: None,
+        status: "204",
+        response: None,
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/recalls",
+        summary: "Recalls overdue or due within the organization's window at a location (query location_id).",
+        request: None,
+        status: "200",
+        response: Some("RecallList"),
+    },
+    Op {
         method: "POST",
         path: "/api/v1/session",
         summary: "Sign in with email and password (and a TOTP code when enrolled); sets the session cookie.",
@@ -169,6 +289,14 @@ fn obj(props: Value, required: &[&str]) -> Value {
     json!({ "type": "object", "properties": props, "required": required })
 }
 
+/// `{"items": [...]}` of a schema.
+fn list(item: &str) -> Value {
+    obj(
+        json!({"items": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}}}),
+        &["items"],
+    )
+}
+
 fn schemas() -> Value {
     let s = json!({"type": "string"});
     let id = json!({"type": "string", "format": "uuid"});
@@ -197,7 +325,7 @@ fn schemas() -> Value {
             "status",
         ],
     );
-    json!({
+    let mut all = json!({
         "Problem": obj(json!({
             "type": s, "title": s, "status": {"type": "integer"}, "detail": s, "code": s, "request_id": s,
             "errors": {"type": "array", "items": obj(json!({"field": s, "message": s}), &["field", "message"])}
@@ -265,7 +393,197 @@ fn schemas() -> Value {
             "skipped": {"type": "integer"}, "failed": {"type": "integer"},
             "errors": {"type": "array", "items": obj(json!({"line": {"type": "integer"}, "field": s, "message": s, "warning": {"type": "boolean"}}), &["line", "field", "message"])}
         }), &["id", "status"]),
-    })
+    });
+    if let (Some(m), Value::Object(more)) =
+        (all.as_object_mut(), scheduling_schemas(&s, &id, &date))
+    {
+        m.extend(more);
+    }
+    all
+}
+
+/// The scheduling API's schemas (apart: one `json!` of them all is too deep for the macro).
+fn scheduling_schemas(s: &Value, id: &Value, date: &Value) -> Value {
+    let (s, id, date) = (s.clone(), id.clone(), date.clone());
+    let mut out = Map::new();
+    let mut put = |k: &str, v: Value| {
+        out.insert(k.to_string(), v);
+    };
+    put(
+        "Location",
+        obj(
+            json!({"id": id, "name": s, "time_zone": s, "currency": s, "locale": s, "opening_hours": s}),
+            &["id", "name", "time_zone"],
+        ),
+    );
+    put("LocationList", list("Location"));
+    put(
+        "Operatory",
+        obj(
+            json!({"id": id, "location_id": id, "name": s, "short_name": s, "sort_order": {"type": "integer"}}),
+            &["id", "name"],
+        ),
+    );
+    put("OperatoryList", list("Operatory"));
+    put(
+        "Provider",
+        obj(
+            json!({"id": id, "name": s, "colour": s, "kind": {"enum": ["dentist", "hygienist"]}}),
+            &["id", "name", "kind"],
+        ),
+    );
+    put("ProviderList", list("Provider"));
+    put(
+        "AppointmentType",
+        obj(
+            json!({"id": id, "name": s, "colour": s, "pattern": {"type": "string", "description": "X: the provider is needed; /: only the assistant or hygienist"}, "unit_minutes": {"enum": [5, 10]}, "duration_minutes": {"type": "integer"}}),
+            &["id", "name", "pattern"],
+        ),
+    );
+    put("AppointmentTypeList", list("AppointmentType"));
+    put(
+        "NewAppointment",
+        obj(
+            json!({
+                "patient_id": id, "location_id": id, "operatory_id": id, "provider_id": id, "secondary_id": id,
+                "appointment_type_id": id,
+                "start": {"type": "string", "description": "RFC 3339 with its offset, or a local date-time at the location (a time in the spring gap is refused)"},
+                "duration_minutes": {"type": "integer", "minimum": 1, "maximum": 720},
+                "pattern": s, "notes": s, "override_reason": s
+            }),
+            &[],
+        ),
+    );
+    put(
+        "AppointmentChange",
+        obj(
+            json!({
+                "version": {"type": "integer"}, "status": s, "cancel_reason": s, "start": s, "operatory_id": id, "provider_id": id,
+                "secondary_id": {"type": ["string", "null"]}, "duration_minutes": {"type": "integer"},
+                "appointment_type_id": {"type": ["string", "null"]}, "notes": s,
+                "confirmation": {"enum": ["unconfirmed", "left_message", "confirmed", "declined"]}, "override_reason": s
+            }),
+            &[],
+        ),
+    );
+    put(
+        "Appointment",
+        obj(
+            json!({
+                "id": id, "location_id": id, "operatory_id": id, "patient_id": id, "provider_id": id,
+                "secondary_id": {"type": ["string", "null"]}, "appointment_type_id": {"type": ["string", "null"]},
+                "start": s, "end": s, "duration_minutes": {"type": "integer"}, "pattern": s, "unit_minutes": {"type": "integer"},
+                "status": {"enum": ["scheduled", "confirmed", "arrived", "seated", "completed", "no_show", "cancelled", "rescheduled"]},
+                "confirmation": s, "reminders_sent": {"type": "integer"}, "late": {"type": "boolean"}, "notes": s,
+                "cancel_reason": s, "override_reason": s, "version": {"type": "integer"},
+                "rescheduled_from": {"type": ["string", "null"]}, "rescheduled_to": {"type": ["string", "null"]},
+                "history": {"type": "array", "items": {"type": "object"}}
+            }),
+            &["id", "start", "end", "status", "version"],
+        ),
+    );
+    put("AppointmentList", list("Appointment"));
+    put(
+        "Slot",
+        obj(
+            json!({"start": s, "end": s, "operatory_id": id, "provider_id": id}),
+            &["start", "end", "operatory_id", "provider_id"],
+        ),
+    );
+    put("SlotList", list("Slot"));
+    put(
+        "NewWaitlistEntry",
+        obj(
+            json!({
+                "location_id": id, "patient_id": id, "appointment_type_id": id, "provider_id": id,
+                "duration_minutes": {"type": "integer"}, "earliest": date, "latest": date,
+                "weekdays": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 7}},
+                "day_part": {"enum": ["any", "morning", "afternoon"]}, "notes": s
+            }),
+            &["location_id", "patient_id", "duration_minutes"],
+        ),
+    );
+    put(
+        "WaitlistEntry",
+        obj(
+            json!({"id": id, "patient_id": id, "patient_name": s, "duration_minutes": {"type": "integer"}, "day_part": s, "status": s}),
+            &["id", "patient_id"],
+        ),
+    );
+    put("WaitlistList", list("WaitlistEntry"));
+    put(
+        "Recall",
+        obj(
+            json!({"patient_id": id, "patient_name": s, "recall": s, "due_on": date, "last_done": {"type": ["string", "null"]}, "state": {"enum": ["not_due", "due_soon", "overdue"]}, "booked": {"type": "boolean"}}),
+            &["patient_id", "due_on"],
+        ),
+    );
+    put("RecallList", list("Recall"));
+    put("Created", obj(json!({"id": id}), &["id"]));
+    Value::Object(out)
+}
+
+/// The query parameters of the scheduling reads.
+fn query_params(method: &str, path: &str) -> Vec<Value> {
+    let q = |name: &str, ty: Value, required: bool, description: &str| json!({"name": name, "in": "query", "required": required, "schema": ty, "description": description});
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let text = json!({"type": "string"});
+    let when = "RFC 3339 with an offset, or a local date-time or date at the location";
+    match (method, path) {
+        (
+            "GET",
+            "/api/v1/operatories" | "/api/v1/providers" | "/api/v1/waitlist" | "/api/v1/recalls",
+        ) => {
+            vec![q("location_id", uuid, true, "the location")]
+        }
+        ("GET", "/api/v1/appointments") => vec![
+            q("location_id", uuid, true, "the location"),
+            q("from", text.clone(), false, when),
+            q("to", text, false, when),
+        ],
+        ("GET", "/api/v1/slots") => vec![
+            q("location_id", uuid.clone(), true, "the location"),
+            q(
+                "duration_minutes",
+                json!({"type": "integer", "minimum": 5, "maximum": 720}),
+                false,
+                "the length (or give appointment_type_id)",
+            ),
+            q(
+                "appointment_type_id",
+                uuid.clone(),
+                false,
+                "its pattern and length",
+            ),
+            q(
+                "provider_id",
+                uuid.clone(),
+                false,
+                "only this provider (default: anyone)",
+            ),
+            q(
+                "patient_id",
+                uuid,
+                false,
+                "keep clear of the patient's other appointments",
+            ),
+            q("from", text.clone(), false, when),
+            q("to", text, false, when),
+            q(
+                "limit",
+                json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 5}),
+                false,
+                "how many",
+            ),
+            q(
+                "day_part",
+                json!({"enum": ["any", "morning", "afternoon"]}),
+                false,
+                "mornings or afternoons only",
+            ),
+        ],
+        _ => Vec::new(),
+    }
 }
 
 /// The whole document.
@@ -294,6 +612,7 @@ pub fn document() -> Value {
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}))
+            .chain(query_params(d.method, d.path))
             .chain(
                 (d.method == "GET" && d.path == "/api/v1/patients")
                     .then(|| {

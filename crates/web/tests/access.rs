@@ -41,6 +41,161 @@ struct Fixtures {
     import_run: [uuid::Uuid; 2],
     /// A custom patient field of each organization.
     field: [uuid::Uuid; 2],
+    /// Scheduling: an appointment, a chair and an appointment type of each organization; the
+    /// other organization's ASAP entry, blockout and calendar feed (own ones are made fresh:
+    /// removing succeeds once); the own organization's feed token.
+    appointment: [domain::AppointmentId; 2],
+    chair: [domain::OperatoryId; 2],
+    appt_type: [domain::AppointmentTypeId; 2],
+    other_waitlist: domain::WaitlistId,
+    other_blockout: domain::BlockoutId,
+    other_feed: domain::CalendarFeedId,
+    feed_token: String,
+}
+
+struct Sched {
+    chair: domain::OperatoryId,
+    appt_type: domain::AppointmentTypeId,
+    appointment: domain::AppointmentId,
+}
+
+/// A chair, a type, a provider and an appointment tomorrow in `org`.
+async fn add_schedule(app: &TestApp, org: domain::OrgId, patient: domain::PatientId) -> Sched {
+    let scope = domain::Scope::system(org);
+    let actor = store::patients::Actor::system("test");
+    let store = &app.db.store;
+    let loc = store.locations(&scope).await.unwrap()[0].id;
+    let chair = store
+        .create_operatory(
+            &scope,
+            &actor,
+            loc,
+            &domain::scheduling::OperatoryInput {
+                name: "Op 1".into(),
+                short_name: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let ty = store
+        .save_appointment_type(
+            &scope,
+            &actor,
+            None,
+            &domain::scheduling::AppointmentTypeInput {
+                name: "Exam".into(),
+                colour: "#123456".into(),
+                pattern: "XXX".into(),
+                unit_minutes: 10,
+            },
+            true,
+        )
+        .await
+        .unwrap();
+    let dentist =
+        test_support::seed_provider(store, org, "Dr Sched", Role::Dentist, "#654321").await;
+    let a = store
+        .book_appointment(
+            &scope,
+            &actor,
+            store::scheduling::appointments::Permits { may_override: true },
+            &store::scheduling::appointments::NewAppointment {
+                location_id: Some(loc),
+                operatory_id: Some(chair.id),
+                patient_id: Some(patient),
+                provider_id: Some(dentist),
+                appointment_type_id: Some(ty.id),
+                start: Some(
+                    test_support::test_epoch()
+                        .checked_add(jiff::SignedDuration::from_hours(24))
+                        .unwrap(),
+                ),
+                override_reason: Some("test".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    Sched {
+        chair: chair.id,
+        appt_type: ty.id,
+        appointment: a.id,
+    }
+}
+
+async fn add_waitlist(app: &TestApp, org: domain::OrgId) -> domain::WaitlistId {
+    let scope = domain::Scope::system(org);
+    let loc = app.db.store.locations(&scope).await.unwrap()[0].id;
+    let (p, _, _) = add_patient(app, org, "Waiting").await;
+    app.db
+        .store
+        .add_to_waitlist(
+            &scope,
+            &store::patients::Actor::system("test"),
+            &store::scheduling::waitlist::NewWaitlistEntry {
+                location_id: loc,
+                patient_id: p,
+                appointment_type_id: None,
+                wish: domain::scheduling::WaitlistWish {
+                    duration_minutes: 30,
+                    earliest: None,
+                    latest: None,
+                    weekdays: vec![],
+                    day_part: domain::scheduling::DayPart::Any,
+                    provider: None,
+                },
+                notes: String::new(),
+            },
+        )
+        .await
+        .unwrap()
+}
+
+async fn add_blockout(app: &TestApp, org: domain::OrgId) -> domain::BlockoutId {
+    let scope = domain::Scope::system(org);
+    let loc = app.db.store.locations(&scope).await.unwrap()[0].id;
+    app.db
+        .store
+        .add_blockout(
+            &scope,
+            &store::patients::Actor::system("test"),
+            &store::scheduling::Blockout {
+                id: domain::BlockoutId::from_uuid(uuid::Uuid::nil()),
+                location_id: loc,
+                operatory_id: None,
+                label: "Meeting".into(),
+                colour: "#eeeeee".into(),
+                allowed_types: vec![],
+                rule: domain::scheduling::BlockoutRule {
+                    weekday: Some(1),
+                    day: None,
+                    start: jiff::civil::time(12, 0, 0, 0),
+                    end: jiff::civil::time(13, 0, 0, 0),
+                    valid_from: None,
+                    valid_to: None,
+                },
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn add_feed(app: &TestApp, org: domain::OrgId) -> (domain::CalendarFeedId, String) {
+    let scope = domain::Scope::system(org);
+    let loc = app.db.store.locations(&scope).await.unwrap()[0].id;
+    let (f, token) = app
+        .db
+        .store
+        .create_feed(
+            &scope,
+            &store::patients::Actor::system("test"),
+            None,
+            Some(loc),
+        )
+        .await
+        .unwrap();
+    (f.id, token)
 }
 
 async fn dead_job(db: &TestDb, org: domain::OrgId) -> domain::JobId {
@@ -202,6 +357,48 @@ async fn fill(
         p if p.starts_with("/patients/{id}") || p.starts_with("/api/v1/patients/{id}") => {
             let id = fx.patient[if tenant == Tenant::Own { 0 } else { 1 }];
             d.path.replace("{id}", &id.to_string())
+        }
+        "/appointments/waitlist/{id}/remove" | "/api/v1/waitlist/{id}" => {
+            let id = if tenant == Tenant::Own {
+                let org = app.db.store.org_by_slug("north").await.unwrap().unwrap().id;
+                add_waitlist(app, org).await
+            } else {
+                fx.other_waitlist
+            };
+            d.path.replace("{id}", &id.to_string())
+        }
+        "/settings/scheduling/blockouts/{id}/delete" => {
+            let id = if tenant == Tenant::Own {
+                let org = app.db.store.org_by_slug("north").await.unwrap().unwrap().id;
+                add_blockout(app, org).await
+            } else {
+                fx.other_blockout
+            };
+            d.path.replace("{id}", &id.to_string())
+        }
+        "/settings/scheduling/feeds/{id}/revoke" => {
+            let id = if tenant == Tenant::Own {
+                let org = app.db.store.org_by_slug("north").await.unwrap().unwrap().id;
+                add_feed(app, org).await.0
+            } else {
+                fx.other_feed
+            };
+            d.path.replace("{id}", &id.to_string())
+        }
+        "/settings/scheduling/chairs/{id}" => d.path.replace(
+            "{id}",
+            &fx.chair[if tenant == Tenant::Own { 0 } else { 1 }].to_string(),
+        ),
+        "/settings/scheduling/types/{id}" => d.path.replace(
+            "{id}",
+            &fx.appt_type[if tenant == Tenant::Own { 0 } else { 1 }].to_string(),
+        ),
+        "/ical/{token}" => format!("/ical/{}.ics", fx.feed_token),
+        p if p.starts_with("/appointments/{id}") || p.starts_with("/api/v1/appointments/{id}") => {
+            d.path.replace(
+                "{id}",
+                &fx.appointment[if tenant == Tenant::Own { 0 } else { 1 }].to_string(),
+            )
         }
         p if p.contains('{') => panic!("no fixture for {p}: add one"),
         p => p.to_string(),
@@ -424,9 +621,17 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
     };
     let import_run = [add_import_run(&app, north.id).await, add_import_run(&app, south.id).await];
     let field = [add_field(&app, north.id).await, add_field(&app, south.id).await];
+    let sn = add_schedule(&app, north.id, pn).await;
+    let ss = add_schedule(&app, south.id, ps).await;
+    let (_, feed_token) = add_feed(&app, north.id).await;
     let fx = Fixtures {
         job: [job_north, job_south], other_session, file_url, provider, api_token, alert, role,
         patient: [pn, ps], document: [dn, ds], other_merge, import_run, field,
+        appointment: [sn.appointment, ss.appointment], chair: [sn.chair, ss.chair], appt_type: [sn.appt_type, ss.appt_type],
+        other_waitlist: add_waitlist(&app, south.id).await,
+        other_blockout: add_blockout(&app, south.id).await,
+        other_feed: add_feed(&app, south.id).await.0,
+        feed_token,
     };
     let table = route_table();
     let mut checked = 0;

@@ -189,7 +189,7 @@ impl Store {
     }
 
     /// The feed's calendar for its token (`None`: unknown or revoked), from 30 days back to
-    /// 180 days ahead. Each fetch is audited, naming the patients it disclosed.
+    /// 366 days ahead. Each fetch is audited, naming the patients it disclosed.
     pub async fn feed_calendar(
         &self,
         token: &str,
@@ -213,7 +213,7 @@ impl Store {
         }
         let now = self.now();
         let from = now.as_microsecond() - 30 * DAY;
-        let to = now.as_microsecond() + 180 * DAY;
+        let to = now.as_microsecond() + 366 * DAY;
         let filter = if feed.kind == "provider" {
             "(a.provider_id = $2 OR a.secondary_id = $2)"
         } else {

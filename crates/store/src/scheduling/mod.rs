@@ -358,10 +358,10 @@ impl Store {
         sort_order: i64,
         active: bool,
     ) -> Result<Operatory, WriteError> {
-        let (name, short) = input.validate()?;
         let Some(old) = self.operatory(scope, id).await? else {
             return Err(not_found("operatory"));
         };
+        let (name, short) = input.validate()?;
         let mut tx = self.begin().await?;
         if old.active && !active {
             let ahead = tx
@@ -468,6 +468,11 @@ impl Store {
         input: &AppointmentTypeInput,
         active: bool,
     ) -> Result<AppointmentType, WriteError> {
+        if let Some(id) = id
+            && self.appointment_type(scope, id).await?.is_none()
+        {
+            return Err(not_found("appointment type"));
+        }
         let (name, colour, pattern) = input.validate()?;
         let mut tx = self.begin().await?;
         let now = self.now();

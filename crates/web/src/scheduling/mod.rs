@@ -1243,17 +1243,15 @@ pub async fn set_status(
             _ => {}
         }
     }
-    let status = status.ok_or_else(|| DomainError::field("status", "unknown status"))?;
+    let who = actor(&auth, &ctx, &ip);
+    let Some(status) = status else {
+        // Another organization's id is not found, whatever the form says.
+        state.store.appointment(&auth.scope(), &who, id).await?;
+        return Err(DomainError::field("status", "unknown status").into());
+    };
     state
         .store
-        .set_appointment_status(
-            &auth.scope(),
-            &actor(&auth, &ctx, &ip),
-            id,
-            status,
-            &reason,
-            version,
-        )
+        .set_appointment_status(&auth.scope(), &who, id, status, &reason, version)
         .await?;
     let to = back
         .filter(|b| b.starts_with("/appointments"))
