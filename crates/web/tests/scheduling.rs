@@ -261,6 +261,20 @@ dual_test!(async fn the_api_books_refuses_clashes_with_409_and_bad_input_per_fie
     let starts: Vec<String> = r.json()["items"].as_array().unwrap().iter().map(|x| x["start"].as_str().unwrap().to_string()).collect();
     assert_eq!(starts, ["2026-03-03T10:00:00-05:00", "2026-03-03T10:10:00-05:00", "2026-03-03T10:20:00-05:00"]);
 
+    // A type brings its pattern: a crown prep is 80 minutes with the dentist in the middle 40,
+    // so the dentist can start another patient in chair 1 at 13:00 while chair 2's crown
+    // prep started at 12:40 is in its assistant's first 20 minutes... but not at 13:10.
+    let mut crown = book(&s, 1, 2, "2026-03-03T12:40:00-05:00", 0);
+    crown.as_object_mut().unwrap().remove("duration_minutes");
+    crown["appointment_type_id"] = json!(s.crown);
+    let r = app.request(json_req("POST", "/api/v1/appointments", &s.desk, crown)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!((r.json()["duration_minutes"].as_i64(), r.json()["pattern"].as_str()), (Some(80), Some("//XXXX//")));
+    let r = app.request(json_req("POST", "/api/v1/appointments", &s.desk, book(&s, 0, 1, "2026-03-03T12:40:00-05:00", 20))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "the dentist is free in the crown prep's first 20 minutes: {}", r.body);
+    let r = app.request(json_req("POST", "/api/v1/appointments", &s.desk, book(&s, 0, 1, "2026-03-03T13:10:00-05:00", 20))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+
     // PATCH: confirmed, then moved to chair 2 at 11:00 with the version, then a stale version.
     let r = app.request(json_req("PATCH", &format!("/api/v1/appointments/{id}"), &s.desk, json!({"status": "confirmed", "version": 1}))).await;
     assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("confirmed")), "{}", r.body);
