@@ -19,7 +19,9 @@ function say(text, isError) {
 
 function problemText(p) {
   if (!p) return root.dataset.msgError || "";
-  const fields = Array.isArray(p.errors) ? p.errors.map((e) => e.message).join("; ") : "";
+  const fields = Array.isArray(p.errors)
+    ? p.errors.filter((e) => e.field !== "conflicting_appointment_id").map((e) => e.message).join("; ")
+    : "";
   return fields || p.detail || p.title || root.dataset.msgError || "";
 }
 
@@ -137,6 +139,7 @@ function showErrors(f, problem) {
   const errors = Array.isArray(problem?.errors) ? problem.errors : [];
   let shown = false;
   for (const e of errors) {
+    if (e.field === "conflicting_appointment_id") continue;
     const el = f.querySelector(`[data-for="${e.field}"]`);
     if (el) {
       el.textContent = e.message;
@@ -260,6 +263,8 @@ panelBody?.addEventListener("submit", async (ev) => {
 // ---------------------------------------------------------------- drag, drop, resize, click
 
 let dragging = null;
+// A drag ends with a click on the block: that click is not an "open" (time of the drop).
+let draggedAt = 0;
 
 function ghostFor(col, row, span, lanes) {
   let g = col.querySelector(".appt-ghost");
@@ -336,6 +341,7 @@ async function drop() {
   if (!d) return;
   d.block.classList.remove("dragging");
   if (!d.moved) return; // a click: handled by the click listener
+  draggedAt = Date.now();
   const id = d.block.dataset.id;
   const body = { version: Number(d.block.dataset.version) };
   if (d.resize) {
@@ -359,6 +365,10 @@ async function drop() {
 }
 
 document.addEventListener("pointerup", drop);
+// Appointments are links: the browser's own link dragging would swallow the pointer.
+document.addEventListener("dragstart", (ev) => {
+  if (ev.target instanceof Element && ev.target.closest(".appt")) ev.preventDefault();
+});
 document.addEventListener("pointercancel", () => {
   if (dragging) dragging.block.classList.remove("dragging");
   dragging = null;
@@ -371,7 +381,7 @@ document.addEventListener("click", async (ev) => {
   if (block) {
     if (ev.ctrlKey || ev.metaKey || ev.shiftKey) return; // open in a tab as a link
     ev.preventDefault();
-    if (block.classList.contains("dragging")) return;
+    if (block.classList.contains("dragging") || Date.now() - draggedAt < 400) return;
     if (!(await openPanel(block.dataset.id))) window.location.assign(block.href);
     return;
   }

@@ -667,7 +667,7 @@ fn conflict_error(
         "patient" => "the patient already has an appointment",
         _ => "the provider is busy",
     };
-    let message = format!("{what} from {} to {} (appointment {id})", t(s), t(e));
+    let message = format!("{what} from {} to {}", t(s), t(e));
     WriteError::Invalid(
         DomainError::new(ErrorCode::Conflict, message.clone())
             .with_field("conflict", message)
