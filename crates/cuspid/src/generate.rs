@@ -2,8 +2,10 @@
 //! seed give the same ids and values. Rows go in through multi-row inserts in large
 //! transactions. Each context adds its generator part to [`PARTS`]: the tenancy part creates
 //! the organization and its clinics, the patients part ([`patients`]) their families, patients
-//! and phone numbers.
+//! and phone numbers, the appointments part ([`appointments`]) chairs, providers and years of
+//! agenda.
 
+mod appointments;
 mod patients;
 
 use std::time::Instant;
@@ -62,6 +64,10 @@ pub struct Gen {
     pub places: Vec<Place>,
     /// Patients to generate (the preset's number unless `--patients` says otherwise).
     pub patients: u64,
+    /// Years of appointments up to the end of 2026 (`--years`, default 10).
+    pub years: u32,
+    /// The organization's slug (generated providers' emails).
+    pub slug: String,
     pub rows: u64,
     pub progress: ProgressBar,
 }
@@ -90,7 +96,11 @@ pub struct Place {
 
 type Part = for<'a> fn(&'a Store, &'a mut Gen) -> BoxFuture<'a, Result<(), String>>;
 
-const PARTS: &[(&str, Part)] = &[("clinics", clinics), ("patients", patients::patients)];
+const PARTS: &[(&str, Part)] = &[
+    ("clinics", clinics),
+    ("patients", patients::patients),
+    ("appointments", appointments::appointments),
+];
 
 /// Time zone, currency, locale, country, region, area codes.
 type Zone = (
@@ -254,6 +264,7 @@ pub async fn run(
     preset: Preset,
     seed: u64,
     patients: Option<u64>,
+    years: u32,
     admin_password: Option<String>,
 ) -> Result<(), String> {
     let store = crate::app::open_store(&cfg).await?;
@@ -300,6 +311,8 @@ pub async fn run(
         locations: Vec::new(),
         places: Vec::new(),
         patients: patients.unwrap_or(preset.patients()),
+        years: years.min(30),
+        slug: org.slug.clone(),
         rows: 1,
         progress,
     };

@@ -89,6 +89,9 @@ enum Command {
         /// 1,000,000).
         #[arg(long)]
         patients: Option<u64>,
+        /// Years of appointments, up to the end of 2026 (0: none).
+        #[arg(long, default_value_t = 10)]
+        years: u32,
         /// Also create an administrator, `admin@<org slug>.cuspid.test`, with this password
         /// (benchmarks sign in as them).
         #[arg(long, env = "CUSPID_GENERATE_ADMIN_PASSWORD", hide_env_values = true)]
@@ -266,10 +269,11 @@ fn main() -> ExitCode {
                 preset,
                 seed,
                 patients,
+                years,
                 admin_password,
             } => {
                 let cfg = load(&cli.config, &db_overrides(&db))?;
-                generate::run(cfg, preset, seed, patients, admin_password).await
+                generate::run(cfg, preset, seed, patients, years, admin_password).await
             }
             Command::Import {
                 command:

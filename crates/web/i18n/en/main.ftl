@@ -742,3 +742,4 @@ sched-feed-revoked = revoked
 sched-feed-names = names
 sched-feed-initials = initials
 sched-none = None.
+patient-no-appointments = No appointments yet.

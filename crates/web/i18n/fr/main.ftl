@@ -742,3 +742,4 @@ sched-feed-revoked = révoqué
 sched-feed-names = noms
 sched-feed-initials = initiales
 sched-none = Aucun.
+patient-no-appointments = Aucun rendez-vous pour l’instant.

@@ -890,6 +890,21 @@ struct ProfilePage {
     can_write: bool,
     max_upload_mb: usize,
     notice: String,
+    /// The scheduling panel (empty without `schedule.read`).
+    appointments: Vec<ApptView>,
+    recalls: Vec<(String, String, String)>,
+    can_schedule: bool,
+    can_book: bool,
+}
+
+/// A line of the patient's appointments.
+pub struct ApptView {
+    pub id: String,
+    pub when: String,
+    pub what: String,
+    pub status: &'static str,
+    pub status_label: String,
+    pub upcoming: bool,
 }
 
 pub fn size_label(bytes: i64) -> String {
@@ -1145,6 +1160,8 @@ pub async fn show(
             can_undo: m.undone_at.is_none() && state.store.now() <= m.undo_until,
         });
     }
+    let (appointments, recalls) =
+        scheduling_panel(&state, lang, &auth, &actor(&auth, &ctx, &ip), id).await?;
     html(&ProfilePage {
         shell: Shell::build(&state, &ctx).await,
         banner: banner(&state, lang, &scope, &p).await?,
@@ -1184,7 +1201,71 @@ pub async fn show(
             "" => String::new(),
             k => lang.t(&format!("notice-{k}")),
         },
+        appointments,
+        recalls,
+        can_schedule: auth.can(Permission::ScheduleRead),
+        can_book: auth.can(Permission::ScheduleWrite),
     })
+}
+
+/// The patient's appointments (newest first) and recalls, for the record's panel; nothing
+/// for a user who may not see the agenda.
+async fn scheduling_panel(
+    state: &AppState,
+    lang: Lang,
+    auth: &Auth,
+    who: &Actor,
+    id: PatientId,
+) -> Result<(Vec<ApptView>, Vec<(String, String, String)>), AppError> {
+    if !auth.can(Permission::ScheduleRead) {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let scope = auth.scope();
+    let now = state.store.now();
+    let mut zones = std::collections::HashMap::new();
+    for l in state.store.locations(&scope).await? {
+        zones.insert(l.id, l.tz()?);
+    }
+    let items = state
+        .store
+        .patient_appointments(&scope, who, id, 20)
+        .await?;
+    let appointments = items
+        .iter()
+        .map(|i| {
+            let a = &i.appointment;
+            let tz = zones
+                .get(&a.location_id)
+                .cloned()
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            ApptView {
+                id: a.id.to_string(),
+                when: format!(
+                    "{}–{}",
+                    a.start.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M"),
+                    a.end.to_zoned(tz).strftime("%H:%M")
+                ),
+                what: i.type_name.clone().unwrap_or_default(),
+                status: a.status.as_str(),
+                status_label: lang.t(&format!("appt-status-{}", a.status.as_str())),
+                upcoming: a.end > now && a.status.is_open(),
+            }
+        })
+        .collect();
+    let recalls = state
+        .store
+        .patient_recalls(&scope, id)
+        .await?
+        .into_iter()
+        .map(|(t, last, due)| {
+            (
+                t.name,
+                last.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+                due.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+            )
+        })
+        .collect();
+    Ok((appointments, recalls))
 }
 
 /// `GET /patients/{id}/edit`
