@@ -414,7 +414,7 @@ pub fn appointments<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Resul
                 started.elapsed().as_secs_f64(),
                 total as f64 / started.elapsed().as_secs_f64().max(1e-9)
             );
-            if g.progress.position() % 20 == 0 {
+            if g.progress.position().is_multiple_of(20) {
                 if g.progress.is_hidden() {
                     eprintln!("{line}");
                 } else {
