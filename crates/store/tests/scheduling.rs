@@ -533,6 +533,35 @@ dual_test!(async fn feeds_serve_initials_at_a_secret_url_until_revoked(db) {
 
 // Many clients booking overlapping times at once: the database lets exactly one booking hold
 // each chair-time and refuses the others as conflicts, on both databases.
+dual_test!(async fn saved_agenda_views_are_per_user_replaced_by_name_and_checked(db) {
+    let store = &db.store;
+    let c = clinic(store, "sched-v").await;
+    let other = clinic(store, "sched-v2").await;
+    let view = |name: &str, colour: &str, loc: domain::LocationId| store::scheduling::AgendaView {
+        id: uuid::Uuid::nil(),
+        name: name.into(),
+        location_id: loc,
+        by_provider: false,
+        columns: vec![c.chairs[2].id.as_uuid()],
+        colour_by: colour.into(),
+    };
+    let first = store.save_agenda_view(&c.scope, c.dentist, &view("Hygiene", "type", c.loc.id)).await.unwrap();
+    let second = store.save_agenda_view(&c.scope, c.dentist, &view(" Hygiene ", "status", c.loc.id)).await.unwrap();
+    assert_ne!(first, second);
+    let mine = store.agenda_views(&c.scope, c.dentist).await.unwrap();
+    assert_eq!(mine.len(), 1, "the same name replaces the view: {mine:?}");
+    assert_eq!((mine[0].name.as_str(), mine[0].colour_by.as_str()), ("Hygiene", "status"));
+    assert_eq!(mine[0].columns, vec![c.chairs[2].id.as_uuid()]);
+    assert!(store.agenda_views(&c.scope, c.hygienist).await.unwrap().is_empty(), "views are the user's own");
+    for (bad, field) in [(view("", "type", c.loc.id), "name"), (view("x", "rainbow", c.loc.id), "colour_by"), (view("x", "type", other.loc.id), "location_id")] {
+        assert_eq!(field_error(store.save_agenda_view(&c.scope, c.dentist, &bad).await.unwrap_err()).0, field);
+    }
+    assert!(store.delete_agenda_view(&c.scope, c.hygienist, second).await.is_err(), "not another user's view");
+    assert!(store.delete_agenda_view(&other.scope, other.dentist, second).await.is_err(), "nor another organization's");
+    store.delete_agenda_view(&c.scope, c.dentist, second).await.unwrap();
+    assert!(store.agenda_views(&c.scope, c.dentist).await.unwrap().is_empty());
+});
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_bookings_never_double_book() {
     for db in [Some(TestDb::sqlite().await), TestDb::postgres().await]

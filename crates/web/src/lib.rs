@@ -441,6 +441,16 @@ pub fn routes() -> Routes {
             Perm(P::ScheduleWrite),
             scheduling::lists::waitlist_remove,
         )
+        .post(
+            "/appointments/views",
+            Perm(P::ScheduleRead),
+            scheduling::save_view,
+        )
+        .post(
+            "/appointments/views/{id}/delete",
+            Perm(P::ScheduleRead),
+            scheduling::delete_view,
+        )
         .get(
             "/appointments/{id}",
             Perm(P::ScheduleRead),

@@ -104,6 +104,8 @@ function refreshGrid() {
     u.searchParams.set("date", root.dataset.date);
     u.searchParams.set("view", root.dataset.view);
     u.searchParams.set("by", root.dataset.by);
+    if (root.dataset.cols) u.searchParams.set("cols", root.dataset.cols);
+    u.searchParams.set("colour", root.dataset.colour);
     u.searchParams.set("fragment", "grid");
     try {
       const r = await fetch(u, { credentials: "same-origin", headers: { accept: "text/html" } });

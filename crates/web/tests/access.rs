@@ -123,6 +123,35 @@ async fn add_schedule(app: &TestApp, org: domain::OrgId, patient: domain::Patien
     }
 }
 
+/// A saved agenda view of the staff member of `role` in the organization `slug`.
+async fn add_view(app: &TestApp, slug: &str, role: Role) -> uuid::Uuid {
+    let user = app
+        .db
+        .store
+        .user_by_email(&staff_email(slug, role))
+        .await
+        .unwrap()
+        .unwrap();
+    let scope = domain::Scope::system(user.org_id);
+    let loc = app.db.store.locations(&scope).await.unwrap()[0].id;
+    app.db
+        .store
+        .save_agenda_view(
+            &scope,
+            user.id,
+            &store::scheduling::AgendaView {
+                id: uuid::Uuid::nil(),
+                name: format!("View {}", uuid::Uuid::now_v7()),
+                location_id: loc,
+                by_provider: false,
+                columns: vec![],
+                colour_by: "type".into(),
+            },
+        )
+        .await
+        .unwrap()
+}
+
 async fn add_waitlist(app: &TestApp, org: domain::OrgId) -> domain::WaitlistId {
     let scope = domain::Scope::system(org);
     let loc = app.db.store.locations(&scope).await.unwrap()[0].id;
@@ -365,6 +394,16 @@ async fn fill(
             } else {
                 fx.other_waitlist
             };
+            d.path.replace("{id}", &id.to_string())
+        }
+        "/appointments/views/{id}/delete" => {
+            // A view of the signed-in user (own) or of the other organization's admin.
+            let (slug, role) = match (tenant, role) {
+                (Tenant::Own, Some(role)) => ("north", role),
+                (Tenant::Own, None) => ("north", Role::Admin),
+                (Tenant::Other, _) => ("south", Role::Admin),
+            };
+            let id = add_view(app, slug, role).await;
             d.path.replace("{id}", &id.to_string())
         }
         "/settings/scheduling/blockouts/{id}/delete" => {

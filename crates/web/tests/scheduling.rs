@@ -368,6 +368,53 @@ dual_test!(async fn daylight_saving_days_in_toronto_are_right_and_the_spring_gap
     }
 });
 
+dual_test!(async fn a_saved_view_shows_its_chairs_and_colours_and_is_the_users_own(db) {
+    let s = setup(db).await;
+    let app = &s.app;
+    let r = app.request(json_req("POST", "/api/v1/appointments", &s.desk, book(&s, 1, 0, "2027-06-07T10:00:00-04:00", 30))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let form = |cookie: &str, path: &str, body: String| {
+        Request::post(path.to_string())
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    // Save "Chair 2" with colours by status.
+    let r = app.request(form(&s.desk, "/appointments/views", format!("name=Chair+2&location_id={}&by=chairs&col={}&colour=status", s.loc, s.chairs[1]))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let link = r.header("location").unwrap().to_string();
+    assert!(link.contains(&format!("cols={}", s.chairs[1])) && link.contains("colour=status"), "{link}");
+    let page = app.get_as(&format!("{link}&date=2027-06-07"), &s.desk).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let cols: Vec<&str> = page.body.match_indices("class=\"agenda-colhead").map(|(i, _)| &page.body[i..i + 200]).collect();
+    assert_eq!(cols.len(), 1, "only the view's chair: {cols:?}");
+    assert!(cols[0].contains(&s.chairs[1]));
+    assert!(page.body.contains("st-scheduled"), "coloured by status");
+    // The views menu lists it, with its link; another user does not see it.
+    assert!(page.body.contains(">Chair 2</a>"), "listed in the menu");
+    let admin = app.sign_in_as("sch", Role::Admin).await;
+    let theirs = app.get_as(&format!("/appointments?location={}&date=2027-06-07", s.loc), &admin).await;
+    assert!(!theirs.body.contains(">Chair 2</a>"));
+    assert_eq!(theirs.body.matches("class=\"agenda-colhead").count(), 2, "all chairs without a view");
+    // Bad input names the field and saves nothing.
+    let r = app.request(form(&s.desk, "/appointments/views", format!("name=&location_id={}&colour=status", s.loc))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = app.request(form(&s.desk, "/appointments/views", format!("name=X&location_id={}&colour=rainbow", s.loc))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Deleting: not by another user; then by its owner.
+    let id = {
+        let i = page.body.find("/appointments/views/").unwrap() + "/appointments/views/".len();
+        page.body[i..i + 36].to_string()
+    };
+    let r = app.request(form(&admin, &format!("/appointments/views/{id}/delete"), String::new())).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app.request(form(&s.desk, &format!("/appointments/views/{id}/delete"), String::new())).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = app.get_as(&format!("/appointments?location={}&date=2027-06-07", s.loc), &s.desk).await;
+    assert!(!page.body.contains(">Chair 2</a>"));
+});
+
 /// The value of the first `name="…"` attribute.
 fn attr(html: &str, name: &str) -> String {
     let i = html.find(&format!("{name}=\"")).unwrap() + name.len() + 2;

@@ -1153,3 +1153,113 @@ impl Store {
         Ok(plans)
     }
 }
+
+/// A user's saved agenda view: which location, columns by chair or by provider, which of them
+/// (empty: all), and what the colours show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgendaView {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub location_id: LocationId,
+    pub by_provider: bool,
+    pub columns: Vec<uuid::Uuid>,
+    /// type, provider or status.
+    pub colour_by: String,
+}
+
+pub const COLOUR_MODES: [&str; 3] = ["type", "provider", "status"];
+
+impl Store {
+    /// The signed-in user's saved views, by name.
+    pub async fn agenda_views(&self, scope: &Scope, user: UserId) -> DbResult<Vec<AgendaView>> {
+        self.db
+            .fetch_all(
+                Q::new(
+                    "SELECT id, name, location_id, by_provider, columns, colour_by FROM agenda_views \
+                     WHERE org_id = $1 AND user_id = $2 ORDER BY name",
+                )
+                .bind(scope.org())
+                .bind(user),
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(AgendaView {
+                    id: r.uuid("id")?,
+                    name: r.string("name")?,
+                    location_id: LocationId::from_uuid(r.uuid("location_id")?),
+                    by_provider: r.bool("by_provider")?,
+                    columns: r.json("columns")?,
+                    colour_by: r.string("colour_by")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Saves a view under a name (replacing the user's view of that name).
+    pub async fn save_agenda_view(
+        &self,
+        scope: &Scope,
+        user: UserId,
+        view: &AgendaView,
+    ) -> Result<uuid::Uuid, WriteError> {
+        let name = view.name.trim();
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(invalid("name", "between 1 and 60 characters"));
+        }
+        if !COLOUR_MODES.contains(&view.colour_by.as_str()) {
+            return Err(invalid("colour_by", "type, provider or status"));
+        }
+        if self.location(scope, view.location_id).await?.is_none() {
+            return Err(invalid("location_id", "no such location"));
+        }
+        let id = self.new_uuid();
+        let mut tx = self.begin().await?;
+        tx.execute(
+            Q::new("DELETE FROM agenda_views WHERE org_id = $1 AND user_id = $2 AND name = $3")
+                .bind(scope.org())
+                .bind(user)
+                .bind(name),
+        )
+        .await?;
+        tx.execute(
+            Q::new(
+                "INSERT INTO agenda_views (id, org_id, user_id, name, location_id, by_provider, columns, colour_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(id)
+            .bind(scope.org())
+            .bind(user)
+            .bind(name)
+            .bind(view.location_id)
+            .bind(view.by_provider)
+            .bind(json!(view.columns).to_string())
+            .bind(view.colour_by.as_str())
+            .bind(self.now()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn delete_agenda_view(
+        &self,
+        scope: &Scope,
+        user: UserId,
+        id: uuid::Uuid,
+    ) -> Result<(), WriteError> {
+        let n = self
+            .db
+            .execute(
+                Q::new("DELETE FROM agenda_views WHERE org_id = $1 AND user_id = $2 AND id = $3")
+                    .bind(scope.org())
+                    .bind(user)
+                    .bind(id),
+            )
+            .await?;
+        if n == 0 {
+            return Err(not_found("view"));
+        }
+        Ok(())
+    }
+}

@@ -259,6 +259,7 @@ fn lay_out(blocks: &mut [Block]) -> usize {
 struct GridFrame<'a> {
     tz: &'a TimeZone,
     lang: Lang,
+    colour_by: &'a str,
     start_us: i64,
     end_us: i64,
     unit: i64,
@@ -330,11 +331,16 @@ impl GridFrame<'_> {
             })
             .collect();
         let provider = providers.iter().find(|p| p.id == a.provider_id);
-        let colour = item
-            .type_colour
-            .clone()
-            .or_else(|| provider.map(|p| p.colour.clone()))
-            .unwrap_or_default();
+        let colour = match self.colour_by {
+            "provider" => provider.map(|p| colour_class(&p.colour)),
+            "status" => Some(format!("st-{}", a.status.as_str())),
+            _ => item
+                .type_colour
+                .as_deref()
+                .or(provider.map(|p| p.colour.as_str()))
+                .map(colour_class),
+        }
+        .unwrap_or_else(|| "c-default".into());
         let (title, restricted) = match &item.patient {
             Some(p) => (p.name.clone(), false),
             None => (self.lang.t("agenda-restricted"), true),
@@ -356,7 +362,7 @@ impl GridFrame<'_> {
             time: format!("{}–{}", hhmm(a.start, self.tz), hhmm(a.end, self.tz)),
             title,
             subtitle,
-            colour: colour_class(&colour),
+            colour,
             status: a.status.as_str(),
             status_label: self.lang.t(&format!("appt-status-{}", a.status.as_str())),
             late: a.is_late(self.now, self.late_after),
@@ -381,6 +387,10 @@ pub struct AgendaQuery {
     by: Option<String>,
     /// `grid`: only the grid (the script's refresh).
     fragment: Option<String>,
+    /// Only these columns (comma-separated ids; a saved view's).
+    cols: Option<String>,
+    /// What colours show: type (default), provider or status.
+    colour: Option<String>,
 }
 
 pub struct Opt {
@@ -437,6 +447,16 @@ struct AgendaPage {
     waiting: usize,
     empty_day: bool,
     closed_label: String,
+    colour_by: &'static str,
+    cols: String,
+    /// The query that keeps columns and colours across day links (`&by=…&cols=…&colour=…`).
+    keep: String,
+    /// `&colour=…` when not the default.
+    colour_q: String,
+    /// The user's saved views: (name, link, id).
+    views: Vec<(String, String, String)>,
+    /// The columns the day could show (for choosing a view's): (id, name, shown).
+    column_choices: Vec<(String, String, bool)>,
 }
 
 #[derive(Template)]
@@ -538,9 +558,23 @@ pub async fn agenda(
         .day_plans(&scope, &loc, &provider_ids, first_day, last_day)
         .await?;
     let unit = settings.unit_minutes * MINUTE;
+    let colour_by: &str = match q.colour.as_deref() {
+        Some("provider") => "provider",
+        Some("status") => "status",
+        _ => "type",
+    };
+    let wanted: Vec<String> = q
+        .cols
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
     let frame_for = |s: i64, e: i64| GridFrame {
         tz: &tz,
         lang,
+        colour_by,
         start_us: s,
         end_us: e,
         unit,
@@ -731,6 +765,9 @@ pub async fn agenda(
             }
         }
     }
+    if !wanted.is_empty() && view == "day" {
+        columns.retain(|c| wanted.contains(&c.id));
+    }
     let grid = Grid {
         rows: grid_rows,
         start_us: grid_start,
@@ -794,6 +831,63 @@ pub async fn agenda(
         .first()
         .and_then(|p| p.holiday.clone())
         .unwrap_or_default();
+    let views = state
+        .store
+        .agenda_views(&scope, auth.user.id)
+        .await?
+        .into_iter()
+        .map(|v| {
+            let cols: Vec<String> = v.columns.iter().map(|c| c.to_string()).collect();
+            (
+                v.name,
+                format!(
+                    "/appointments?location={}&date={date}&view=day&by={}&cols={}&colour={}",
+                    v.location_id,
+                    if v.by_provider { "providers" } else { "chairs" },
+                    cols.join(","),
+                    v.colour_by
+                ),
+                v.id.to_string(),
+            )
+        })
+        .collect();
+    let column_choices: Vec<(String, String, bool)> = if by_provider {
+        providers
+            .iter()
+            .map(|p| {
+                (
+                    p.id.to_string(),
+                    p.name.clone(),
+                    wanted.is_empty() || wanted.contains(&p.id.to_string()),
+                )
+            })
+            .collect()
+    } else {
+        chairs
+            .iter()
+            .map(|c| {
+                (
+                    c.id.to_string(),
+                    c.name.clone(),
+                    wanted.is_empty() || wanted.contains(&c.id.to_string()),
+                )
+            })
+            .collect()
+    };
+    let colour_q = if colour_by == "type" {
+        String::new()
+    } else {
+        format!("&colour={colour_by}")
+    };
+    let mut keep = String::new();
+    if by_provider {
+        keep.push_str("&by=providers");
+    }
+    if !wanted.is_empty() && view == "day" {
+        keep.push_str("&cols=");
+        keep.push_str(&wanted.join(","));
+    }
+    keep.push_str(&colour_q);
     let page = AgendaPage {
         shell: Shell::build(&state, &ctx).await,
         location_id: loc.id.to_string(),
@@ -840,6 +934,12 @@ pub async fn agenda(
         waiting,
         empty_day,
         closed_label,
+        colour_by,
+        cols: wanted.join(","),
+        keep,
+        colour_q,
+        views,
+        column_choices,
     };
     html(&page)
 }
@@ -934,6 +1034,72 @@ fn board_lanes(
                 .collect(),
         })
         .collect()
+}
+
+// ---------------------------------------------------------------- saved views
+
+/// `POST /appointments/views`: saves the columns and colours shown as a named view.
+pub async fn save_view(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let mut name = String::new();
+    let mut location = String::new();
+    let mut by_provider = false;
+    let mut columns = Vec::new();
+    let mut colour_by = "type".to_string();
+    for (k, v) in form_urlencoded_pairs(&body) {
+        match k.as_str() {
+            "name" => name = v,
+            "location_id" => location = v,
+            "by" => by_provider = v == "providers",
+            "col" => columns.extend(v.parse::<uuid::Uuid>().ok()),
+            "colour" => colour_by = v,
+            _ => {}
+        }
+    }
+    let location: LocationId = location
+        .parse()
+        .map_err(|_| DomainError::field("location_id", "choose a location"))?;
+    let view = store::scheduling::AgendaView {
+        id: uuid::Uuid::nil(),
+        name,
+        location_id: location,
+        by_provider,
+        columns,
+        colour_by,
+    };
+    state
+        .store
+        .save_agenda_view(&auth.scope(), auth.user.id, &view)
+        .await?;
+    let cols: Vec<String> = view.columns.iter().map(|c| c.to_string()).collect();
+    Ok(Redirect::to(&format!(
+        "/appointments?location={location}&by={}&cols={}&colour={}",
+        if view.by_provider {
+            "providers"
+        } else {
+            "chairs"
+        },
+        cols.join(","),
+        view.colour_by
+    ))
+    .into_response())
+}
+
+/// `POST /appointments/views/{id}/delete`
+pub async fn delete_view(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id: uuid::Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+    state
+        .store
+        .delete_agenda_view(&auth.scope(), auth.user.id, id)
+        .await?;
+    Ok(Redirect::to("/appointments").into_response())
 }
 
 // ---------------------------------------------------------------- booking (the form)
