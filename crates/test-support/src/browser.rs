@@ -133,15 +133,25 @@ impl Browser {
             .unwrap_or_else(|e| panic!("type into #{id}: {e}"));
     }
 
-    /// Clicks the first element matching the CSS selector.
+    /// Clicks the first element matching the CSS selector (found again if the page replaced
+    /// it between finding and clicking, as live pages do).
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(fantoccini::Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let mut tries = 0;
+        loop {
+            let el = self
+                .client
+                .find(fantoccini::Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"));
+            match el.click().await {
+                Ok(()) => return,
+                Err(e) if tries < 5 && e.to_string().contains("stale element") => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
     }
 
     /// Waits for an element matching the CSS selector and returns its text.

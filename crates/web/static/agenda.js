@@ -215,8 +215,19 @@ if (form) {
 const panel = document.getElementById("agenda-panel");
 const panelBody = document.getElementById("agenda-panel-body");
 let panelId = null;
+let panelLoad = null;
 
-async function openPanel(id) {
+// One load at a time is what the live handler waits for before it compares versions.
+function openPanel(id) {
+  const p = loadPanel(id);
+  panelLoad = p;
+  p.finally(() => {
+    if (panelLoad === p) panelLoad = null;
+  });
+  return p;
+}
+
+async function loadPanel(id) {
   if (!panel || !panelBody) return false;
   const r = await fetch(`/appointments/${id}?fragment=1`, { credentials: "same-origin", headers: { accept: "text/html" } });
   if (!r.ok) return false;
@@ -231,7 +242,11 @@ async function openPanel(id) {
 
 function closePanel() {
   if (panel) panel.hidden = true;
+  // The focus goes back to the appointment the panel was about (the grid may have been
+  // redrawn since).
+  const back = panelId ? document.querySelector(`.appt[data-id="${CSS.escape(panelId)}"]`) : null;
   panelId = null;
+  if (back instanceof HTMLElement) back.focus();
 }
 
 panel?.querySelector("[data-close-panel]")?.addEventListener("click", closePanel);
@@ -393,8 +408,49 @@ document.addEventListener("click", async (ev) => {
   }
 });
 
+// Arrow keys move the focus between appointments: up and down in a column, left and right to
+// the nearest one in the next column that has any.
+function rowOf(el) {
+  const m = /(?:^|\s)gr(\d+)(?:\s|$)/.exec(el.className);
+  return m ? Number(m[1]) : 0;
+}
+function blocksIn(col) {
+  return [...col.querySelectorAll(".appt")].sort((a, b) => rowOf(a) - rowOf(b));
+}
+function arrowTo(block, key) {
+  const col = block.closest(".agenda-col");
+  if (!col) return null;
+  if (key === "ArrowUp" || key === "ArrowDown") {
+    const list = blocksIn(col);
+    const i = list.indexOf(block) + (key === "ArrowDown" ? 1 : -1);
+    return list[i] || null;
+  }
+  const cols = [...document.querySelectorAll(".agenda-col")];
+  const step = key === "ArrowRight" ? 1 : -1;
+  const row = rowOf(block);
+  for (let c = cols.indexOf(col) + step; c >= 0 && c < cols.length; c += step) {
+    const list = blocksIn(cols[c]);
+    if (list.length) {
+      return list.reduce((best, b) => (Math.abs(rowOf(b) - row) < Math.abs(rowOf(best) - row) ? b : best));
+    }
+  }
+  return null;
+}
+
 document.addEventListener("keydown", (ev) => {
   if (ev.key === "Escape" && panel && !panel.hidden && !dialog?.open) closePanel();
+  if (["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"].includes(ev.key) && !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
+    const here = ev.target instanceof Element ? ev.target.closest(".appt") : null;
+    if (here) {
+      const next = arrowTo(here, ev.key);
+      ev.preventDefault();
+      if (next) {
+        next.focus();
+        next.scrollIntoView({ block: "nearest", inline: "nearest" });
+      }
+      return;
+    }
+  }
   // "n": book at the next slot of the first column.
   if (ev.key === "n" && !ev.ctrlKey && !ev.metaKey && !ev.altKey && dialog && !dialog.open) {
     const t = ev.target;
@@ -423,6 +479,13 @@ document.addEventListener("cuspid:event", (ev) => {
   const days = new Set([...document.querySelectorAll(".agenda-col[data-date]")].map((c) => c.dataset.date));
   if (days.has(payload.day) || days.has(payload.previous_day)) {
     refreshGrid();
-    if (panelId === payload.id) openPanel(panelId);
+    if (panelId === payload.id) {
+      // Not again when the panel already shows this version (the change was made here and
+      // its load may still be under way).
+      (panelLoad || Promise.resolve()).catch(() => {}).then(() => {
+        const shown = Number(panelBody?.querySelector(".appt-detail")?.dataset.version || 0);
+        if (panelId === payload.id && !(Number(payload.version) <= shown)) openPanel(panelId);
+      });
+    }
   }
 });

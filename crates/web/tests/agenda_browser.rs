@@ -97,12 +97,13 @@ dual_test!(system_clock async fn the_front_desk_books_drags_and_runs_the_patient
     for n in ["Operatory 1", "Operatory 2"] {
         chairs.push(db.store.create_operatory(&scope, &actor, loc.id, &domain::scheduling::OperatoryInput { name: n.into(), short_name: String::new() }).await.unwrap().id.to_string());
     }
-    seed_provider(&db.store, org.id, "Dr Ada Molar", domain::identity::Role::Dentist, "#2563eb").await;
+    let dentist = seed_provider(&db.store, org.id, "Dr Ada Molar", domain::identity::Role::Dentist, "#2563eb").await;
     db.store
         .save_appointment_type(&scope, &actor, None, &domain::scheduling::AppointmentTypeInput { name: "Exam".into(), colour: "#16a34a".into(), pattern: "/XX/".into(), unit_minutes: 10 }, true)
         .await
         .unwrap();
     seed_patient(&db.store, org.id, loc.id, patient_input("Maya", "Lopez", "1988-02-03")).await;
+    let noor = seed_patient(&db.store, org.id, loc.id, patient_input("Noor", "Haddad", "1979-09-10")).await.id;
     let app = TestApp::new(db).await;
     let base = app.serve().await;
     let day = next_weekday();
@@ -179,6 +180,31 @@ dual_test!(system_clock async fn the_front_desk_books_drags_and_runs_the_patient
     }
     a.screenshot("agenda-panel-completed").await;
     wait_js(&b, "[...document.querySelectorAll('.appt')].some(x => x.classList.contains('status-completed'))", "B sees it completed").await;
+
+    // Keyboard: another appointment appears in Operatory 1 at 09:00 (live); from it the right
+    // arrow goes to the 11:00 one in Operatory 2, the left arrow back, Enter opens the panel
+    // and Esc closes it.
+    let nine = day.at(9, 0, 0, 0).in_tz("America/New_York").unwrap().timestamp();
+    app.db.store
+        .book_appointment(&scope, &actor, store::scheduling::appointments::Permits { may_override: true }, &store::scheduling::appointments::NewAppointment {
+            location_id: Some(loc.id), operatory_id: Some(chairs[0].parse().unwrap()), patient_id: Some(noor), provider_id: Some(dentist),
+            start: Some(nine), duration_minutes: Some(30), override_reason: Some("test".into()), ..Default::default()
+        })
+        .await
+        .unwrap();
+    wait_js(&a, "[...document.querySelectorAll('.appt')].some(x => x.textContent.includes('Haddad'))", "A shows the 09:00 one").await;
+    a.client.execute("[...document.querySelectorAll('.appt')].find(x => x.textContent.includes('Haddad')).focus()", vec![]).await.unwrap();
+    let focused = || async { a.client.execute("return document.activeElement.textContent", vec![]).await.unwrap().as_str().unwrap_or("").to_string() };
+    assert!(focused().await.contains("Haddad"));
+    let active = a.client.active_element().await.unwrap();
+    active.send_keys(&Key::Right.to_string()).await.unwrap();
+    assert!(focused().await.contains("Lopez"), "the right arrow goes to Operatory 2: {}", focused().await);
+    a.client.active_element().await.unwrap().send_keys(&Key::Left.to_string()).await.unwrap();
+    assert!(focused().await.contains("Haddad"), "and the left arrow back");
+    a.client.active_element().await.unwrap().send_keys(&Key::Enter.to_string()).await.unwrap();
+    wait_js(&a, "!document.getElementById('agenda-panel').hidden && document.querySelector('.appt-detail-title').textContent.includes('Haddad')", "Enter opens the panel").await;
+    a.client.active_element().await.unwrap().send_keys(&Key::Escape.to_string()).await.unwrap();
+    wait_js(&a, "document.getElementById('agenda-panel').hidden", "Esc closes it").await;
 
     // The week and the board.
     a.goto(&format!("{agenda}&view=week")).await;

@@ -754,3 +754,5 @@ views-providers = Providers to show
 views-name = Name of the view
 views-name-hint = e.g. Hygiene chairs
 views-save = Save view
+agenda-keys = Keyboard: Tab or the arrow keys go from one appointment to the next, Enter opens it, Esc closes the panel.
+agenda-keys-write = N books the next free time in the first column; the panel moves and changes an appointment without a mouse.

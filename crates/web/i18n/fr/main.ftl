@@ -754,3 +754,5 @@ views-providers = Praticiens affichés
 views-name = Nom de la vue
 views-name-hint = p. ex. Fauteuils d’hygiène
 views-save = Enregistrer la vue
+agenda-keys = Clavier : Tab ou les flèches passent d’un rendez-vous à l’autre, Entrée l’ouvre, Échap ferme le panneau.
+agenda-keys-write = N réserve la prochaine heure dans la première colonne ; le panneau déplace et modifie un rendez-vous sans souris.
