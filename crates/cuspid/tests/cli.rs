@@ -359,8 +359,25 @@ fn generate_is_deterministic_and_refuses_to_run_twice() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let (ok_a, out_a, err_a) = run(a.path());
-    let (ok_b, out_b, _) = run(b.path());
+    let (ok_b, out_b, err_b) = run(b.path());
     assert!(ok_a && ok_b, "{err_a}");
+    // Ten years of appointments, as many as 500 patients make (about 2.5 visits a year).
+    let appointments = |err: &str| -> u64 {
+        err.split("appointments done: ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no appointments line in {err}"))
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let n = appointments(&err_a);
+    assert!(
+        (8_000..=16_000).contains(&n),
+        "{n} appointments for 500 patients over ten years"
+    );
+    assert_eq!(n, appointments(&err_b), "same seed, same agenda");
     assert!(out_a.contains("(200 clinics, 500 patients)"), "{out_a}");
     let org = |s: &str| {
         s.split("organization ")

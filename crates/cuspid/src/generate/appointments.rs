@@ -1,6 +1,7 @@
 //! The generator's agenda: at each clinic three chairs, each with its own provider (two
 //! dentists and a hygienist), five appointment types, and `years` of weekdays (ten by default,
-//! up to the end of 2026) filled from 8:00 to 17:30 at about 75 %: past appointments mostly
+//! up to the end of 2026) filled from 8:00 to 17:30 at about 75 % (less where a clinic has too
+//! few patients for that: about 2.5 visits a patient a year): past appointments mostly
 //! completed, a few no-shows and cancellations, future ones scheduled or confirmed. Each
 //! appointment that holds its time gets its busy rows (chair, patient, the provider in the
 //! pattern's X units), so the generated agenda is one the database would have accepted: a
@@ -231,6 +232,12 @@ pub fn appointments<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Resul
                 g.progress.inc(1);
                 continue;
             };
+            // A patient comes about 2.5 times a year; a clinic with fewer patients than its
+            // chairs could see at 75 % is that much emptier (a small --patients run stays small).
+            // When sparse, each 20-minute step of a chair's 261 weekdays starts one visit with
+            // probability `fill`.
+            let steps = chairs.len() as f64 * 261.0 * 28.5;
+            let fill = (pool.len() as f64 * 2.5 / steps).min(0.75);
             let mut day = first;
             while day <= last {
                 if matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday) {
@@ -250,7 +257,7 @@ pub fn appointments<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Resul
                 for c in chairs {
                     let mut t = open;
                     loop {
-                        if !g.rng.random_bool(0.75) {
+                        if !g.rng.random_bool(fill) {
                             t += 20 * MINUTE;
                             if t >= close {
                                 break;
@@ -428,6 +435,15 @@ pub fn appointments<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Resul
         }
         busy.flush(&mut tx).await.map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;
+        let line = format!(
+            "appointments done: {total} with {busy_rows} busy rows in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        if g.progress.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            g.progress.println(line);
+        }
         g.rows += total + busy_rows;
         Ok(())
     })

@@ -129,9 +129,12 @@ impl Store {
         let mut out = Vec::new();
         let mut day = from.to_zoned(tz.clone()).date();
         let last = to.to_zoned(tz.clone()).date();
+        // The first day alone (a busy clinic usually has the slots asked for that day), then
+        // a week at a time.
+        let mut chunk_days = 0;
         while day <= last && out.len() < q.limit && !chairs.is_empty() && !providers.is_empty() {
             let week_end = day
-                .checked_add(jiff::Span::new().days(6))
+                .checked_add(jiff::Span::new().days(chunk_days))
                 .map_err(|e| DomainError::field("to", e.to_string()))?
                 .min(last);
             let plans = self
@@ -189,6 +192,7 @@ impl Store {
                     break;
                 }
             }
+            chunk_days = 6;
             day = match week_end.tomorrow() {
                 Ok(d) => d,
                 Err(_) => break,
