@@ -27,6 +27,7 @@ use crate::{Store, Txn};
 pub const NOTES_FIELD: &str = "appointment.notes";
 
 const MINUTE: i64 = 60_000_000;
+const DAY: i64 = 24 * 60 * MINUTE;
 /// No appointment lasts longer (the overlap checks rely on it).
 const MAX_SPAN: i64 = 12 * 60 * MINUTE;
 
@@ -222,6 +223,28 @@ fn busy_of(
         v.push(("person", s.as_uuid(), start, end));
     }
     v
+}
+
+/// PostgreSQL checks an exclusion constraint after inserting the row, so two bookings that
+/// each insert a busy row overlapping the other's may wait on each other; it breaks the
+/// deadlock by aborting one. That one runs again: it then meets the other's committed rows as
+/// a plain conflict naming the appointment in the way (or books, if the other gave up).
+async fn deadlock_retry<T, F, Fut>(mut f: F) -> Result<T, WriteError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, WriteError>>,
+{
+    let mut tries = 0;
+    loop {
+        match f().await {
+            Err(WriteError::Db(e)) if tries < 5 && is_deadlock(&e) => tries += 1,
+            r => return r,
+        }
+    }
+}
+
+fn is_deadlock(e: &DbError) -> bool {
+    matches!(e, DbError::Sqlx(sqlx::Error::Database(d)) if d.code().is_some_and(|c| c == "40P01"))
 }
 
 /// The overlap the database refused (PostgreSQL's exclusion constraint, SQLite's trigger).
@@ -549,12 +572,41 @@ impl Store {
 }
 
 impl Txn {
-    /// The first busy row in the way of `rows`, with its appointment and what it is.
+    /// On PostgreSQL, waits for the other transactions booking any of these resources on the
+    /// same days: a lock per resource and UTC day, taken in one order by everyone, so bookings
+    /// that could clash run one after the other and never deadlock (two transactions inserting
+    /// overlapping rows under the exclusion constraint would each wait on the other until
+    /// PostgreSQL aborted one after a second). The check that follows then sees the other's
+    /// committed rows and names them. SQLite transactions already run one at a time.
+    async fn lock_resources(&mut self, rows: &[Busy]) -> DbResult<()> {
+        if self.backend() != crate::Backend::Postgres {
+            return Ok(());
+        }
+        let mut keys: Vec<i64> = Vec::new();
+        for &(_, resource, s, e) in rows {
+            let id = resource.as_u128();
+            let folded = ((id >> 64) as u64 ^ id as u64) as i64;
+            for day in s.div_euclid(DAY)..=(e - 1).max(s).div_euclid(DAY) {
+                keys.push(folded ^ day.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as i64));
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys {
+            self.execute(Q::fork("SELECT $1 AS k", "SELECT pg_advisory_xact_lock($1)").bind(k))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The first busy row in the way of `rows`, with its appointment and what it is (after
+    /// waiting for any transaction booking the same resources: `lock_resources`).
     async fn first_conflict(
         &mut self,
         rows: &[Busy],
         except: Option<AppointmentId>,
     ) -> DbResult<Option<(AppointmentId, &'static str, i64, i64)>> {
+        self.lock_resources(rows).await?;
         for &(kind, resource, s, e) in rows {
             let hit = self
                 .fetch_optional(
@@ -588,6 +640,7 @@ impl Txn {
         appt: AppointmentId,
         rows: &[Busy],
     ) -> DbResult<()> {
+        self.lock_resources(rows).await?;
         for &(kind, resource, s, e) in rows {
             self.execute(
                 Q::new(
@@ -694,6 +747,16 @@ impl Store {
     /// Books an appointment. Bad or unknown parts are field errors; a clash is a 409 naming
     /// the appointment in the way; outside hours, a blockout or the past need an override.
     pub async fn book_appointment(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        permits: Permits,
+        new: &NewAppointment,
+    ) -> Result<Appointment, WriteError> {
+        deadlock_retry(|| self.book_appointment_once(scope, actor, permits, new)).await
+    }
+
+    async fn book_appointment_once(
         &self,
         scope: &Scope,
         actor: &Actor,
@@ -840,6 +903,17 @@ impl Store {
     /// Moves, resizes or edits an open appointment; the whole change is checked like a
     /// booking (its own old times aside).
     pub async fn change_appointment(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        permits: Permits,
+        id: AppointmentId,
+        ch: &AppointmentChange,
+    ) -> Result<Appointment, WriteError> {
+        deadlock_retry(|| self.change_appointment_once(scope, actor, permits, id, ch)).await
+    }
+
+    async fn change_appointment_once(
         &self,
         scope: &Scope,
         actor: &Actor,
@@ -1060,6 +1134,21 @@ impl Store {
         reason: &str,
         expected_version: Option<i64>,
     ) -> Result<Appointment, WriteError> {
+        deadlock_retry(|| {
+            self.set_appointment_status_once(scope, actor, id, to, reason, expected_version)
+        })
+        .await
+    }
+
+    async fn set_appointment_status_once(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        id: AppointmentId,
+        to: AppointmentStatus,
+        reason: &str,
+        expected_version: Option<i64>,
+    ) -> Result<Appointment, WriteError> {
         if to == AppointmentStatus::Rescheduled {
             return Err(invalid(
                 "status",
@@ -1183,6 +1272,17 @@ impl Store {
     /// Replaces an appointment by a new one at another time: the old one becomes
     /// `rescheduled` (its time freed) and each points at the other.
     pub async fn reschedule_appointment(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        permits: Permits,
+        id: AppointmentId,
+        new: &NewAppointment,
+    ) -> Result<Appointment, WriteError> {
+        deadlock_retry(|| self.reschedule_appointment_once(scope, actor, permits, id, new)).await
+    }
+
+    async fn reschedule_appointment_once(
         &self,
         scope: &Scope,
         actor: &Actor,
