@@ -278,13 +278,17 @@ async fn main() {
                             let mut t = d0 + open * MINUTE;
                             let end = d0 + close * MINUTE;
                             while t < end {
-                                let minutes = [20, 30, 40, 60, 90][rng.random_range(0..5)];
-                                if rng.random_bool(0.2) {
-                                    t += minutes * MINUTE;
+                                let mut minutes = [20, 30, 40, 60, 90][rng.random_range(0..5)];
+                                // A gap now and then: about 80 % of the open time is booked.
+                                if rng.random_bool(0.15) {
+                                    t += 40 * MINUTE;
                                     continue;
                                 }
                                 if t + minutes * MINUTE > end {
-                                    break;
+                                    minutes = (end - t) / MINUTE;
+                                    if minutes < 20 {
+                                        break;
+                                    }
                                 }
                                 p = (p + 1) % c.patients.len();
                                 // One dentist for two chairs, needed ten minutes in each appointment.
@@ -310,8 +314,11 @@ async fn main() {
                                 {
                                     booked += 1;
                                     booked_minutes += minutes;
+                                    t += minutes * MINUTE;
+                                } else {
+                                    // The dentist is busy in the other chair: ten minutes on.
+                                    t += 10 * MINUTE;
                                 }
-                                t += minutes * MINUTE;
                             }
                         }
                     }

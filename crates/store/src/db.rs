@@ -156,6 +156,15 @@ impl Q {
         }
     }
 
+    /// A dialect fork of generated SQL (same rule as `generated`: never outside input).
+    pub fn generated_fork(sqlite: String, pg: String) -> Q {
+        Q {
+            sqlite: Cow::Owned(sqlite),
+            pg: Cow::Owned(pg),
+            binds: Vec::new(),
+        }
+    }
+
     /// A dialect fork. Use in the one function that needs it, never as a habit.
     pub fn fork(sqlite: &'static str, pg: &'static str) -> Q {
         Q {

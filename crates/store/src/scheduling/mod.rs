@@ -1052,7 +1052,7 @@ pub struct DayBlockout {
 impl Store {
     /// Plans for the location's days `from..=to`: opening hours, holidays, each provider's
     /// hours (template, exception, holiday; the opening hours when a provider has no schedule
-    /// there) and blockouts. A few queries for the whole range.
+    /// there) and blockouts. Four queries for the whole range, run at once.
     pub async fn day_plans(
         &self,
         scope: &Scope,
@@ -1061,39 +1061,86 @@ impl Store {
         from: Date,
         to: Date,
     ) -> Result<Vec<DayPlan>, WriteError> {
-        use domain::scheduling::schedule::{hours_on, working_on};
-        let tz = location.tz()?;
-        let holidays = self.holidays(scope, location.id, from, to).await?;
-        let exceptions = self
-            .schedule_exceptions(scope, location.id, from, to)
-            .await?;
-        let blockouts = self.blockouts(scope, location.id).await?;
-        let templates: Vec<(UserId, Option<OpeningHours>)> = {
-            let rows = self
-                .db
+        self.plan_inputs(scope, location, providers, from, to)
+            .await?
+            .plans(location, from, to)
+    }
+
+    /// What `day_plans` reads, for days within `from..=to`.
+    pub(crate) async fn plan_inputs(
+        &self,
+        scope: &Scope,
+        location: &domain::Location,
+        providers: &[UserId],
+        from: Date,
+        to: Date,
+    ) -> Result<PlanInputs, WriteError> {
+        let templates = async {
+            self.db
                 .fetch_all(
                     Q::new("SELECT provider_id, hours FROM provider_schedules WHERE org_id = $1 AND location_id = $2")
                         .bind(scope.org())
                         .bind(location.id),
                 )
-                .await?;
-            let mut set = Vec::new();
-            for r in &rows {
-                set.push((
-                    UserId::from_uuid(r.uuid("provider_id")?),
-                    r.json::<OpeningHours>("hours")?,
-                ));
-            }
-            providers
-                .iter()
-                .map(|p| {
-                    (
-                        *p,
-                        set.iter().find(|(id, _)| id == p).map(|(_, h)| h.clone()),
-                    )
-                })
-                .collect()
+                .await
         };
+        let (holidays, exceptions, blockouts, rows) = futures::future::try_join4(
+            self.holidays(scope, location.id, from, to),
+            self.schedule_exceptions(scope, location.id, from, to),
+            self.blockouts(scope, location.id),
+            templates,
+        )
+        .await?;
+        let mut set = Vec::new();
+        for r in &rows {
+            set.push((
+                UserId::from_uuid(r.uuid("provider_id")?),
+                r.json::<OpeningHours>("hours")?,
+            ));
+        }
+        let templates = providers
+            .iter()
+            .map(|p| {
+                (
+                    *p,
+                    set.iter().find(|(id, _)| id == p).map(|(_, h)| h.clone()),
+                )
+            })
+            .collect();
+        Ok(PlanInputs {
+            holidays,
+            exceptions,
+            blockouts,
+            templates,
+        })
+    }
+}
+
+/// A location's holidays, providers' exceptions and templates and blockouts, read once for a
+/// range of days and turned into each day's plan without another query.
+pub(crate) struct PlanInputs {
+    holidays: Vec<Holiday>,
+    exceptions: Vec<(UserId, DayException)>,
+    blockouts: Vec<Blockout>,
+    templates: Vec<(UserId, Option<OpeningHours>)>,
+}
+
+impl PlanInputs {
+    /// The plans of days `from..=to` (within the range the inputs were read for).
+    pub(crate) fn plans(
+        &self,
+        location: &domain::Location,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<DayPlan>, WriteError> {
+        use domain::scheduling::schedule::{hours_on, working_on};
+        let tz = location.tz()?;
+        let (holidays, exceptions, blockouts, templates) = (
+            &self.holidays,
+            &self.exceptions,
+            &self.blockouts,
+            &self.templates,
+        );
         let mut plans = Vec::new();
         let mut date = from;
         while date <= to {
@@ -1112,7 +1159,7 @@ impl Store {
                 )?
             };
             let mut working = Vec::with_capacity(templates.len());
-            for (p, template) in &templates {
+            for (p, template) in templates {
                 let exception = exceptions.iter().find(|(id, x)| id == p && x.date == date);
                 let hours = working_on(
                     &tz,
