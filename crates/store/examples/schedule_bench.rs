@@ -418,7 +418,12 @@ async fn main() {
                                 .await
                             {
                                 Ok(_) => ok += 1,
-                                Err(_) => refused += 1,
+                                Err(store::tenancy::WriteError::Invalid(d))
+                                    if d.code == domain::ErrorCode::Conflict =>
+                                {
+                                    refused += 1
+                                }
+                                Err(e) => panic!("not a conflict: {e:?}"),
                             }
                         }
                         (ok, refused)

@@ -64,6 +64,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(13, "0013", "break_glass"),
     migration!(14, "0014", "patient_search_indexes"),
     migration!(15, "0015", "scheduling"),
+    migration!(16, "0016", "location_staff_index"),
 ];
 
 /// The newest schema version this binary knows.

@@ -12,6 +12,8 @@ pub mod recall;
 pub mod slots;
 pub mod waitlist;
 
+use std::collections::HashMap;
+
 use domain::scheduling::schedule::DayException;
 use domain::scheduling::{
     AppointmentTypeInput, BlockoutRule, IntervalSet, OperatoryInput, Pattern, colour,
@@ -583,33 +585,38 @@ impl Store {
                     "SELECT u.id, u.name, p.color, \
                      (SELECT COUNT(*) FROM user_roles r WHERE r.user_id = u.id AND r.role = 'dentist') AS dentist \
                      FROM users u JOIN provider_profiles p ON p.user_id = u.id \
-                     WHERE u.org_id = $1 AND u.active = TRUE ORDER BY u.name, u.id",
+                     WHERE u.org_id = $1 AND u.active = TRUE \
+                     AND (EXISTS (SELECT 1 FROM user_locations l WHERE l.location_id = $2 AND l.user_id = u.id) \
+                          OR NOT EXISTS (SELECT 1 FROM user_locations l WHERE l.user_id = u.id)) \
+                     ORDER BY u.name, u.id",
                 )
-                .bind(scope.org()),
+                .bind(scope.org())
+                .bind(location),
             )
             .await?;
+        // The other locations of those limited to this one (for the agenda's "also works at").
         let limits = self
             .db
             .fetch_all(
                 Q::new(
-                    "SELECT l.user_id, l.location_id FROM user_locations l JOIN provider_profiles p ON p.user_id = l.user_id \
-                     WHERE l.org_id = $1",
+                    "SELECT l.user_id, l.location_id FROM user_locations l \
+                     WHERE l.org_id = $1 AND l.user_id IN (SELECT x.user_id FROM user_locations x WHERE x.location_id = $2)",
                 )
-                .bind(scope.org()),
+                .bind(scope.org())
+                .bind(location),
             )
             .await?;
+        let mut by_user: HashMap<uuid::Uuid, Vec<LocationId>> = HashMap::new();
+        for l in &limits {
+            by_user
+                .entry(l.uuid("user_id")?)
+                .or_default()
+                .push(LocationId::from_uuid(l.uuid("location_id")?));
+        }
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let id = UserId::from_uuid(r.uuid("id")?);
-            let mut locations = Vec::new();
-            for l in &limits {
-                if l.uuid("user_id")? == id.as_uuid() {
-                    locations.push(LocationId::from_uuid(l.uuid("location_id")?));
-                }
-            }
-            if !locations.is_empty() && !locations.contains(&location) {
-                continue;
-            }
+            let locations = by_user.remove(&id.as_uuid()).unwrap_or_default();
             out.push(AgendaProvider {
                 id,
                 name: r.string("name")?,

@@ -520,9 +520,13 @@ pub async fn agenda(
         _ => "day",
     };
     let by_provider = q.by.as_deref() == Some("providers") && view == "day";
-    let settings = state.store.scheduling_settings(scope.org()).await?;
-    let chairs = state.store.operatories(&scope, loc.id, false).await?;
-    let providers = state.store.agenda_providers(&scope, loc.id).await?;
+    // Independent reads at once: each is a wait for the database, not work.
+    let (settings, chairs, providers) = futures::future::try_join3(
+        state.store.scheduling_settings(scope.org()),
+        state.store.operatories(&scope, loc.id, false),
+        state.store.agenda_providers(&scope, loc.id),
+    )
+    .await?;
     let (first_day, last_day) = match view {
         "week" => {
             let monday = date
@@ -542,21 +546,17 @@ pub async fn agenda(
     };
     let (range_start, _) = day_bounds(&tz, first_day)?;
     let (_, range_end) = day_bounds(&tz, last_day)?;
-    let items = state
-        .store
-        .agenda(
-            &scope,
-            &actor(&auth, &ctx, &ip),
-            loc.id,
-            range_start,
-            range_end,
-        )
-        .await?;
     let provider_ids: Vec<UserId> = providers.iter().map(|p| p.id).collect();
-    let plans = state
-        .store
-        .day_plans(&scope, &loc, &provider_ids, first_day, last_day)
-        .await?;
+    let agenda_actor = actor(&auth, &ctx, &ip);
+    let (items, plans) = futures::future::try_join(
+        state
+            .store
+            .agenda(&scope, &agenda_actor, loc.id, range_start, range_end),
+        state
+            .store
+            .day_plans(&scope, &loc, &provider_ids, first_day, last_day),
+    )
+    .await?;
     let unit = settings.unit_minutes * MINUTE;
     let colour_by: &str = match q.colour.as_deref() {
         Some("provider") => "provider",
