@@ -154,17 +154,58 @@ impl Browser {
         }
     }
 
-    /// Waits for an element matching the CSS selector and returns its text.
-    pub async fn text_of(&self, css: &str) -> String {
+    /// Clicks a button that submits a form the ordinary way and waits until the browser shows
+    /// the page that came back. Without the wait, the next step could read the old page (its
+    /// alert, say) or type into a field that is about to be replaced.
+    pub async fn submit(&self, css: &str) {
         self.client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(fantoccini::Locator::Css(css))
+            .execute("window.__cuspidPageBeforeSubmit = true;", vec![])
             .await
-            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
-            .text()
-            .await
-            .unwrap_or_default()
+            .unwrap_or_else(|e| panic!("mark the page: {e}"));
+        self.click(css).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            // Errors while the next document loads are expected: ask again.
+            let fresh = self
+                .client
+                .execute(
+                    "return window.__cuspidPageBeforeSubmit === undefined \
+                     && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            if matches!(fresh, Ok(Value::Bool(true))) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "submitting with {css}: no new page within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for an element matching the CSS selector and returns its text (found again if
+    /// the page replaced it between finding and reading).
+    pub async fn text_of(&self, css: &str) -> String {
+        let mut tries = 0;
+        loop {
+            let el = self
+                .client
+                .wait()
+                .at_most(Duration::from_secs(10))
+                .for_element(fantoccini::Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
+            match el.text().await {
+                Ok(text) => return text,
+                Err(e) if tries < 5 && e.to_string().contains("stale element") => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("text of {css}: {e}"),
+            }
+        }
     }
 
     /// The path (and query) of the page shown.
@@ -185,7 +226,7 @@ impl Browser {
         self.goto(&format!("{base}/login")).await;
         self.fill("email", email).await;
         self.fill("password", password).await;
-        self.click("button[type=submit]").await;
+        self.submit("button[type=submit]").await;
         self.text_of(".user-name").await;
     }
 

@@ -280,8 +280,10 @@ panelBody?.addEventListener("submit", async (ev) => {
 // ---------------------------------------------------------------- drag, drop, resize, click
 
 let dragging = null;
-// A drag ends with a click on the block: that click is not an "open" (time of the drop).
-let draggedAt = 0;
+// A drag can end with a click, where the pointer was released: that click is not an "open".
+// Only that one is ignored (same place, just after), so a real click right after a fast save
+// still opens the appointment.
+let dropClick = null;
 
 function ghostFor(col, row, span, lanes) {
   let g = col.querySelector(".appt-ghost");
@@ -351,14 +353,14 @@ document.addEventListener("pointermove", (ev) => {
   ghostFor(d.col, d.newRow, d.span);
 });
 
-async function drop() {
+async function drop(ev) {
   const d = dragging;
   dragging = null;
   clearGhosts();
   if (!d) return;
   d.block.classList.remove("dragging");
   if (!d.moved) return; // a click: handled by the click listener
-  draggedAt = Date.now();
+  dropClick = { x: ev.clientX, y: ev.clientY, at: Date.now() };
   const id = d.block.dataset.id;
   const body = { version: Number(d.block.dataset.version) };
   if (d.resize) {
@@ -382,6 +384,11 @@ async function drop() {
 }
 
 document.addEventListener("pointerup", drop);
+function endsDrag(ev) {
+  const c = dropClick;
+  dropClick = null;
+  return c !== null && Date.now() - c.at < 400 && Math.abs(ev.clientX - c.x) + Math.abs(ev.clientY - c.y) < 3;
+}
 // Appointments are links: the browser's own link dragging would swallow the pointer.
 document.addEventListener("dragstart", (ev) => {
   if (ev.target instanceof Element && ev.target.closest(".appt")) ev.preventDefault();
@@ -394,16 +401,17 @@ document.addEventListener("pointercancel", () => {
 
 document.addEventListener("click", async (ev) => {
   if (!(ev.target instanceof Element) || !root) return;
+  const afterDrag = endsDrag(ev);
   const block = ev.target.closest(".appt");
   if (block) {
     if (ev.ctrlKey || ev.metaKey || ev.shiftKey) return; // open in a tab as a link
     ev.preventDefault();
-    if (block.classList.contains("dragging") || Date.now() - draggedAt < 400) return;
+    if (block.classList.contains("dragging") || afterDrag) return;
     if (!(await openPanel(block.dataset.id))) window.location.assign(block.href);
     return;
   }
   const col = ev.target.closest(".agenda-col");
-  if (col && root.dataset.canWrite === "true" && !ev.target.closest(".appt-ghost")) {
+  if (col && !afterDrag && root.dataset.canWrite === "true" && !ev.target.closest(".appt-ghost")) {
     openBooking(col, rowAt(col, ev.clientY));
   }
 });

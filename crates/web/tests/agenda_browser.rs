@@ -166,6 +166,9 @@ dual_test!(system_clock async fn the_front_desk_books_drags_and_runs_the_patient
     wait_js(&a, &format!("[...document.querySelectorAll('.agenda-col[data-column=\"{}\"] .appt')].some(x => x.textContent.includes('Lopez'))", chairs[1]), "A shows it in Operatory 2").await;
     // B follows, live.
     wait_js(&b, &format!("[...document.querySelectorAll('.agenda-col[data-column=\"{}\"] .appt')].some(x => x.textContent.includes('Lopez'))", chairs[1]), "B sees it move").await;
+    // The click that ends a drag opens nothing: neither the appointment nor a new booking.
+    let opened = a.client.execute("return document.getElementById('book-dialog').open || !document.getElementById('agenda-panel').hidden", vec![]).await.unwrap();
+    assert_eq!(opened, json!(false), "a drag opened a dialog or the panel");
     let moved = a.text_of(".appt .appt-time").await;
     assert_eq!(moved, "11:00–11:40", "dropped on the 11:00 row");
     b.screenshot("agenda-second-browser-after-move").await;

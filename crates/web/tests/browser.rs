@@ -271,7 +271,7 @@ async fn idle_expiry_returns_to_the_page_after_signing_in_again() {
     browser.screenshot("login-session-ended").await;
     browser.fill("email", &email).await;
     browser.fill("password", STAFF_PASSWORD).await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     browser.text_of(".user-name").await;
     assert_eq!(browser.path().await, "/appointments?day=2026-03-02");
     browser.close().await;
@@ -315,11 +315,11 @@ async fn signing_in_with_password_and_authenticator_code() {
 
     browser.fill("email", &email).await;
     browser.fill("password", STAFF_PASSWORD).await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     browser.text_of("#code").await;
     assert!(browser.path().await.starts_with("/login/mfa"));
     browser.fill("code", "123456").await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     let alert = browser.text_of(".alert-error").await;
     assert!(alert.contains("not correct"), "{alert}");
     browser.screenshot("mfa-wrong-code").await;
@@ -327,7 +327,7 @@ async fn signing_in_with_password_and_authenticator_code() {
     browser
         .fill("code", &code_at(&secret, clock.now().as_second()))
         .await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     assert_eq!(
         browser.text_of(".user-name").await,
         format!("dentist of totp")
@@ -374,7 +374,7 @@ async fn signing_in_by_phone_code() {
     browser.click("#login-phone-link").await;
     browser.fill("phone", "555 010 0888").await;
     browser.screenshot("phone-number").await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     let sent = browser.text_of("#code-sent").await;
     assert!(sent.contains("0888") && !sent.contains("555 010"), "{sent}");
     let runner =
@@ -393,12 +393,12 @@ async fn signing_in_by_phone_code() {
         .to_string();
     let wrong = if code == "000000" { "111111" } else { "000000" };
     browser.fill("code", wrong).await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     let alert = browser.text_of(".alert-error").await;
     assert!(alert.contains("not correct"), "{alert}");
     browser.screenshot("phone-wrong-code").await;
     browser.fill("code", &code).await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     assert_eq!(browser.text_of(".user-name").await, "Jordan Lee, RDH");
     assert_eq!(
         browser.path().await,
@@ -486,12 +486,12 @@ async fn lockout_after_repeated_wrong_passwords() {
     for _ in 0..5 {
         browser.fill("email", &email).await;
         browser.fill("password", "not the password at all").await;
-        browser.click("button[type=submit]").await;
+        browser.submit("button[type=submit]").await;
         browser.text_of(".alert-error").await;
     }
     browser.fill("email", &email).await;
     browser.fill("password", STAFF_PASSWORD).await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     let alert = browser.text_of(".alert-error").await;
     assert!(alert.contains("locked for a few minutes"), "{alert}");
     assert!(
@@ -502,7 +502,7 @@ async fn lockout_after_repeated_wrong_passwords() {
     clock.advance(jiff::SignedDuration::from_mins(2));
     browser.fill("email", &email).await;
     browser.fill("password", STAFF_PASSWORD).await;
-    browser.click("button[type=submit]").await;
+    browser.submit("button[type=submit]").await;
     assert_eq!(browser.text_of(".user-name").await, "billing of lock");
     browser.close().await;
 }

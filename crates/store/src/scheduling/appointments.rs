@@ -640,7 +640,7 @@ impl Txn {
         appt: AppointmentId,
         rows: &[Busy],
     ) -> DbResult<()> {
-        self.lock_resources(rows).await?;
+        // Every caller checks `first_conflict` for the same rows first, which took the locks.
         for &(kind, resource, s, e) in rows {
             self.execute(
                 Q::new(
