@@ -365,6 +365,9 @@ impl Db {
             let opts = PgConnectOptions::from_str(url).map_err(fail)?;
             let pool = PgPoolOptions::new()
                 .max_connections(settings.max_connections)
+                // No ping before every query (sqlx's default): it was one more round trip each.
+                // A connection that died is dropped when its query fails.
+                .test_before_acquire(false)
                 .acquire_timeout(settings.acquire_timeout)
                 .connect_with(opts)
                 .await

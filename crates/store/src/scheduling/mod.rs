@@ -30,6 +30,13 @@ use crate::db::{DbError, DbResult, Q, Row};
 use crate::patients::Actor;
 use crate::tenancy::WriteError;
 
+/// The active providers of the org (`$1`) who work at a location (`$2`): those limited to it
+/// and those not limited to any.
+pub(crate) const PROVIDERS_AT: &str = "FROM users u JOIN provider_profiles p ON p.user_id = u.id \
+     WHERE u.org_id = $1 AND u.active = TRUE \
+     AND (EXISTS (SELECT 1 FROM user_locations l WHERE l.location_id = $2 AND l.user_id = u.id) \
+          OR NOT EXISTS (SELECT 1 FROM user_locations l WHERE l.user_id = u.id))";
+
 /// The organization's scheduling settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchedulingSettings {
@@ -570,6 +577,28 @@ impl Store {
 
     /// The providers (dentists and hygienists with a provider profile, active) who may work at
     /// a location.
+    /// The ids of the providers who work at a location, as `agenda_providers` lists them (one
+    /// query, for the slot search).
+    pub(crate) async fn provider_ids_at(
+        &self,
+        scope: &Scope,
+        location: LocationId,
+    ) -> DbResult<Vec<UserId>> {
+        if !scope.allows_location(location) {
+            return Ok(Vec::new());
+        }
+        self.db
+            .fetch_all(
+                Q::generated(format!("SELECT u.id {PROVIDERS_AT} ORDER BY u.name, u.id"))
+                    .bind(scope.org())
+                    .bind(location),
+            )
+            .await?
+            .iter()
+            .map(|r| Ok(UserId::from_uuid(r.uuid("id")?)))
+            .collect()
+    }
+
     pub async fn agenda_providers(
         &self,
         scope: &Scope,
@@ -578,34 +607,27 @@ impl Store {
         if !scope.allows_location(location) {
             return Ok(Vec::new());
         }
-        let rows = self
-            .db
-            .fetch_all(
-                Q::new(
+        let (rows, limits) = futures::future::try_join(
+            self.db.fetch_all(
+                Q::generated(format!(
                     "SELECT u.id, u.name, p.color, \
                      (SELECT COUNT(*) FROM user_roles r WHERE r.user_id = u.id AND r.role = 'dentist') AS dentist \
-                     FROM users u JOIN provider_profiles p ON p.user_id = u.id \
-                     WHERE u.org_id = $1 AND u.active = TRUE \
-                     AND (EXISTS (SELECT 1 FROM user_locations l WHERE l.location_id = $2 AND l.user_id = u.id) \
-                          OR NOT EXISTS (SELECT 1 FROM user_locations l WHERE l.user_id = u.id)) \
-                     ORDER BY u.name, u.id",
-                )
+                     {PROVIDERS_AT} ORDER BY u.name, u.id"
+                ))
                 .bind(scope.org())
                 .bind(location),
-            )
-            .await?;
-        // The other locations of those limited to this one (for the agenda's "also works at").
-        let limits = self
-            .db
-            .fetch_all(
+            ),
+            // The other locations of those limited to this one (the agenda's "also works at").
+            self.db.fetch_all(
                 Q::new(
                     "SELECT l.user_id, l.location_id FROM user_locations l \
                      WHERE l.org_id = $1 AND l.user_id IN (SELECT x.user_id FROM user_locations x WHERE x.location_id = $2)",
                 )
                 .bind(scope.org())
                 .bind(location),
-            )
-            .await?;
+            ),
+        )
+        .await?;
         let mut by_user: HashMap<uuid::Uuid, Vec<LocationId>> = HashMap::new();
         for l in &limits {
             by_user
@@ -1068,17 +1090,16 @@ impl Store {
         from: Date,
         to: Date,
     ) -> Result<Vec<DayPlan>, WriteError> {
-        self.plan_inputs(scope, location, providers, from, to)
+        self.plan_inputs(scope, location.id, from, to)
             .await?
-            .plans(location, from, to)
+            .plans(location, providers, from, to)
     }
 
     /// What `day_plans` reads, for days within `from..=to`.
     pub(crate) async fn plan_inputs(
         &self,
         scope: &Scope,
-        location: &domain::Location,
-        providers: &[UserId],
+        location: LocationId,
         from: Date,
         to: Date,
     ) -> Result<PlanInputs, WriteError> {
@@ -1087,33 +1108,24 @@ impl Store {
                 .fetch_all(
                     Q::new("SELECT provider_id, hours FROM provider_schedules WHERE org_id = $1 AND location_id = $2")
                         .bind(scope.org())
-                        .bind(location.id),
+                        .bind(location),
                 )
                 .await
         };
         let (holidays, exceptions, blockouts, rows) = futures::future::try_join4(
-            self.holidays(scope, location.id, from, to),
-            self.schedule_exceptions(scope, location.id, from, to),
-            self.blockouts(scope, location.id),
+            self.holidays(scope, location, from, to),
+            self.schedule_exceptions(scope, location, from, to),
+            self.blockouts(scope, location),
             templates,
         )
         .await?;
-        let mut set = Vec::new();
+        let mut templates = Vec::with_capacity(rows.len());
         for r in &rows {
-            set.push((
+            templates.push((
                 UserId::from_uuid(r.uuid("provider_id")?),
                 r.json::<OpeningHours>("hours")?,
             ));
         }
-        let templates = providers
-            .iter()
-            .map(|p| {
-                (
-                    *p,
-                    set.iter().find(|(id, _)| id == p).map(|(_, h)| h.clone()),
-                )
-            })
-            .collect();
         Ok(PlanInputs {
             holidays,
             exceptions,
@@ -1124,19 +1136,23 @@ impl Store {
 }
 
 /// A location's holidays, providers' exceptions and templates and blockouts, read once for a
-/// range of days and turned into each day's plan without another query.
+/// range of days (they need neither the location's time zone nor its providers, so they can be
+/// read together with them) and turned into each day's plan without another query.
 pub(crate) struct PlanInputs {
     holidays: Vec<Holiday>,
     exceptions: Vec<(UserId, DayException)>,
     blockouts: Vec<Blockout>,
-    templates: Vec<(UserId, Option<OpeningHours>)>,
+    /// The weekly hours set at the location, by provider.
+    templates: Vec<(UserId, OpeningHours)>,
 }
 
 impl PlanInputs {
-    /// The plans of days `from..=to` (within the range the inputs were read for).
+    /// The plans of days `from..=to` (within the range the inputs were read for), with the
+    /// working hours of these providers.
     pub(crate) fn plans(
         &self,
         location: &domain::Location,
+        providers: &[UserId],
         from: Date,
         to: Date,
     ) -> Result<Vec<DayPlan>, WriteError> {
@@ -1165,13 +1181,14 @@ impl PlanInputs {
                     &location.opening_hours.day(date.weekday()).intervals,
                 )?
             };
-            let mut working = Vec::with_capacity(templates.len());
-            for (p, template) in templates {
+            let mut working = Vec::with_capacity(providers.len());
+            for p in providers {
+                let template = templates.iter().find(|(id, _)| id == p).map(|(_, h)| h);
                 let exception = exceptions.iter().find(|(id, x)| id == p && x.date == date);
                 let hours = working_on(
                     &tz,
                     date,
-                    template.as_ref().unwrap_or(&location.opening_hours),
+                    template.unwrap_or(&location.opening_hours),
                     exception.map(|(_, x)| x),
                     holiday.is_some(),
                 )?;

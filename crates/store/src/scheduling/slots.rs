@@ -1,6 +1,7 @@
-//! The open-slot search over the store: a week of a location's facts at a time (opening
-//! hours, providers' hours, blockouts, busy times in one query), then the pure search in
-//! `domain::scheduling::slots` day by day until enough slots are found.
+//! The open-slot search over the store: the location's facts (chairs, providers, opening
+//! hours, providers' hours, holidays, blockouts) and the first day's busy times in one round of
+//! concurrent reads, then the pure search in `domain::scheduling::slots` day by day, reading
+//! the busy times of longer and longer chunks of days until enough slots are found.
 
 use std::collections::HashMap;
 
@@ -36,6 +37,9 @@ pub struct SlotQuery {
 
 const MINUTE: i64 = 60_000_000;
 const DAY: i64 = 24 * 60 * MINUTE;
+/// The longest appointment (as in `appointments`): the busy rows of a range start at most
+/// this long before it.
+const MAX_SPAN: i64 = 12 * 60 * MINUTE;
 /// The longest range searched at once.
 const MAX_DAYS: i64 = 400;
 
@@ -56,14 +60,49 @@ impl Store {
         let to = q.to.unwrap_or_else(|| {
             Timestamp::from_microsecond(from.as_microsecond() + 90 * DAY).unwrap_or(from)
         });
+        let range_ok = to > from && to.as_microsecond() - from.as_microsecond() <= MAX_DAYS * DAY;
         if to <= from {
             err("to", "must be after from");
         } else if to.as_microsecond() - from.as_microsecond() > MAX_DAYS * DAY {
             err("to", "search at most 400 days at once");
         }
-        // The independent reads at once (one round trip's wait instead of five).
+        // Everything but the busy times at once, one round trip's wait instead of five: the
+        // day plans' inputs for the days around the range in UTC, which hold its local days
+        // whatever the location's time zone.
         let location_id = q.location_id;
-        let (location, settings, ty, all_providers, chairs) = futures::future::try_join5(
+        let utc_days = (
+            from.to_zoned(jiff::tz::TimeZone::UTC).date().yesterday(),
+            to.to_zoned(jiff::tz::TimeZone::UTC).date().tomorrow(),
+        );
+        let inputs = async {
+            match (location_id, utc_days) {
+                (Some(l), (Ok(a), Ok(b))) if range_ok => {
+                    self.plan_inputs(scope, l, a, b).await.map(Some)
+                }
+                _ => Ok(None),
+            }
+        };
+        // And the busy times of the location's chairs and providers (and the patient's) from
+        // `from` to a day later, which holds the rest of its local day: the first day is
+        // searched alone (a busy clinic usually has the slots asked for that day), then a week
+        // at a time.
+        let first_busy_end = from.as_microsecond() + 26 * 60 * MINUTE;
+        let first_busy = async {
+            match location_id {
+                Some(l) if range_ok && scope.allows_location(l) => self
+                    .busy_at_location(
+                        scope,
+                        l,
+                        q.patient_id,
+                        from.as_microsecond(),
+                        first_busy_end,
+                    )
+                    .await
+                    .map(Some),
+                _ => Ok(None),
+            }
+        };
+        let reads = futures::future::try_join5(
             async {
                 match location_id {
                     Some(l) => self.location(scope, l).await,
@@ -79,7 +118,7 @@ impl Store {
             },
             async {
                 match location_id {
-                    Some(l) => self.agenda_providers(scope, l).await,
+                    Some(l) => self.provider_ids_at(scope, l).await,
                     None => Ok(Vec::new()),
                 }
             },
@@ -89,8 +128,14 @@ impl Store {
                     None => Ok(Vec::new()),
                 }
             },
-        )
-        .await?;
+        );
+        let ((location, settings, ty, all_providers, chairs), inputs, mut first_busy) =
+            futures::future::try_join3(
+                async { reads.await.map_err(WriteError::from) },
+                inputs,
+                async { first_busy.await.map_err(WriteError::from) },
+            )
+            .await?;
         if location.is_none() {
             err("location_id", "no such location");
         }
@@ -126,19 +171,17 @@ impl Store {
         let Some(pattern) = pattern else {
             return Err(DomainError::validation(errors).into());
         };
-        let providers: Vec<UserId> = {
-            let all = all_providers;
-            match q.provider_id {
-                Some(p) if all.iter().any(|x| x.id == p) => vec![p],
-                Some(_) => {
-                    return Err(DomainError::field(
-                        "provider_id",
-                        "no such provider at this location",
-                    )
-                    .into());
-                }
-                None => all.iter().map(|p| p.id).collect(),
+        let Some(inputs) = inputs else {
+            return Err(DomainError::field("to", "out of range").into());
+        };
+        let providers: Vec<UserId> = match q.provider_id {
+            Some(p) if all_providers.contains(&p) => vec![p],
+            Some(_) => {
+                return Err(
+                    DomainError::field("provider_id", "no such provider at this location").into(),
+                );
             }
+            None => all_providers,
         };
         let tz = location.tz()?;
         let req = SlotRequest {
@@ -153,17 +196,12 @@ impl Store {
         let mut out = Vec::new();
         let mut day = from.to_zoned(tz.clone()).date();
         let last = to.to_zoned(tz.clone()).date();
-        // The first day alone (a busy clinic usually has the slots asked for that day), then
-        // a week at a time.
         let mut chunk_days = 0;
         let mut resources: Vec<uuid::Uuid> = chairs.iter().map(|c| c.id.as_uuid()).collect();
         resources.extend(providers.iter().map(|p| p.as_uuid()));
         if let Some(p) = q.patient_id {
             resources.push(p.as_uuid());
         }
-        // Holidays, hours and blockouts for the whole range, read with the first day's busy
-        // times; each later week reads only its busy times.
-        let mut inputs = None;
         while day <= last && out.len() < q.limit && !chairs.is_empty() && !providers.is_empty() {
             let week_end = day
                 .checked_add(jiff::Span::new().days(chunk_days))
@@ -171,24 +209,14 @@ impl Store {
                 .min(last);
             let (from_us, _) = domain::scheduling::time::day_bounds(&tz, day)?;
             let (_, to_us) = domain::scheduling::time::day_bounds(&tz, week_end)?;
-            let busy_q =
-                self.busy_between(&resources, from_us.as_microsecond(), to_us.as_microsecond());
-            let busy = match &inputs {
-                Some(_) => busy_q.await?,
-                None => {
-                    let (i, b) = futures::future::try_join(
-                        self.plan_inputs(scope, &location, &providers, day, last),
-                        async { busy_q.await.map_err(WriteError::from) },
-                    )
-                    .await?;
-                    inputs = Some(i);
-                    b
+            let busy = match first_busy.take() {
+                Some(b) if to_us.as_microsecond() <= first_busy_end => b,
+                _ => {
+                    self.busy_between(&resources, from_us.as_microsecond(), to_us.as_microsecond())
+                        .await?
                 }
             };
-            let Some(plan_inputs) = &inputs else {
-                break;
-            };
-            let plans = plan_inputs.plans(&location, day, week_end)?;
+            let plans = inputs.plans(&location, &providers, day, week_end)?;
             let empty = IntervalSet::new();
             for plan in &plans {
                 let facts = DayFacts {
@@ -230,7 +258,13 @@ impl Store {
                     break;
                 }
             }
-            chunk_days = 6;
+            // Each later chunk twice the one before (a week, two, four…): a search that
+            // needs a month waits for four reads, not six.
+            chunk_days = if chunk_days == 0 {
+                5
+            } else {
+                chunk_days * 2 + 1
+            };
             day = match week_end.tomorrow() {
                 Ok(d) => d,
                 Err(_) => break,
@@ -239,9 +273,7 @@ impl Store {
         Ok(out)
     }
 
-    /// The busy times of these resources overlapping `[from, to)`, by resource: one row per
-    /// resource with its spans joined (`start,end;start,end…`), since each row costs a hop
-    /// between the driver's thread and ours and a busy week has hundreds of spans.
+    /// The busy times of these resources overlapping `[from, to)`, by resource.
     pub(crate) async fn busy_between(
         &self,
         resources: &[uuid::Uuid],
@@ -251,38 +283,99 @@ impl Store {
         let mut out: HashMap<uuid::Uuid, IntervalSet> = HashMap::new();
         for chunk in resources.chunks(200) {
             let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
-            let tail = format!(
-                " AS spans FROM appointment_busy WHERE start_at < $1 AND end_at > $2 \
-                 AND start_at > $3 AND resource_id IN ({}) GROUP BY resource_id",
-                marks.join(", ")
-            );
-            let mut q = Q::generated_fork(
-                format!("SELECT resource_id, group_concat(start_at || ',' || end_at, ';'){tail}"),
-                format!(
-                    "SELECT resource_id, string_agg(start_at::text || ',' || end_at::text, ';'){tail}"
-                ),
-            )
-            .bind(to)
-            .bind(from)
-            .bind(from - 12 * 60 * MINUTE);
+            let ids = marks.join(", ");
+            let mut q = busy_query(&ids, &ids)
+                .bind(to)
+                .bind(from)
+                .bind(from - MAX_SPAN);
             for r in chunk {
                 q = q.bind(Val::from(*r));
             }
-            for r in self.db.fetch_all(q).await? {
-                let text = r.string("spans")?;
-                let mut spans = Vec::new();
-                for pair in text.split(';') {
-                    let parsed = pair
-                        .split_once(',')
-                        .and_then(|(s, e)| Some((s.parse().ok()?, e.parse().ok()?)));
-                    match parsed {
-                        Some(span) => spans.push(span),
-                        None => return Err(DbError::Corrupt(format!("busy span {pair:?}"))),
-                    }
-                }
-                out.insert(r.uuid("resource_id")?, IntervalSet::from_spans(spans));
-            }
+            read_busy(self.db.fetch_all(q).await?, &mut out)?;
         }
         Ok(out)
     }
+
+    /// The busy times overlapping `[from, to)` of a location's active chairs and of the
+    /// providers who work there (as `operatories` and `provider_ids_at` list them), and of the
+    /// patient if given: `busy_between` without waiting for those lists.
+    async fn busy_at_location(
+        &self,
+        scope: &Scope,
+        location: LocationId,
+        patient: Option<PatientId>,
+        from: i64,
+        to: i64,
+    ) -> DbResult<HashMap<uuid::Uuid, IntervalSet>> {
+        let resources = format!(
+            "SELECT o.id FROM operatories o WHERE o.org_id = $4 AND o.location_id = $5 AND o.active = TRUE \
+             UNION ALL SELECT u.id {}",
+            crate::scheduling::PROVIDERS_AT
+                .replace("$1", "$4")
+                .replace("$2", "$5")
+        );
+        let q = match patient {
+            None => busy_query(&resources, &resources),
+            Some(_) => busy_query(
+                &format!("{resources} UNION ALL SELECT $6"),
+                &format!("{resources} UNION ALL SELECT $6::uuid"),
+            ),
+        };
+        let mut q = q
+            .bind(to)
+            .bind(from)
+            .bind(from - MAX_SPAN)
+            .bind(scope.org())
+            .bind(location);
+        if let Some(p) = patient {
+            q = q.bind(p);
+        }
+        let mut out = HashMap::new();
+        read_busy(self.db.fetch_all(q).await?, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// Busy times overlapping `[$2, $1)` (starting after `$3`, the longest appointment before
+/// `$2`: the index's range) of the resources in `resources` (ids or a subquery): one row per
+/// resource with its spans joined (`start,end;start,end…`), since each row costs a hop
+/// between the driver's thread and ours and a busy week has hundreds of spans.
+fn busy_query(sqlite_resources: &str, pg_resources: &str) -> Q {
+    let tail = |resources: &str| {
+        format!(
+            " AS spans FROM appointment_busy WHERE start_at < $1 AND end_at > $2 \
+             AND start_at > $3 AND resource_id IN ({resources}) GROUP BY resource_id"
+        )
+    };
+    Q::generated_fork(
+        format!(
+            "SELECT resource_id, group_concat(start_at || ',' || end_at, ';'){}",
+            tail(sqlite_resources)
+        ),
+        format!(
+            "SELECT resource_id, string_agg(start_at::text || ',' || end_at::text, ';'){}",
+            tail(pg_resources)
+        ),
+    )
+}
+
+fn read_busy(
+    rows: Vec<crate::db::Row>,
+    out: &mut HashMap<uuid::Uuid, IntervalSet>,
+) -> DbResult<()> {
+    for r in rows {
+        let text = r.string("spans")?;
+        let mut spans = Vec::new();
+        for pair in text.split(';') {
+            let parsed = pair
+                .split_once(',')
+                .and_then(|(s, e)| Some((s.parse().ok()?, e.parse().ok()?)));
+            match parsed {
+                Some(span) => spans.push(span),
+                None => return Err(DbError::Corrupt(format!("busy span {pair:?}"))),
+            }
+        }
+        out.insert(r.uuid("resource_id")?, IntervalSet::from_spans(spans));
+    }
+    Ok(())
 }
