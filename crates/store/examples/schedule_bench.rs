@@ -334,6 +334,7 @@ async fn main() {
                 ("crown prep, one dentist", c.crown, false),
             ] {
                 let mut times = Vec::with_capacity(queries);
+                let mut by_reach: [Vec<f64>; 4] = Default::default();
                 let mut found = 0;
                 // The first 200 are not counted: every pooled connection opens, and PostgreSQL
                 // plans each prepared statement afresh for its first five runs, as in a server
@@ -366,8 +367,23 @@ async fn main() {
                     };
                     let t = Instant::now();
                     let slots = store.find_slots(&c.scope, &q).await.unwrap();
-                    times.push(t.elapsed().as_secs_f64() * 1000.0);
+                    let ms = t.elapsed().as_secs_f64() * 1000.0;
+                    times.push(ms);
                     found += slots.len();
+                    // How far the search had to look: the chunk its last slot fell in.
+                    let reach = slots
+                        .last()
+                        .map(|s| (s.start - from) / DAY)
+                        .unwrap_or(i64::MAX);
+                    let bucket = match reach {
+                        0 => 0,
+                        1..=6 => 1,
+                        7..=18 => 2,
+                        _ => 3,
+                    };
+                    if i >= warm_up {
+                        by_reach[bucket].push(ms);
+                    }
                 }
                 let (p50, p99, max) = (
                     pct(&mut times, 0.5),
@@ -380,6 +396,20 @@ async fn main() {
                     store.db.backend().name(),
                     steal_since(cpu)
                 );
+                let reach: Vec<String> = ["within a day", "1-6 days", "7-18 days", "further"]
+                    .iter()
+                    .zip(by_reach.iter_mut())
+                    .filter(|(_, t)| !t.is_empty())
+                    .map(|(l, t)| {
+                        format!(
+                            "{l}: {} queries, p50 {:.2} ms, p99 {:.2} ms",
+                            t.len(),
+                            pct(t, 0.5),
+                            pct(t, 0.99)
+                        )
+                    })
+                    .collect();
+                println!("  by how far the last slot was: {}", reach.join("; "));
             }
         }
         "book" => {

@@ -49,6 +49,9 @@ pub struct Store {
     /// The master key and the unwrapped data keys (field encryption).
     pub keyring: Arc<crypto::Keyring>,
     rng: Arc<ring::rand::SystemRandom>,
+    /// What the open-slot search last read about each location, with the organization's
+    /// schedule version it was read at.
+    pub(crate) slot_configs: Arc<scheduling::slots::SlotConfigs>,
 }
 
 impl std::fmt::Debug for Store {
@@ -72,6 +75,7 @@ impl Store {
             audit_signer: None,
             keyring: Arc::new(crypto::Keyring::default()),
             rng,
+            slot_configs: Arc::default(),
         }
     }
 

@@ -65,6 +65,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014", "patient_search_indexes"),
     migration!(15, "0015", "scheduling"),
     migration!(16, "0016", "location_staff_index"),
+    migration!(17, "0017", "schedule_versions"),
 ];
 
 /// The newest schema version this binary knows.

@@ -273,6 +273,8 @@ pub const TENANT_TABLES: &[&str] = &[
     "custom_roles",
     "users",
     "locations",
+    // After every table whose triggers raise it.
+    "schedule_versions",
     "org_keys",
 ];
 

@@ -461,6 +461,59 @@ dual_test!(async fn slots_honour_hours_patterns_bookings_and_windows(db) {
     }
 });
 
+dual_test!(async fn slot_search_sees_changes_made_by_another_server_or_in_sql(db) {
+    let store = &db.store;
+    let c = clinic(store, "sched-i2").await;
+    for ch in &c.chairs[1..] {
+        store.update_operatory(&c.scope, &actor(), ch.id, &OperatoryInput { name: ch.name.clone(), short_name: "".into() }, ch.sort_order, false).await.unwrap();
+    }
+    let q = SlotQuery {
+        location_id: Some(c.loc.id),
+        appointment_type_id: Some(c.crown.id),
+        provider_id: Some(c.dentist),
+        from: Some(at(3, 0, 0)),
+        to: Some(at(4, 0, 0)),
+        limit: 3,
+        ..Default::default()
+    };
+    let before = store.find_slots(&c.scope, &q).await.unwrap();
+    assert_eq!(before.len(), 3);
+    assert_eq!(store.find_slots(&c.scope, &q).await.unwrap(), before, "the same from memory");
+    // A second server on the same database (its own memory) makes Tuesday a holiday: this
+    // server's next search knows at once.
+    let other = Store::new(store.db.clone(), store.clock.clone());
+    other.set_holiday(&c.scope, &actor(), c.loc.id, date(2026, 3, 3), Some("Founders' day")).await.unwrap();
+    assert!(store.find_slots(&c.scope, &q).await.unwrap().is_empty(), "closed on a holiday");
+    other.set_holiday(&c.scope, &actor(), c.loc.id, date(2026, 3, 3), None).await.unwrap();
+    assert_eq!(store.find_slots(&c.scope, &q).await.unwrap(), before);
+    // Plain SQL counts too: the last chair switched off, then the dentist.
+    let chair = store::db::Q::new("UPDATE operatories SET active = $1 WHERE id = $2");
+    store.db.execute(chair.clone().bind(false).bind(c.chairs[0].id)).await.unwrap();
+    assert!(store.find_slots(&c.scope, &q).await.unwrap().is_empty(), "no chair");
+    store.db.execute(chair.bind(true).bind(c.chairs[0].id)).await.unwrap();
+    assert_eq!(store.find_slots(&c.scope, &q).await.unwrap(), before);
+    let user = store::db::Q::new("UPDATE users SET active = $1 WHERE id = $2");
+    store.db.execute(user.clone().bind(false).bind(c.dentist)).await.unwrap();
+    let (f, _) = field_error(store.find_slots(&c.scope, &q).await.unwrap_err());
+    assert_eq!(f, "provider_id");
+    store.db.execute(user.bind(true).bind(c.dentist)).await.unwrap();
+    assert_eq!(store.find_slots(&c.scope, &q).await.unwrap(), before);
+    // A sign-in's failed-attempt counter is not a schedule change: the version stays.
+    let version = || async {
+        let q = store::db::Q::new("SELECT version FROM schedule_versions WHERE org_id = $1").bind(c.org);
+        store.db.fetch_one(q).await.unwrap().i64("version").unwrap()
+    };
+    let v = version().await;
+    store.db.execute(store::db::Q::new("UPDATE users SET failed_logins = 1 WHERE id = $1").bind(c.dentist)).await.unwrap();
+    assert_eq!(version().await, v);
+    store.db.execute(store::db::Q::new("UPDATE users SET name = 'Dr Ada Molar-Crown' WHERE id = $1").bind(c.dentist)).await.unwrap();
+    assert_eq!(version().await, v + 1, "a provider's name orders the providers");
+    // Another organization's changes leave this one's searches alone, and its ids get nothing.
+    let o = clinic(store, "sched-i3").await;
+    let (f, _) = field_error(store.find_slots(&o.scope, &q).await.unwrap_err());
+    assert_eq!(f, "location_id");
+});
+
 dual_test!(async fn a_cancellation_proposes_the_asap_list_entries_that_fit(db) {
     let store = &db.store;
     let c = clinic(store, "sched-j").await;

@@ -29,7 +29,7 @@ pub const NOTES_FIELD: &str = "appointment.notes";
 const MINUTE: i64 = 60_000_000;
 const DAY: i64 = 24 * 60 * MINUTE;
 /// No appointment lasts longer (the overlap checks rely on it).
-const MAX_SPAN: i64 = 12 * 60 * MINUTE;
+pub(crate) const MAX_SPAN: i64 = 12 * 60 * MINUTE;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Appointment {

@@ -30,12 +30,16 @@ use crate::db::{DbError, DbResult, Q, Row};
 use crate::patients::Actor;
 use crate::tenancy::WriteError;
 
-/// The active providers of the org (`$1`) who work at a location (`$2`): those limited to it
-/// and those not limited to any.
-pub(crate) const PROVIDERS_AT: &str = "FROM users u JOIN provider_profiles p ON p.user_id = u.id \
-     WHERE u.org_id = $1 AND u.active = TRUE \
-     AND (EXISTS (SELECT 1 FROM user_locations l WHERE l.location_id = $2 AND l.user_id = u.id) \
-          OR NOT EXISTS (SELECT 1 FROM user_locations l WHERE l.user_id = u.id))";
+/// The `FROM … WHERE` of the active providers of the org (placeholder `org`) who work at a
+/// location (placeholder `location`): those limited to it and those not limited to any.
+pub(crate) fn providers_at(org: &str, location: &str) -> String {
+    format!(
+        "FROM users u JOIN provider_profiles p ON p.user_id = u.id \
+         WHERE u.org_id = {org} AND u.active = TRUE \
+         AND (EXISTS (SELECT 1 FROM user_locations l WHERE l.location_id = {location} AND l.user_id = u.id) \
+              OR NOT EXISTS (SELECT 1 FROM user_locations l WHERE l.user_id = u.id))"
+    )
+}
 
 /// The organization's scheduling settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -575,8 +579,6 @@ impl Store {
         Ok(t)
     }
 
-    /// The providers (dentists and hygienists with a provider profile, active) who may work at
-    /// a location.
     /// The ids of the providers who work at a location, as `agenda_providers` lists them (one
     /// query, for the slot search).
     pub(crate) async fn provider_ids_at(
@@ -589,9 +591,12 @@ impl Store {
         }
         self.db
             .fetch_all(
-                Q::generated(format!("SELECT u.id {PROVIDERS_AT} ORDER BY u.name, u.id"))
-                    .bind(scope.org())
-                    .bind(location),
+                Q::generated(format!(
+                    "SELECT u.id {} ORDER BY u.name, u.id",
+                    providers_at("$1", "$2")
+                ))
+                .bind(scope.org())
+                .bind(location),
             )
             .await?
             .iter()
@@ -599,6 +604,8 @@ impl Store {
             .collect()
     }
 
+    /// The providers (dentists and hygienists with a provider profile, active) who may work at
+    /// a location.
     pub async fn agenda_providers(
         &self,
         scope: &Scope,
@@ -612,7 +619,8 @@ impl Store {
                 Q::generated(format!(
                     "SELECT u.id, u.name, p.color, \
                      (SELECT COUNT(*) FROM user_roles r WHERE r.user_id = u.id AND r.role = 'dentist') AS dentist \
-                     {PROVIDERS_AT} ORDER BY u.name, u.id"
+                     {} ORDER BY u.name, u.id",
+                    providers_at("$1", "$2")
                 ))
                 .bind(scope.org())
                 .bind(location),
@@ -1126,9 +1134,18 @@ impl Store {
                 r.json::<OpeningHours>("hours")?,
             ));
         }
+        // By day: the slot search keeps every day's inputs of a location (`SlotConfig`).
+        let mut holidays_by_day = HashMap::with_capacity(holidays.len());
+        for h in holidays {
+            holidays_by_day.entry(h.day).or_insert(h.name);
+        }
+        let mut exceptions_by_day = HashMap::with_capacity(exceptions.len());
+        for (p, x) in exceptions {
+            exceptions_by_day.entry((p, x.date)).or_insert(x);
+        }
         Ok(PlanInputs {
-            holidays,
-            exceptions,
+            holidays: holidays_by_day,
+            exceptions: exceptions_by_day,
             blockouts,
             templates,
         })
@@ -1139,8 +1156,10 @@ impl Store {
 /// range of days (they need neither the location's time zone nor its providers, so they can be
 /// read together with them) and turned into each day's plan without another query.
 pub(crate) struct PlanInputs {
-    holidays: Vec<Holiday>,
-    exceptions: Vec<(UserId, DayException)>,
+    /// Holiday names by day.
+    holidays: HashMap<Date, String>,
+    /// By provider and day.
+    exceptions: HashMap<(UserId, Date), DayException>,
     blockouts: Vec<Blockout>,
     /// The weekly hours set at the location, by provider.
     templates: Vec<(UserId, OpeningHours)>,
@@ -1168,10 +1187,7 @@ impl PlanInputs {
         let mut date = from;
         while date <= to {
             let (start, end) = domain::scheduling::time::day_bounds(&tz, date)?;
-            let holiday = holidays
-                .iter()
-                .find(|h| h.day == date)
-                .map(|h| h.name.clone());
+            let holiday = holidays.get(&date).cloned();
             let open = if holiday.is_some() {
                 IntervalSet::new()
             } else {
@@ -1184,12 +1200,12 @@ impl PlanInputs {
             let mut working = Vec::with_capacity(providers.len());
             for p in providers {
                 let template = templates.iter().find(|(id, _)| id == p).map(|(_, h)| h);
-                let exception = exceptions.iter().find(|(id, x)| id == p && x.date == date);
+                let exception = exceptions.get(&(*p, date));
                 let hours = working_on(
                     &tz,
                     date,
                     template.unwrap_or(&location.opening_hours),
-                    exception.map(|(_, x)| x),
+                    exception,
                     holiday.is_some(),
                 )?;
                 working.push((*p, hours));

@@ -1,21 +1,27 @@
-//! The open-slot search over the store: the location's facts (chairs, providers, opening
-//! hours, providers' hours, holidays, blockouts) and the first day's busy times in one round of
-//! concurrent reads, then the pure search in `domain::scheduling::slots` day by day, reading
-//! the busy times of longer and longer chunks of days until enough slots are found.
+//! The open-slot search over the store: the first day's busy times and the organization's
+//! schedule version in one round of concurrent reads; the location's facts (chairs, providers,
+//! opening hours, providers' hours, holidays, blockouts) from memory while that version holds;
+//! then the pure search in `domain::scheduling::slots` day by day, reading the busy times of
+//! longer and longer chunks of days until enough slots are found.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 pub use domain::scheduling::slots::Slot;
 use domain::scheduling::slots::{
     BlockoutSpan, ChairDay, DayFacts, ProviderDay, SlotRequest, find_in_day,
 };
 use domain::scheduling::{IntervalSet, Pattern};
-use domain::{AppointmentTypeId, DomainError, FieldError, LocationId, PatientId, Scope, UserId};
+use domain::{
+    AppointmentTypeId, DomainError, FieldError, LocationId, OrgId, PatientId, Scope, UserId,
+};
 use jiff::Timestamp;
-use jiff::civil::Time;
+use jiff::civil::{Date, Time};
 
 use crate::Store;
 use crate::db::{DbError, DbResult, Q, Val};
+use crate::scheduling::appointments::MAX_SPAN;
+use crate::scheduling::{AppointmentType, Operatory, PlanInputs, SchedulingSettings};
 use crate::tenancy::WriteError;
 
 /// What the front desk asks for.
@@ -37,9 +43,6 @@ pub struct SlotQuery {
 
 const MINUTE: i64 = 60_000_000;
 const DAY: i64 = 24 * 60 * MINUTE;
-/// The longest appointment (as in `appointments`): the busy rows of a range start at most
-/// this long before it.
-const MAX_SPAN: i64 = 12 * 60 * MINUTE;
 /// The longest range searched at once.
 const MAX_DAYS: i64 = 400;
 
@@ -63,29 +66,15 @@ impl Store {
         let range_ok = to > from && to.as_microsecond() - from.as_microsecond() <= MAX_DAYS * DAY;
         if to <= from {
             err("to", "must be after from");
-        } else if to.as_microsecond() - from.as_microsecond() > MAX_DAYS * DAY {
+        } else if !range_ok {
             err("to", "search at most 400 days at once");
         }
-        // Everything but the busy times at once, one round trip's wait instead of five: the
-        // day plans' inputs for the days around the range in UTC, which hold its local days
-        // whatever the location's time zone.
-        let location_id = q.location_id;
-        let utc_days = (
-            from.to_zoned(jiff::tz::TimeZone::UTC).date().yesterday(),
-            to.to_zoned(jiff::tz::TimeZone::UTC).date().tomorrow(),
-        );
-        let inputs = async {
-            match (location_id, utc_days) {
-                (Some(l), (Ok(a), Ok(b))) if range_ok => {
-                    self.plan_inputs(scope, l, a, b).await.map(Some)
-                }
-                _ => Ok(None),
-            }
-        };
-        // And the busy times of the location's chairs and providers (and the patient's) from
+        // The busy times of the location's chairs and providers (and the patient's) from
         // `from` to a day later, which holds the rest of its local day: the first day is
-        // searched alone (a busy clinic usually has the slots asked for that day), then a week
-        // at a time.
+        // searched alone (a busy clinic usually has the slots asked for that day), then longer
+        // and longer chunks of days. Read together with the organization's schedule version,
+        // which says whether what an earlier search read about the location still holds.
+        let location_id = q.location_id;
         let first_busy_end = from.as_microsecond() + 26 * 60 * MINUTE;
         let first_busy = async {
             match location_id {
@@ -102,43 +91,31 @@ impl Store {
                 _ => Ok(None),
             }
         };
-        let reads = futures::future::try_join5(
-            async {
-                match location_id {
-                    Some(l) => self.location(scope, l).await,
-                    None => Ok(None),
-                }
-            },
-            self.scheduling_settings(scope.org()),
-            async {
-                match q.appointment_type_id {
-                    Some(t) => self.appointment_type(scope, t).await,
-                    None => Ok(None),
-                }
-            },
-            async {
-                match location_id {
-                    Some(l) => self.provider_ids_at(scope, l).await,
-                    None => Ok(Vec::new()),
-                }
-            },
-            async {
-                match location_id {
-                    Some(l) => self.operatories(scope, l, false).await,
-                    None => Ok(Vec::new()),
-                }
-            },
-        );
-        let ((location, settings, ty, all_providers, chairs), inputs, mut first_busy) =
-            futures::future::try_join3(
-                async { reads.await.map_err(WriteError::from) },
-                inputs,
-                async { first_busy.await.map_err(WriteError::from) },
-            )
-            .await?;
+        let (version, mut first_busy) =
+            futures::future::try_join(self.schedule_version(scope.org()), first_busy).await?;
+        let config = match location_id {
+            Some(l) if scope.allows_location(l) => Some(self.slot_config(scope, l, version).await?),
+            _ => None,
+        };
+        let location = config.as_ref().and_then(|c| c.location.clone());
         if location.is_none() {
             err("location_id", "no such location");
         }
+        let (settings, ty) = match &config {
+            Some(c) => (
+                c.settings.clone(),
+                q.appointment_type_id
+                    .and_then(|t| c.types.iter().find(|x| x.id == t).cloned()),
+            ),
+            // No such location: the rest is read only to say everything wrong at once.
+            None => (
+                self.scheduling_settings(scope.org()).await?,
+                match q.appointment_type_id {
+                    Some(t) => self.appointment_type(scope, t).await?,
+                    None => None,
+                },
+            ),
+        };
         let pattern = match (q.appointment_type_id, q.duration_minutes) {
             (Some(t), d) => match ty {
                 Some(ty) if ty.active => match d {
@@ -171,9 +148,10 @@ impl Store {
         let Some(pattern) = pattern else {
             return Err(DomainError::validation(errors).into());
         };
-        let Some(inputs) = inputs else {
-            return Err(DomainError::field("to", "out of range").into());
+        let Some(config) = config else {
+            return Err(DomainError::validation(errors).into());
         };
+        let (inputs, all_providers, chairs) = (&config.inputs, &config.providers, &config.chairs);
         let providers: Vec<UserId> = match q.provider_id {
             Some(p) if all_providers.contains(&p) => vec![p],
             Some(_) => {
@@ -181,7 +159,7 @@ impl Store {
                     DomainError::field("provider_id", "no such provider at this location").into(),
                 );
             }
-            None => all_providers,
+            None => all_providers.clone(),
         };
         let tz = location.tz()?;
         let req = SlotRequest {
@@ -273,6 +251,57 @@ impl Store {
         Ok(out)
     }
 
+    /// The organization's schedule version (see migration 0017): 0 before any change.
+    async fn schedule_version(&self, org: OrgId) -> DbResult<i64> {
+        match self
+            .db
+            .fetch_optional(
+                Q::new("SELECT version FROM schedule_versions WHERE org_id = $1").bind(org),
+            )
+            .await?
+        {
+            Some(r) => r.i64("version"),
+            None => Ok(0),
+        }
+    }
+
+    /// What the search needs about a location besides busy times, as of `version`: from
+    /// memory when an earlier search read it at that version, else read now (after the version
+    /// was read, so a change committed meanwhile shows as a newer version next time).
+    async fn slot_config(
+        &self,
+        scope: &Scope,
+        location: LocationId,
+        version: i64,
+    ) -> Result<Arc<SlotConfig>, WriteError> {
+        let key = (scope.org(), location);
+        if let Some(c) = self.slot_configs.get(key, version) {
+            return Ok(c);
+        }
+        let reads = futures::future::try_join5(
+            self.location(scope, location),
+            self.scheduling_settings(scope.org()),
+            self.appointment_types(scope, true),
+            self.provider_ids_at(scope, location),
+            self.operatories(scope, location, false),
+        );
+        let ((loc, settings, types, providers, chairs), inputs) = futures::future::try_join(
+            async { reads.await.map_err(WriteError::from) },
+            self.plan_inputs(scope, location, Date::constant(1900, 1, 1), Date::MAX),
+        )
+        .await?;
+        let c = Arc::new(SlotConfig {
+            location: loc,
+            settings,
+            types,
+            providers,
+            chairs,
+            inputs,
+        });
+        self.slot_configs.put(key, version, c.clone());
+        Ok(c)
+    }
+
     /// The busy times of these resources overlapping `[from, to)`, by resource.
     pub(crate) async fn busy_between(
         &self,
@@ -310,9 +339,7 @@ impl Store {
         let resources = format!(
             "SELECT o.id FROM operatories o WHERE o.org_id = $4 AND o.location_id = $5 AND o.active = TRUE \
              UNION ALL SELECT u.id {}",
-            crate::scheduling::PROVIDERS_AT
-                .replace("$1", "$4")
-                .replace("$2", "$5")
+            crate::scheduling::providers_at("$4", "$5")
         );
         let q = match patient {
             None => busy_query(&resources, &resources),
@@ -333,6 +360,53 @@ impl Store {
         let mut out = HashMap::new();
         read_busy(self.db.fetch_all(q).await?, &mut out)?;
         Ok(out)
+    }
+}
+
+/// What a slot search reads about a location besides busy times: every day's inputs, since
+/// they are kept for later searches.
+pub(crate) struct SlotConfig {
+    location: Option<domain::Location>,
+    settings: SchedulingSettings,
+    /// All of the organization's, inactive ones too (the search refuses those).
+    types: Vec<AppointmentType>,
+    providers: Vec<UserId>,
+    chairs: Vec<Operatory>,
+    inputs: PlanInputs,
+}
+
+/// The slot configurations of the locations searched lately, each with the schedule version it
+/// was read at. Bounded: emptied when it would hold more than `MAX_CONFIGS` locations.
+#[derive(Default)]
+pub(crate) struct SlotConfigs(Mutex<ConfigMap>);
+
+/// By organization and location: the version read at and the configuration.
+type ConfigMap = HashMap<(OrgId, LocationId), (i64, Arc<SlotConfig>)>;
+
+const MAX_CONFIGS: usize = 4096;
+
+impl SlotConfigs {
+    fn map(&self) -> std::sync::MutexGuard<'_, ConfigMap> {
+        // The map holds no invariant a panicking holder could break.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, key: (OrgId, LocationId), version: i64) -> Option<Arc<SlotConfig>> {
+        self.map()
+            .get(&key)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, key: (OrgId, LocationId), version: i64, config: Arc<SlotConfig>) {
+        let mut map = self.map();
+        if map.get(&key).is_some_and(|(v, _)| *v > version) {
+            return;
+        }
+        if map.len() >= MAX_CONFIGS && !map.contains_key(&key) {
+            map.clear();
+        }
+        map.insert(key, (version, config));
     }
 }
 
