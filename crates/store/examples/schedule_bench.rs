@@ -377,8 +377,8 @@ async fn main() {
                         .unwrap_or(i64::MAX);
                     let bucket = match reach {
                         0 => 0,
-                        1..=6 => 1,
-                        7..=18 => 2,
+                        1..=13 => 1,
+                        14..=39 => 2,
                         _ => 3,
                     };
                     if i >= warm_up {
@@ -396,7 +396,7 @@ async fn main() {
                     store.db.backend().name(),
                     steal_since(cpu)
                 );
-                let reach: Vec<String> = ["within a day", "1-6 days", "7-18 days", "further"]
+                let reach: Vec<String> = ["within a day", "1-13 days", "14-39 days", "further"]
                     .iter()
                     .zip(by_reach.iter_mut())
                     .filter(|(_, t)| !t.is_empty())

@@ -66,6 +66,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(15, "0015", "scheduling"),
     migration!(16, "0016", "location_staff_index"),
     migration!(17, "0017", "schedule_versions"),
+    migration!(18, "0018", "busy_spans_index"),
 ];
 
 /// The newest schema version this binary knows.
