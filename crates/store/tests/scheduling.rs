@@ -418,16 +418,26 @@ dual_test!(async fn moves_check_versions_and_conflicts_and_reschedules_keep_hist
     assert!(store.appointment(&other.scope, &actor(), a.id).await.is_err());
 });
 
-dual_test!(async fn slots_honour_hours_patterns_bookings_and_windows(db) {
-    let store = &db.store;
-    let c = clinic(store, "sched-i").await;
-    let p = patient(store, &c, "Lou").await;
-    // Only chair 1 is in use; Tuesday 8:00-9:00 is booked.
+/// Chair 1 only (the others switched off), and a query for three crown preps with the
+/// dentist on Tuesday.
+async fn chair_one_crown_query(store: &Store, c: &Clinic) -> SlotQuery {
     for ch in &c.chairs[1..] {
-        store.update_operatory(&c.scope, &actor(), ch.id, &OperatoryInput { name: ch.name.clone(), short_name: "".into() }, ch.sort_order, false).await.unwrap();
+        store
+            .update_operatory(
+                &c.scope,
+                &actor(),
+                ch.id,
+                &OperatoryInput {
+                    name: ch.name.clone(),
+                    short_name: "".into(),
+                },
+                ch.sort_order,
+                false,
+            )
+            .await
+            .unwrap();
     }
-    store.book_appointment(&c.scope, &actor(), MAY_NOT, &booking(&c, 0, p, at(3, 8, 0), 60)).await.unwrap();
-    let q = SlotQuery {
+    SlotQuery {
         location_id: Some(c.loc.id),
         appointment_type_id: Some(c.crown.id),
         provider_id: Some(c.dentist),
@@ -435,7 +445,16 @@ dual_test!(async fn slots_honour_hours_patterns_bookings_and_windows(db) {
         to: Some(at(4, 0, 0)),
         limit: 3,
         ..Default::default()
-    };
+    }
+}
+
+dual_test!(async fn slots_honour_hours_patterns_bookings_and_windows(db) {
+    let store = &db.store;
+    let c = clinic(store, "sched-i").await;
+    let p = patient(store, &c, "Lou").await;
+    // Only chair 1 is in use; Tuesday 8:00-9:00 is booked.
+    let q = chair_one_crown_query(store, &c).await;
+    store.book_appointment(&c.scope, &actor(), MAY_NOT, &booking(&c, 0, p, at(3, 8, 0), 60)).await.unwrap();
     let slots = store.find_slots(&c.scope, &q).await.unwrap();
     assert_eq!(slots.iter().map(|s| s.start).collect::<Vec<_>>(), vec![us(3, 9, 0), us(3, 9, 10), us(3, 9, 20)]);
     assert!(slots.iter().all(|s| s.operatory_id == c.chairs[0].id && s.provider_id == c.dentist));
@@ -464,18 +483,7 @@ dual_test!(async fn slots_honour_hours_patterns_bookings_and_windows(db) {
 dual_test!(async fn slot_search_sees_changes_made_by_another_server_or_in_sql(db) {
     let store = &db.store;
     let c = clinic(store, "sched-i2").await;
-    for ch in &c.chairs[1..] {
-        store.update_operatory(&c.scope, &actor(), ch.id, &OperatoryInput { name: ch.name.clone(), short_name: "".into() }, ch.sort_order, false).await.unwrap();
-    }
-    let q = SlotQuery {
-        location_id: Some(c.loc.id),
-        appointment_type_id: Some(c.crown.id),
-        provider_id: Some(c.dentist),
-        from: Some(at(3, 0, 0)),
-        to: Some(at(4, 0, 0)),
-        limit: 3,
-        ..Default::default()
-    };
+    let q = chair_one_crown_query(store, &c).await;
     let before = store.find_slots(&c.scope, &q).await.unwrap();
     assert_eq!(before.len(), 3);
     assert_eq!(store.find_slots(&c.scope, &q).await.unwrap(), before, "the same from memory");
