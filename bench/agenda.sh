@@ -24,7 +24,7 @@ PASSWORD=bench-agenda-secret-42
 BIN=target/release/cuspid
 [ -x "$BIN" ] || cargo build --release
 WORK="${WORK:-$(mktemp -d)}"
-trap 'kill "${PID:-0}" 2>/dev/null || true' EXIT
+trap '[ -z "${PID:-}" ] || kill "$PID" 2>/dev/null || true' EXIT
 
 # The days are drawn at clinics with appointments (all of them once the generator has finished;
 # a run cut short leaves the later clinics empty, and the table prints how many had some).

@@ -362,7 +362,12 @@ impl Db {
                 },
             ))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url).map_err(fail)?;
+            // No JIT: Cuspid's queries are short, and a misestimated one (a table not yet
+            // analyzed after a bulk load) crossed `jit_above_cost` and spent 40 ms compiling
+            // itself, most of an agenda page's time on the dso-slice.
+            let opts = PgConnectOptions::from_str(url)
+                .map_err(fail)?
+                .options([("jit", "off")]);
             let pool = PgPoolOptions::new()
                 .max_connections(settings.max_connections)
                 // No ping before every query (sqlx's default): it was one more round trip each.

@@ -177,3 +177,21 @@ fn the_scanner_reads_continuations_and_forks() {
         "at least one fork found"
     );
 }
+
+/// PostgreSQL's JIT stays off on Cuspid's connections (see `Db::connect`): a short query with
+/// a bad estimate compiled itself for 40 ms on the dso-slice agenda.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_run_without_jit() {
+    let Some(pg) = TestDb::postgres().await else {
+        return;
+    };
+    for _ in 0..3 {
+        let row = pg
+            .store
+            .db
+            .fetch_one(store::db::Q::new("SELECT current_setting('jit') AS jit"))
+            .await
+            .unwrap();
+        assert_eq!(row.string("jit").unwrap(), "off");
+    }
+}
