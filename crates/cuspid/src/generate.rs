@@ -323,6 +323,15 @@ pub async fn run(
             .map_err(|e| format!("{name}: {e}"))?;
     }
     g.progress.finish_and_clear();
+    // Fresh statistics for the planner: until autovacuum gets to them, PostgreSQL guessed
+    // thousands of phone numbers per patient and planned the agenda's query accordingly.
+    if store.db.backend() == store::db::Backend::Postgres {
+        store
+            .db
+            .execute(store::db::Q::new("ANALYZE"))
+            .await
+            .map_err(|e| format!("analyze: {e}"))?;
+    }
     if let Some(password) = admin_password {
         let email = format!("admin@{}.cuspid.test", org.slug);
         let mut tx = store.begin().await.map_err(|e| e.to_string())?;
