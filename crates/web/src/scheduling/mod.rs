@@ -481,15 +481,21 @@ async fn pick_location(
     auth: &Auth,
     asked: Option<&str>,
 ) -> Result<domain::Location, AppError> {
+    let all = state.store.locations(&auth.scope()).await?;
+    choose_location(auth, &all, asked).cloned()
+}
+
+/// [`pick_location`] among locations already read (the agenda lists them too).
+fn choose_location<'a>(
+    auth: &Auth,
+    all: &'a [domain::Location],
+    asked: Option<&str>,
+) -> Result<&'a domain::Location, AppError> {
     let scope = auth.scope();
-    let all = state.store.locations(&scope).await?;
     if let Some(id) = asked.and_then(|s| s.parse::<LocationId>().ok()) {
-        return all
-            .into_iter()
-            .find(|l| l.id == id)
-            .ok_or(AppError::NotFound);
+        return all.iter().find(|l| l.id == id).ok_or(AppError::NotFound);
     }
-    all.into_iter()
+    all.iter()
         .find(|l| scope.allows_location(l.id))
         .ok_or_else(|| DomainError::field("location", "you have no location to show").into())
 }
@@ -504,7 +510,9 @@ pub async fn agenda(
 ) -> Result<Response, AppError> {
     let scope = auth.scope();
     let lang = ctx.lang;
-    let loc = pick_location(&state, &auth, q.location.as_deref()).await?;
+    // Read once: the page shows them all in its location menu.
+    let all_locations = state.store.locations(&scope).await?;
+    let loc = choose_location(&auth, &all_locations, q.location.as_deref())?.clone();
     let tz = loc.tz()?;
     let now = state.store.now();
     let today = now.to_zoned(tz.clone()).date();
@@ -816,10 +824,7 @@ pub async fn agenda(
             .map(|d| d.to_string())
             .unwrap_or_default()
     };
-    let locations = state
-        .store
-        .locations(&scope)
-        .await?
+    let locations = all_locations
         .into_iter()
         .map(|l| Opt {
             id: l.id.to_string(),
