@@ -1,0 +1,5 @@
+//! Clinical records: teeth and surfaces, the procedure and condition catalog, and charting.
+
+pub mod catalog;
+pub mod chart;
+pub mod teeth;
