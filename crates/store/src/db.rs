@@ -125,7 +125,9 @@ val_from_id!(
     domain::BlockoutId,
     domain::WaitlistId,
     domain::RecallTypeId,
-    domain::CalendarFeedId
+    domain::CalendarFeedId,
+    domain::ProcedureCodeId,
+    domain::ChartEntryId
 );
 
 /// A query: SQL text (one for both databases, or a fork) plus its binds.

@@ -67,6 +67,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(16, "0016", "location_staff_index"),
     migration!(17, "0017", "schedule_versions"),
     migration!(18, "0018", "busy_spans_index"),
+    migration!(19, "0019", "clinical"),
 ];
 
 /// The newest schema version this binary knows.

@@ -108,6 +108,14 @@ pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[
         field: crate::scheduling::appointments::NOTES_FIELD,
         index: None,
     },
+    EncryptedField {
+        table: "chart_entries",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "note_enc",
+        field: crate::clinical::NOTE_FIELD,
+        index: None,
+    },
 ];
 
 impl Store {

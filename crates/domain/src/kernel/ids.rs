@@ -149,6 +149,16 @@ define_id!(
     CalendarFeedId,
     "cal"
 );
+define_id!(
+    /// An entry of an organization's procedure and condition catalog.
+    ProcedureCodeId,
+    "prc"
+);
+define_id!(
+    /// A charted procedure or condition.
+    ChartEntryId,
+    "chr"
+);
 
 #[cfg(test)]
 mod tests {

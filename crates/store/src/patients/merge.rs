@@ -27,13 +27,17 @@ pub const PATIENT_LINKS: &[(&str, &str)] = &[
     ("communications", "patient_id"),
     ("appointments", "patient_id"),
     ("waitlist_entries", "patient_id"),
+    ("chart_entries", "patient_id"),
 ];
 
 /// Tables with a `patient_id` column that a merge does not move, and why: the audit trail is
 /// never rewritten; phones and histories merge by their own rules; an emergency-access grant
 /// names the record it was given for; recalls are recomputed for both records from their
-/// appointments after the move (`Txn::recompute_recalls`).
+/// appointments after the move (`Txn::recompute_recalls`); a chart's version counter belongs to
+/// its record (the survivor's next change counts past the entries moved in, see
+/// `crate::clinical`).
 pub const NOT_MOVED: &[&str] = &[
+    "charts",
     "audit_events",
     "patient_phones",
     "medical_histories",
