@@ -476,6 +476,7 @@ impl Store {
     /// client appending). Refused, with nothing written: an invalid request (422 naming the
     /// field), a tooth changed since `base_version` (409), completing a dentist-only
     /// procedure without `chart.sign` (403).
+    #[allow(clippy::too_many_arguments)]
     pub async fn add_chart_entry(
         &self,
         scope: &Scope,
