@@ -67,6 +67,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../static/agenda.js"),
     },
+    Asset {
+        name: "chart.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../static/chart.js"),
+    },
 ];
 
 fn etag(body: &str) -> String {

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod assets;
 pub mod audit_page;
+pub mod clinical;
 pub mod comms;
 pub mod doctors;
 pub mod error;
@@ -403,6 +404,53 @@ pub fn routes() -> Routes {
             "/settings/patient-fields/{id}/toggle",
             Perm(P::SettingsManage),
             patients::fields::toggle,
+        )
+        .get("/patients/{id}/chart", Perm(P::ChartRead), clinical::show)
+        .post("/patients/{id}/chart", Perm(P::ChartWrite), clinical::add)
+        .post(
+            "/patients/{id}/chart/{entry}",
+            Perm(P::ChartWrite),
+            clinical::change,
+        )
+        .get(
+            "/api/v1/procedure-codes",
+            Perm(P::ChartRead),
+            clinical::api::codes,
+        )
+        .get(
+            "/api/v1/patients/{id}/chart",
+            Perm(P::ChartRead),
+            clinical::api::chart,
+        )
+        .post(
+            "/api/v1/patients/{id}/procedures",
+            Perm(P::ChartWrite),
+            clinical::api::add,
+        )
+        .patch(
+            "/api/v1/patients/{id}/procedures/{entry}",
+            Perm(P::ChartWrite),
+            clinical::api::change,
+        )
+        .get(
+            "/settings/clinical",
+            Perm(P::SettingsManage),
+            clinical::settings::show,
+        )
+        .post(
+            "/settings/clinical",
+            Perm(P::SettingsManage),
+            clinical::settings::save,
+        )
+        .post(
+            "/settings/clinical/codes",
+            Perm(P::SettingsManage),
+            clinical::settings::save_code,
+        )
+        .post_upload(
+            "/settings/clinical/import",
+            Perm(P::SettingsManage),
+            clinical::settings::import,
         )
         .get("/appointments", Perm(P::ScheduleRead), scheduling::agenda)
         .post("/appointments", Perm(P::ScheduleWrite), scheduling::book)

@@ -21,6 +21,38 @@ struct Op {
 const OPS: &[Op] = &[
     Op {
         method: "GET",
+        path: "/api/v1/procedure-codes",
+        summary: "The organization's procedure and condition catalog (the starter catalog until edited).",
+        request: None,
+        status: "200",
+        response: Some("ProcedureCodeList"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/patients/{id}/chart",
+        summary: "The patient's chart: its version, the odontogram (teeth with anything charted, FDI numbers) and every entry, oldest first; audited.",
+        request: None,
+        status: "200",
+        response: Some("Chart"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/patients/{id}/procedures",
+        summary: "Chart a procedure or condition: code, tooth (FDI) or area, surfaces, status. 422 names the invalid part; 409 when the tooth changed since base_version; 403 completing a dentist-only procedure without chart.sign.",
+        request: Some("ProcedureNew"),
+        status: "201",
+        response: Some("ChartEntry"),
+    },
+    Op {
+        method: "PATCH",
+        path: "/api/v1/patients/{id}/procedures/{entry}",
+        summary: "Complete a planned entry, or void one with a reason (it stays in the history).",
+        request: Some("ProcedureChange"),
+        status: "200",
+        response: Some("ChartEntry"),
+    },
+    Op {
+        method: "GET",
         path: "/api/v1/locations",
         summary: "The locations (clinics) the user may see, with their time zones.",
         request: None,
@@ -399,7 +431,45 @@ fn schemas() -> Value {
     {
         m.extend(more);
     }
+    if let (Some(m), Value::Object(more)) = (all.as_object_mut(), clinical_schemas(&s)) {
+        m.extend(more);
+    }
     all
+}
+
+/// The charting API's schemas.
+fn clinical_schemas(s: &Value) -> Value {
+    json!({
+        "ProcedureCode": obj(json!({
+            "code": s, "name": s, "kind": {"enum": ["procedure", "condition"]}, "category": s,
+            "minutes": {"type": "integer"}, "site": {"enum": ["mouth", "tooth", "surfaces", "area"]},
+            "dentist_only": {"type": "boolean"}, "fee_minor": {"type": "integer"},
+            "icd10": {"type": ["string", "null"]}, "effect": s, "active": {"type": "boolean"}
+        }), &["code", "name", "kind", "site"]),
+        "ProcedureCodeList": obj(json!({"items": {"type": "array", "items": {"$ref": "#/components/schemas/ProcedureCode"}}}), &["items"]),
+        "ProcedureNew": obj(json!({
+            "code": s,
+            "tooth": {"type": ["string", "integer"], "description": "FDI (ISO 3950): 11-48, 51-85"},
+            "area": {"type": "string", "description": "UR, UL, LL, LR, U, L, S1-S6 or mouth"},
+            "surfaces": {"type": "string", "description": "M, O, I, D, B/F, L/P, e.g. MOD"},
+            "status": {"enum": ["existing", "planned", "completed", "condition"]},
+            "note": s, "override_reason": s, "base_version": {"type": "integer"}
+        }), &["code"]),
+        "ProcedureChange": obj(json!({"action": {"enum": ["complete", "void"]}, "reason": s, "base_version": {"type": "integer"}}), &["action"]),
+        "ChartEntry": obj(json!({
+            "id": s, "code": s, "name": s, "kind": s, "tooth": {"type": ["integer", "null"]},
+            "surfaces": {"type": ["string", "null"]}, "area": {"type": ["string", "null"]},
+            "status": s, "note": s, "override_reason": {"type": ["string", "null"]},
+            "recorded_by": s, "recorded_at": s, "completed_at": {"type": ["string", "null"]},
+            "voided_at": {"type": ["string", "null"]}, "void_reason": {"type": ["string", "null"]},
+            "version": {"type": "integer"}
+        }), &["id", "code", "status", "version"]),
+        "Chart": obj(json!({
+            "patient_id": s, "version": {"type": "integer"}, "numbering": {"enum": ["fdi", "universal", "palmer"]},
+            "teeth": {"type": "array", "items": {"type": "object"}},
+            "entries": {"type": "array", "items": {"$ref": "#/components/schemas/ChartEntry"}}
+        }), &["version", "teeth", "entries"])
+    })
 }
 
 /// The scheduling API's schemas (apart: one `json!` of them all is too deep for the macro).

@@ -92,6 +92,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/audit", "nav-audit"),
     ("/settings/roles", "nav-roles"),
     ("/settings/scheduling", "nav-scheduling"),
+    ("/settings/clinical", "nav-clinical"),
     ("/settings/security", "nav-security"),
     ("/settings/api-tokens", "nav-api-tokens"),
     ("/admin/jobs", "nav-jobs"),

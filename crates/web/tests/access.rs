@@ -51,6 +51,8 @@ struct Fixtures {
     other_blockout: domain::BlockoutId,
     other_feed: domain::CalendarFeedId,
     feed_token: String,
+    /// A chart entry on each organization's patient.
+    chart_entry: [domain::ChartEntryId; 2],
 }
 
 struct Sched {
@@ -178,6 +180,33 @@ async fn add_waitlist(app: &TestApp, org: domain::OrgId) -> domain::WaitlistId {
         )
         .await
         .unwrap()
+}
+
+async fn add_chart_entry(
+    app: &TestApp,
+    org: domain::OrgId,
+    patient: domain::PatientId,
+) -> domain::ChartEntryId {
+    app.db
+        .store
+        .add_chart_entry(
+            &domain::Scope::system(org),
+            &store::patients::Actor::system("test"),
+            store::clinical::ChartPermits {
+                may_complete_dentist_only: true,
+            },
+            patient,
+            domain::clinical::teeth::Numbering::Fdi,
+            &domain::clinical::chart::EntryRequest {
+                code: "CROWN".into(),
+                tooth: Some("16".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .id
 }
 
 async fn add_blockout(app: &TestApp, org: domain::OrgId) -> domain::BlockoutId {
@@ -382,6 +411,12 @@ async fn fill(
         "/patients/import/{id}" | "/api/v1/patient-imports/{id}" => {
             let id = fx.import_run[if tenant == Tenant::Own { 0 } else { 1 }];
             d.path.replace("{id}", &id.to_string())
+        }
+        "/patients/{id}/chart/{entry}" | "/api/v1/patients/{id}/procedures/{entry}" => {
+            let i = if tenant == Tenant::Own { 0 } else { 1 };
+            d.path
+                .replace("{id}", &fx.patient[i].to_string())
+                .replace("{entry}", &fx.chart_entry[i].to_string())
         }
         p if p.starts_with("/patients/{id}") || p.starts_with("/api/v1/patients/{id}") => {
             let id = fx.patient[if tenant == Tenant::Own { 0 } else { 1 }];
@@ -671,6 +706,7 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
         other_blockout: add_blockout(&app, south.id).await,
         other_feed: add_feed(&app, south.id).await.0,
         feed_token,
+        chart_entry: [add_chart_entry(&app, north.id, pn).await, add_chart_entry(&app, south.id, ps).await],
     };
     let table = route_table();
     let mut checked = 0;

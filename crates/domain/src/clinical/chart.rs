@@ -79,6 +79,7 @@ impl Site {
 /// checked against the catalog and the chart.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct EntryRequest {
+    #[serde(default)]
     pub code: String,
     /// In the clinic's numbering (the API takes FDI).
     #[serde(default)]

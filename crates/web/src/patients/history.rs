@@ -228,7 +228,10 @@ async fn page(
     let resp = html(&HistoryPage {
         shell: Shell::build(state, ctx).await,
         banner: banner(state, lang, &scope, &p).await?,
-        h: head(lang, today(state), &p),
+        h: Head {
+            chart_tab: auth.can(Permission::ChartRead),
+            ..head(lang, today(state), &p)
+        },
         nka: h.no_known_allergies,
         allergies,
         medications,

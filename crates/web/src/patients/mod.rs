@@ -184,6 +184,8 @@ pub struct Head {
     pub status_code: &'static str,
     pub merged_into: String,
     pub restricted: bool,
+    /// Show the chart tab (the user may read charts).
+    pub chart_tab: bool,
 }
 
 pub fn head(lang: Lang, today: jiff::civil::Date, p: &Patient) -> Head {
@@ -197,6 +199,7 @@ pub fn head(lang: Lang, today: jiff::civil::Date, p: &Patient) -> Head {
         status_code: p.status.code(),
         merged_into: p.merged_into.map(|m| m.to_string()).unwrap_or_default(),
         restricted: p.restricted,
+        chart_tab: false,
     }
 }
 
@@ -1165,7 +1168,10 @@ pub async fn show(
     html(&ProfilePage {
         shell: Shell::build(&state, &ctx).await,
         banner: banner(&state, lang, &scope, &p).await?,
-        h: head(lang, today, &p),
+        h: Head {
+            chart_tab: auth.can(Permission::ChartRead),
+            ..head(lang, today, &p)
+        },
         contact,
         identity,
         members,
