@@ -227,14 +227,10 @@ pub async fn save_code(
             "effect" => e.effect = Effect::from_code(&v).unwrap_or(Effect::None),
             "dentist_only" => e.dentist_only = v == "on",
             "inactive" => active = v != "on",
-            "fee" => {
-                if !v.trim().is_empty() {
-                    match Money::parse(v.trim(), cur) {
-                        Ok(m) => e.fee_minor = m.minor(),
-                        Err(_) => errors.push(("fee".to_string(), ctx.lang.t("clinical-bad-fee"))),
-                    }
-                }
-            }
+            "fee" if !v.trim().is_empty() => match Money::parse(v.trim(), cur) {
+                Ok(m) => e.fee_minor = m.minor(),
+                Err(_) => errors.push(("fee".to_string(), ctx.lang.t("clinical-bad-fee"))),
+            },
             _ => {}
         }
     }
