@@ -234,7 +234,12 @@ pub async fn save_code(
             _ => {}
         }
     }
-    if errors.is_empty() {
+    if !errors.is_empty() {
+        // Every field's problem at once, not only the ones found while reading the form.
+        if let Err(es) = e.normalized() {
+            errors.extend(es.into_iter().map(|f| (f.field, f.message)));
+        }
+    } else {
         match state
             .store
             .save_procedure_code(&auth.scope(), &actor(&auth, &ctx, &ip), &e, active)

@@ -1,0 +1,187 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+//! Charting over HTTP on both databases: the API the integrations rely on (catalog, chart,
+//! procedures: 201, 422 naming the part, 409 on a stale tooth, 403 for a dentist-only
+//! completion), the chart page and its form (keyboard line, fields, errors kept), the live
+//! fragment, the numbering setting, and the catalog's CSV import.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use domain::identity::Role;
+use serde_json::json;
+use test_support::{TestApp, dual_test, patient_input, seed_org, seed_patient, seed_staff};
+
+fn json_req(method: &str, path: &str, cookie: &str, body: serde_json::Value) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .header("cookie", cookie)
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn form(path: &str, cookie: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie)
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+async fn setup(slug: &str, app_db: test_support::TestDb) -> (TestApp, String) {
+    let (org, loc) = seed_org(&app_db.store, slug).await;
+    seed_staff(&app_db.store, &org).await;
+    let p = seed_patient(
+        &app_db.store,
+        org.id,
+        loc.id,
+        patient_input("Noah", "Gagnon", "1979-11-30"),
+    )
+    .await;
+    (TestApp::new(app_db).await, p.id.to_string())
+}
+
+dual_test!(async fn the_charting_api(db) {
+    let (app, id) = setup("chart-api", db).await;
+    let dentist = app.sign_in_as("chart-api", Role::Dentist).await;
+    let hygienist = app.sign_in_as("chart-api", Role::Hygienist).await;
+
+    let codes = app.get_as("/api/v1/procedure-codes", &dentist).await;
+    assert_eq!(codes.status, StatusCode::OK);
+    let items = codes.json()["items"].as_array().unwrap().clone();
+    assert!(items.iter().any(|c| c["code"] == "COMP" && c["site"] == "surfaces"));
+
+    // A MOD composite on 16 (FDI), then the chart shows it.
+    let r = app.request(json_req("POST", &format!("/api/v1/patients/{id}/procedures"), &dentist, json!({"code": "COMP", "tooth": 16, "surfaces": "MOD"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let e = r.json();
+    assert_eq!((e["tooth"].as_u64(), e["surfaces"].as_str(), e["status"].as_str()), (Some(16), Some("MOD"), Some("planned")));
+    let chart = app.get_as(&format!("/api/v1/patients/{id}/chart"), &dentist).await.json();
+    assert_eq!(chart["version"], 1);
+    assert_eq!(chart["teeth"][0]["tooth"], 16);
+    assert_eq!(chart["teeth"][0]["surfaces"]["O"], "planned");
+    assert_eq!(chart["entries"].as_array().unwrap().len(), 1);
+
+    // 422 naming the invalid part, nothing written.
+    for (body, field) in [
+        (json!({"code": "COMP", "tooth": 11, "surfaces": "MOD"}), "surfaces"),
+        (json!({"code": "COMP", "tooth": 19, "surfaces": "O"}), "tooth"),
+        (json!({"code": "ZZZ", "tooth": 16}), "code"),
+        (json!({"code": "SRP", "area": "XX"}), "area"),
+        (json!({"code": "CROWN", "tooth": "16", "status": "done-ish"}), "status"),
+    ] {
+        let r = app.request(json_req("POST", &format!("/api/v1/patients/{id}/procedures"), &dentist, body.clone())).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.body);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+        let fields: Vec<String> = r.json()["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
+        assert!(fields.contains(&field.to_string()), "{body}: {fields:?}");
+    }
+    // 409: someone charted tooth 16 after version 0.
+    let r = app.request(json_req("POST", &format!("/api/v1/patients/{id}/procedures"), &hygienist, json!({"code": "SEAL", "tooth": 16, "surfaces": "O", "base_version": 0}))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.json()["detail"].as_str().unwrap().contains("tooth 16"), "{}", r.body);
+    // 403: a hygienist does not complete a dentist-only procedure.
+    let r = app.request(json_req("POST", &format!("/api/v1/patients/{id}/procedures"), &hygienist, json!({"code": "CROWN", "tooth": 26, "status": "completed"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(app.get_as(&format!("/api/v1/patients/{id}/chart"), &dentist).await.json()["entries"].as_array().unwrap().len(), 1);
+
+    // Complete, then void with a reason.
+    let entry = e["id"].as_str().unwrap().to_string();
+    let r = app.request(json_req("PATCH", &format!("/api/v1/patients/{id}/procedures/{entry}"), &dentist, json!({"action": "complete"}))).await;
+    assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("completed")), "{}", r.body);
+    let r = app.request(json_req("PATCH", &format!("/api/v1/patients/{id}/procedures/{entry}"), &dentist, json!({"action": "void"}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app.request(json_req("PATCH", &format!("/api/v1/patients/{id}/procedures/{entry}"), &dentist, json!({"action": "void", "reason": "wrong tooth"}))).await;
+    assert_eq!(r.json()["void_reason"], "wrong tooth");
+    let chart = app.get_as(&format!("/api/v1/patients/{id}/chart"), &dentist).await.json();
+    assert_eq!(chart["teeth"].as_array().unwrap().len(), 0, "a voided entry draws nothing");
+    assert_eq!(chart["entries"].as_array().unwrap().len(), 1, "and stays in the list");
+
+    // A receptionist does not read charts.
+    let desk = app.sign_in_as("chart-api", Role::Receptionist).await;
+    assert_eq!(app.get_as(&format!("/api/v1/patients/{id}/chart"), &desk).await.status, StatusCode::FORBIDDEN);
+});
+
+dual_test!(async fn the_chart_page_and_its_form(db) {
+    let (app, id) = setup("chart-page", db).await;
+    let dentist = app.sign_in_as("chart-page", Role::Dentist).await;
+    let page = app.get_as(&format!("/patients/{id}/chart"), &dentist).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"odontogram\""));
+    assert_eq!(page.body.matches("class=\"tooth-link\"").count(), 32, "an adult: the permanent teeth");
+    assert!(page.body.contains("id=\"no-entries\""));
+    // The profile links to the chart for those who may read it.
+    assert!(app.get_as(&format!("/patients/{id}"), &dentist).await.body.contains(&format!("/patients/{id}/chart")));
+    let desk = app.sign_in_as("chart-page", Role::Receptionist).await;
+    assert!(!app.get_as(&format!("/patients/{id}"), &desk).await.body.contains(&format!("/patients/{id}/chart")));
+
+    // The keyboard line.
+    let r = app.request(form(&format!("/patients/{id}/chart"), &dentist, "command=16+MOD+comp&base_version=0&dentition=permanent")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.header("location").unwrap().contains("tooth=16"));
+    let page = app.get_as(&format!("/patients/{id}/chart?tooth=16"), &dentist).await;
+    assert_eq!(page.body.matches("srf st-plan").count(), 3, "M, O and D of 16");
+    assert!(page.body.contains("id=\"tooth-history\""));
+    // The fields, with a mistake: the form comes back with what was typed and the reason.
+    let r = app.request(form(&format!("/patients/{id}/chart"), &dentist, "tooth=11&surfaces=MOD&code=COMP&note=deep+caries&base_version=1")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("not an occlusal surface"), "{}", r.body);
+    assert!(r.body.contains("value=\"deep caries\""));
+    // A bad keyboard line says how to write one.
+    let r = app.request(form(&format!("/patients/{id}/chart"), &dentist, "command=16&base_version=1")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("16 MOD comp"));
+    // A stale form on the same tooth: a conflict, nothing charted over it.
+    let r = app.request(form(&format!("/patients/{id}/chart"), &dentist, "command=16+O+amal&base_version=0")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("id=\"chart-error\""));
+    // The live fragment is only the odontogram and the list.
+    let frag = app.get_as(&format!("/patients/{id}/chart?fragment=1"), &dentist).await;
+    assert!(frag.body.contains("id=\"odontogram\"") && !frag.body.contains("<html"));
+    // Universal numbering: 16 is shown as 3 and typed as 3.
+    let admin = app.sign_in_as("chart-page", Role::Admin).await;
+    let r = app.request(form("/settings/clinical", &admin, "numbering=universal")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = app.request(form(&format!("/patients/{id}/chart"), &dentist, "command=3+B+caries&base_version=1")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let chart = app.get_as(&format!("/api/v1/patients/{id}/chart"), &dentist).await.json();
+    assert_eq!(chart["teeth"][0]["tooth"], 16);
+    assert_eq!(chart["teeth"][0]["label"], "3");
+    assert_eq!(chart["teeth"][0]["surfaces"]["B"], "condition");
+});
+
+dual_test!(async fn the_catalog_settings_and_csv_import(db) {
+    let (app, _) = setup("chart-cat", db).await;
+    let admin = app.sign_in_as("chart-cat", Role::Admin).await;
+    let page = app.get_as("/settings/clinical", &admin).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Composite filling"));
+    let r = app.request(form("/settings/clinical/codes", &admin, "code=whiten&name=Whitening&category=other&site=mouth&effect=none&minutes=60&fee=350.00")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = app.request(form("/settings/clinical/codes", &admin, "code=bad+code&name=&category=other&site=mouth&effect=none&fee=abc")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("data-field=\"fee\"") && r.body.contains("data-field=\"code\""), "{}", r.body);
+    let csv = "code,name,category,minutes,site,fee,effect\r\nD2391,Resin one surface,restorative,40,surfaces,150.00,restoration\r\n";
+    let upload = |body: &str| {
+        let mut b = Vec::new();
+        b.extend_from_slice(b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"codes.csv\"\r\nContent-Type: text/csv\r\n\r\n");
+        b.extend_from_slice(body.as_bytes());
+        b.extend_from_slice(b"\r\n--B--\r\n");
+        Request::post("/settings/clinical/import")
+            .header("content-type", "multipart/form-data; boundary=B")
+            .header("cookie", admin.as_str())
+            .body(Body::from(b))
+            .unwrap()
+    };
+    let r = app.request(upload(csv)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("D2391"));
+    let r = app.request(upload("code,name,site\nX1,,elbow\n")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("id=\"import-problems\"") && r.body.contains("row 2"), "{}", r.body);
+    let codes = app.get_as("/api/v1/procedure-codes", &admin).await.json();
+    let items = codes["items"].as_array().unwrap();
+    assert!(items.iter().any(|c| c["code"] == "WHITEN" && c["fee_minor"] == 35000));
+    assert!(!items.iter().any(|c| c["code"] == "X1"), "a refused file stores nothing");
+});
