@@ -41,7 +41,7 @@ function onClick(ev) {
   link.querySelector("g.tooth")?.classList.add("sel");
   live.dataset.tooth = link.dataset.tooth || "";
   const code = field("code");
-  if (code) code.focus();
+  if (code) code.focus({ preventScroll: true });
 }
 
 async function refresh() {
@@ -51,13 +51,15 @@ async function refresh() {
   if (!resp.ok) return;
   const text = await resp.text();
   const doc = new DOMParser().parseFromString(`<div>${text}</div>`, "text/html");
-  const fresh = doc.body.firstElementChild;
-  if (!fresh) return;
-  // Keep the selected tooth highlighted.
-  if (live.dataset.tooth) {
-    fresh.querySelector(`a.tooth-link[data-tooth="${live.dataset.tooth}"] g.tooth`)?.classList.add("sel");
+  // The odontogram, the selected tooth's history and the list; the entry form stays as typed.
+  for (const id of ["odontogram-card", "tooth-history", "entries-card"]) {
+    const fresh = doc.getElementById(id);
+    const old = document.getElementById(id);
+    if (fresh && old) old.replaceWith(document.adoptNode(fresh));
   }
-  live.replaceChildren(...fresh.childNodes);
+  if (live.dataset.tooth) {
+    live.querySelector(`a.tooth-link[data-tooth="${live.dataset.tooth}"] g.tooth`)?.classList.add("sel");
+  }
 }
 
 function onEvent(ev) {

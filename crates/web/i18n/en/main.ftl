@@ -877,3 +877,4 @@ clinical-import-go = Import
 clinical-catalog = Catalog
 clinical-dentist-only-short = dentist only
 clinical-inactive-short = retired
+chart-pick-tooth = Click a tooth to see everything charted on it.

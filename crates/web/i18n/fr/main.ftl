@@ -877,3 +877,4 @@ clinical-import-go = Importer
 clinical-catalog = Catalogue
 clinical-dentist-only-short = dentiste seulement
 clinical-inactive-short = retiré
+chart-pick-tooth = Cliquez une dent pour voir tout ce qui y est inscrit.

@@ -1,0 +1,109 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+//! The chart in a real headless Chromium, on both databases: a dentist charts a MOD composite
+//! on tooth 16 by clicking the tooth's surfaces, then another by typing `26 MOD comp`; a
+//! second browser (the hygienist's) sees the odontogram change without reloading; the
+//! hygienist's stale save on the same tooth is refused with the reason. Screenshots go to
+//! target/screenshots/chart-*.png.
+
+use std::time::Duration;
+
+use fantoccini::key::Key;
+use serde_json::json;
+use test_support::{
+    Browser, STAFF_PASSWORD, TestApp, dual_test, patient_input, seed_org, seed_patient, seed_staff,
+    staff_email,
+};
+
+async fn wait_js(b: &Browser, script: &str, what: &str) {
+    for _ in 0..150 {
+        let v = b
+            .client
+            .execute(&format!("return !!({script});"), vec![])
+            .await
+            .unwrap();
+        if v == json!(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.screenshot("chart-failure").await;
+    panic!("never: {what} ({script})");
+}
+
+/// Surfaces of a tooth drawn as planned, in the order the drawing has them.
+async fn planned_surfaces(b: &Browser, tooth: u8) -> String {
+    let v = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll(`a.tooth-link[data-tooth=\"${arguments[0]}\"] .srf.st-plan`)].map(e => e.dataset.surface).sort().join('');",
+            vec![json!(tooth)],
+        )
+        .await
+        .unwrap();
+    v.as_str().unwrap().to_string()
+}
+
+dual_test!(system_clock async fn a_dentist_charts_by_click_and_by_keyboard_and_a_colleague_sees_it(db) {
+    let (org, loc) = seed_org(&db.store, "chartb").await;
+    seed_staff(&db.store, &org).await;
+    let p = seed_patient(&db.store, org.id, loc.id, patient_input("Léa", "Bouchard", "1990-06-14")).await;
+    let app = TestApp::new(db).await;
+    let base = app.serve().await;
+    let chart = format!("{base}/patients/{}/chart", p.id);
+
+    let Some(a) = Browser::start().await else { return };
+    let Some(b) = Browser::start().await else { return };
+    a.sign_in(&base, &staff_email("chartb", domain::identity::Role::Dentist), STAFF_PASSWORD).await;
+    b.sign_in(&base, &staff_email("chartb", domain::identity::Role::Hygienist), STAFF_PASSWORD).await;
+    a.goto(&chart).await;
+    b.goto(&chart).await;
+    wait_js(&b, "document.getElementById('live-status').dataset.state === 'on'", "B live").await;
+    a.screenshot("chart-empty").await;
+
+    // By clicking: tooth 16's mesial, occlusal and distal surfaces, then the code.
+    for s in ["M", "O", "D"] {
+        a.click(&format!("a.tooth-link[data-tooth=\"16\"] [data-surface=\"{s}\"]")).await;
+    }
+    wait_js(&a, "document.getElementById('tooth').value === '16' && document.getElementById('surfaces').value === 'MOD'", "the form holds 16 MOD").await;
+    a.client
+        .execute("const c = document.getElementById('code'); c.value = 'COMP'; c.dispatchEvent(new Event('change'));", vec![])
+        .await
+        .unwrap();
+    a.submit("#chart-submit").await;
+    assert_eq!(a.text_of("#notice").await, "Charted.");
+    assert_eq!(planned_surfaces(&a, 16).await, "DMO");
+    // B sees it without reloading.
+    wait_js(&b, "document.querySelectorAll('a.tooth-link[data-tooth=\"16\"] .srf.st-plan').length === 3", "B sees 16 MOD").await;
+    assert_eq!(b.text_of("#chart-live-note").await, "Updated: someone else just charted this patient.");
+
+    // By keyboard: the line and Enter.
+    a.fill("command", "26 MOD comp").await;
+    let cmd = a.client.find(fantoccini::Locator::Id("command")).await.unwrap();
+    a.client.execute("window.__cuspidPageBeforeSubmit = true;", vec![]).await.unwrap();
+    cmd.send_keys(&Key::Enter.to_string()).await.unwrap();
+    wait_js(&a, "window.__cuspidPageBeforeSubmit === undefined && document.readyState === 'complete'", "the keyboard line submitted").await;
+    assert_eq!(planned_surfaces(&a, 26).await, "DMO");
+    assert!(a.text_of("#chart-entries").await.contains("Composite filling"));
+    wait_js(&b, "document.querySelectorAll('a.tooth-link[data-tooth=\"26\"] .srf.st-plan').length === 3", "B sees 26 MOD").await;
+    a.client.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+    a.screenshot("chart-odontogram").await;
+
+    // B's form was opened before both: its save on tooth 16 is refused, and says why.
+    b.fill("command", "16 O seal").await;
+    b.submit("#chart-submit").await;
+    let err = b.text_of("#chart-error").await;
+    assert!(err.contains("tooth 16") && err.contains("changed by"), "{err}");
+    b.screenshot("chart-conflict").await;
+    // After the refusal the page is fresh: the same save goes in.
+    b.fill("command", "16 O seal").await;
+    b.submit("#chart-submit").await;
+    assert_eq!(b.text_of("#notice").await, "Charted.");
+
+    assert!(a.console_errors().await.is_empty());
+    // The refused save's page came with its 409, which the console reports; nothing else.
+    let errors: Vec<String> = b.console_errors().await.into_iter().filter(|e| !e.contains("409 (Conflict)")).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    a.close().await;
+    b.close().await;
+});
