@@ -3,6 +3,7 @@
 //! ledgers, images); parts run in order in one go, with a deterministic random source so the
 //! demo is the same every time. The patients part is in [`patients`].
 
+mod clinical;
 mod patients;
 mod scheduling;
 
@@ -36,6 +37,7 @@ const PARTS: &[(&str, Part)] = &[
     ("staff", staff),
     ("patients", patients::create),
     ("scheduling", scheduling::create),
+    ("charts", clinical::create),
 ];
 
 /// The demo users' domain: `<role>@demo.cuspid.test`.

@@ -110,7 +110,8 @@ fn tooth(s: &mut String, d: &Drawing, t: Tooth, top: f32) {
     };
     let label = t.show(d.numbering);
     let mut classes = String::from("tooth");
-    if v.missing {
+    // A missing tooth is drawn faint, unless an implant or a pontic stands in for it.
+    if v.missing && v.implant.is_none() && v.pontic.is_none() {
         classes.push_str(" missing");
     }
     if t.is_primary() {

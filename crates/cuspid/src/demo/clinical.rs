@@ -1,0 +1,207 @@
+//! The demo charts: every active adult patient gets what a new patient's first exam finds in a
+//! mouth (existing fillings and crowns, a root canal, missing wisdom teeth, now and then an
+//! implant), a few findings (caries, a cracked tooth) with the work planned for them, and,
+//! for some, work already completed here. Children get sealants and the odd caries on a
+//! primary molar. Charted through the store, like a dentist would, so every rule holds.
+
+use domain::PatientId;
+use domain::clinical::chart::EntryRequest;
+use domain::clinical::teeth::Numbering;
+use futures::future::BoxFuture;
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use store::clinical::ChartPermits;
+use store::db::Q;
+use store::patients::Actor;
+
+use super::DemoCtx;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+fn entry(code: &str, tooth: &str, surfaces: &str, status: &str) -> EntryRequest {
+    EntryRequest {
+        code: code.into(),
+        tooth: (!tooth.is_empty()).then(|| tooth.into()),
+        surfaces: (!surfaces.is_empty()).then(|| surfaces.into()),
+        status: (!status.is_empty()).then(|| status.into()),
+        ..Default::default()
+    }
+}
+
+const MOLARS: &[&str] = &["16", "17", "26", "27", "36", "37", "46", "47"];
+const PREMOLARS: &[&str] = &["14", "15", "24", "25", "34", "35", "44", "45"];
+const POSTERIOR_SURFACES: &[&str] = &["O", "MO", "DO", "MOD", "OB", "OL"];
+
+/// An adult's chart: a list of entries in charting order.
+fn adult(rng: &mut StdRng) -> Vec<EntryRequest> {
+    let mut out = Vec::new();
+    let mut used = std::collections::HashSet::new();
+    let mut pick = |rng: &mut StdRng, from: &[&'static str]| -> Option<&'static str> {
+        for _ in 0..8 {
+            let t = *from.choose(rng)?;
+            if used.insert(t) {
+                return Some(t);
+            }
+        }
+        None
+    };
+    // Wisdom teeth out, often.
+    for t in ["18", "28", "38", "48"] {
+        if rng.random_bool(0.55) {
+            out.push(entry("MISSING", t, "", ""));
+        }
+    }
+    // Existing fillings.
+    for _ in 0..rng.random_range(0..5) {
+        let from = if rng.random_bool(0.7) {
+            MOLARS
+        } else {
+            PREMOLARS
+        };
+        if let Some(t) = pick(rng, from) {
+            let code = if rng.random_bool(0.5) { "AMAL" } else { "COMP" };
+            let s = POSTERIOR_SURFACES.choose(rng).copied().unwrap_or("O");
+            out.push(entry(code, t, s, "existing"));
+        }
+    }
+    // A crown, sometimes over a root canal.
+    if rng.random_bool(0.35)
+        && let Some(t) = pick(rng, MOLARS)
+    {
+        if rng.random_bool(0.6) {
+            out.push(entry("RCT", t, "", "existing"));
+        }
+        out.push(entry("CROWN", t, "", "existing"));
+    }
+    // A lost molar replaced by an implant and its crown.
+    if rng.random_bool(0.12)
+        && let Some(t) = pick(rng, &["36", "46"])
+    {
+        out.push(entry("EXT", t, "", "existing"));
+        out.push(entry("IMPL", t, "", "existing"));
+        let mut c = entry("CROWN", t, "", "existing");
+        c.override_reason = Some("crown on the implant".into());
+        out.push(c);
+    }
+    // Findings and the work planned for them.
+    for _ in 0..rng.random_range(0..3) {
+        let from = if rng.random_bool(0.6) {
+            MOLARS
+        } else {
+            PREMOLARS
+        };
+        if let Some(t) = pick(rng, from) {
+            let s = POSTERIOR_SURFACES.choose(rng).copied().unwrap_or("O");
+            out.push(entry("CARIES", t, s, ""));
+            out.push(entry(
+                "COMP",
+                t,
+                s,
+                if rng.random_bool(0.3) {
+                    "completed"
+                } else {
+                    ""
+                },
+            ));
+        }
+    }
+    if rng.random_bool(0.15)
+        && let Some(t) = pick(rng, MOLARS)
+    {
+        out.push(entry("CRACK", t, "", ""));
+        out.push(entry("CROWN", t, "", ""));
+    }
+    if rng.random_bool(0.08)
+        && let Some(t) = pick(rng, PREMOLARS)
+    {
+        out.push(entry("ABSC", t, "", ""));
+        out.push(entry("RCT", t, "", ""));
+    }
+    if rng.random_bool(0.1) {
+        let q = ["UR", "UL", "LL", "LR"]
+            .choose(rng)
+            .copied()
+            .unwrap_or("UR");
+        out.push(EntryRequest {
+            code: "SRP".into(),
+            area: Some(q.into()),
+            ..Default::default()
+        });
+    }
+    out.push(entry("EXAM", "", "", "completed"));
+    out
+}
+
+/// A child's chart (primary and mixed teeth).
+fn child(rng: &mut StdRng, age: i64) -> Vec<EntryRequest> {
+    let mut out = Vec::new();
+    if age >= 6 {
+        for t in ["36", "46"] {
+            out.push(entry(
+                "SEAL",
+                t,
+                "O",
+                if rng.random_bool(0.5) {
+                    "completed"
+                } else {
+                    ""
+                },
+            ));
+        }
+    }
+    if rng.random_bool(0.3) {
+        let t = ["74", "75", "84", "85"]
+            .choose(rng)
+            .copied()
+            .unwrap_or("75");
+        out.push(entry("CARIES", t, "O", ""));
+        out.push(entry("COMP", t, "O", ""));
+    }
+    out.push(entry("EXAM", "", "", "completed"));
+    out
+}
+
+pub fn create<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> {
+    Box::pin(async move {
+        let store = ctx.store;
+        let scope = ctx.scope.clone();
+        let actor = Actor::system("demo");
+        let permits = ChartPermits {
+            may_complete_dentist_only: true,
+        };
+        let mut rng = StdRng::seed_from_u64(0xc4a7_2026);
+        let today = store.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+        let rows = store
+            .db
+            .fetch_all(
+                Q::new("SELECT id, birth_date FROM patients WHERE org_id = $1 AND status = 'active' ORDER BY chart_number")
+                    .bind(scope.org()),
+            )
+            .await
+            .map_err(err)?;
+        for r in rows {
+            let id = PatientId::from_uuid(r.uuid("id").map_err(err)?);
+            let age = r
+                .string("birth_date")
+                .ok()
+                .and_then(|b| b.parse::<jiff::civil::Date>().ok())
+                .map(|b| i64::from(today.year() - b.year()))
+                .unwrap_or(40);
+            let entries = if age < 13 {
+                child(&mut rng, age)
+            } else {
+                adult(&mut rng)
+            };
+            for e in &entries {
+                store
+                    .add_chart_entry(&scope, &actor, permits, id, Numbering::Fdi, e, None)
+                    .await
+                    .map_err(|e| format!("demo chart: {e}"))?;
+            }
+        }
+        Ok(())
+    })
+}
