@@ -9,6 +9,7 @@
 
 use domain::clinical::catalog::{CatalogEntry, Effect, EntryKind, STARTER, SiteRule};
 use domain::clinical::chart::{ChartStatus, EntryRequest, Mark, Site};
+use domain::clinical::perio::PerioExam;
 use domain::clinical::teeth::{Area, Numbering, Surfaces, Tooth};
 use domain::{ChartEntryId, DomainError, ErrorCode, PatientId, ProcedureCodeId, Scope, UserId};
 use jiff::Timestamp;
@@ -21,6 +22,23 @@ use crate::{Store, Txn};
 
 /// The encrypted field holding a chart entry's note.
 pub const NOTE_FIELD: &str = "chart_entries.note";
+
+/// The encrypted field holding a periodontal exam's readings.
+pub const PERIO_FIELD: &str = "perio_exams.data";
+
+/// A stored periodontal exam.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PerioRecord {
+    pub id: uuid::Uuid,
+    /// The patient's exam number (1, 2, ...).
+    pub number: i64,
+    pub patient_id: PatientId,
+    pub exam: PerioExam,
+    pub recorded_by_name: String,
+    pub recorded_at: Timestamp,
+    /// The diagnosis the clinician confirmed (`Case::code`), by whom and when.
+    pub confirmed: Option<(String, String, Timestamp)>,
+}
 
 /// A code of the organization's catalog.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -914,6 +932,188 @@ impl Txn {
             .bind(store.now()),
         )
         .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The patient's periodontal exams, newest first; audited as a read.
+    pub async fn perio_exams(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        patient: PatientId,
+    ) -> Result<Vec<PerioRecord>, WriteError> {
+        self.patient_row(scope, patient).await?;
+        let rows = self
+            .db
+            .fetch_all(
+                Q::new(
+                    "SELECT * FROM perio_exams WHERE patient_id = $1 AND org_id = $2 ORDER BY recorded_at DESC, exam_no DESC",
+                )
+                .bind(patient)
+                .bind(scope.org()),
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let plain = self
+                .decrypt_field(scope.org(), PERIO_FIELD, &r.string("data_enc")?)
+                .await?;
+            let exam: PerioExam = serde_json::from_str(&plain)
+                .map_err(|e| DbError::Corrupt(format!("perio exam: {e}")))?;
+            let confirmed = match (
+                r.opt_string("confirmed_case")?,
+                r.opt_string("confirmed_by_name")?,
+                r.opt_ts("confirmed_at")?,
+            ) {
+                (Some(c), Some(by), Some(at)) => Some((c, by, at)),
+                _ => None,
+            };
+            out.push(PerioRecord {
+                id: r.uuid("id")?,
+                number: r.i64("exam_no")?,
+                patient_id: patient,
+                exam,
+                recorded_by_name: r.string("recorded_by_name")?,
+                recorded_at: r.ts("recorded_at")?,
+                confirmed,
+            });
+        }
+        let mut tx = self.begin().await?;
+        tx.audit(
+            self,
+            scope.org(),
+            actor.entry(
+                "perio.read",
+                Some(patient),
+                &format!("patient:{patient}"),
+                json!({ "exams": out.len() }),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Records a periodontal exam (every out-of-range value refused at once, naming its tooth
+    /// and site; nothing stored then).
+    pub async fn save_perio_exam(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        patient: PatientId,
+        exam: &PerioExam,
+    ) -> Result<uuid::Uuid, WriteError> {
+        let exam = exam
+            .normalized()
+            .map_err(|e| WriteError::Invalid(DomainError::validation(e)))?;
+        if exam.teeth.is_empty() {
+            return Err(invalid("teeth", "nothing was probed"));
+        }
+        let cipher = self.field_cipher(scope.org()).await?;
+        let plain = serde_json::to_string(&exam).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let id = self.new_uuid();
+        let mut tx = self.begin().await?;
+        tx.patient_row(scope, patient).await?;
+        // Numbered inside the transaction, after the patient's row (a merge may leave two exams
+        // with one number; they are told apart by date).
+        let no = tx
+            .fetch_one(
+                Q::new("SELECT COALESCE(MAX(exam_no), 0) + 1 AS n FROM perio_exams WHERE patient_id = $1")
+                    .bind(patient),
+            )
+            .await?
+            .i64("n")?;
+        tx.execute(
+            Q::new(
+                "INSERT INTO perio_exams (id, org_id, patient_id, exam_no, data_enc, recorded_by, recorded_by_name, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(scope.org())
+            .bind(patient)
+            .bind(no)
+            .bind(cipher.encrypt(PERIO_FIELD, &plain))
+            .bind(actor.id)
+            .bind(actor.name.as_str())
+            .bind(self.now()),
+        )
+        .await?;
+        let summary = exam.summary();
+        tx.audit(
+            self,
+            scope.org(),
+            actor.entry(
+                "perio.recorded",
+                Some(patient),
+                &format!("patient:{patient}"),
+                json!({ "exam": id, "teeth": summary.teeth, "sites": summary.sites }),
+            ),
+        )
+        .await?;
+        tx.publish(
+            self,
+            Some(scope.org()),
+            "perio.recorded",
+            json!({ "patient_id": patient, "exam": id }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The clinician confirms (or corrects) the suggested diagnosis of an exam.
+    pub async fn confirm_perio_diagnosis(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        patient: PatientId,
+        exam: uuid::Uuid,
+        case_code: &str,
+    ) -> Result<(), WriteError> {
+        let valid = ["healthy", "gingivitis"].contains(&case_code)
+            || case_code
+                .strip_prefix("stage-")
+                .and_then(|r| r.split_once('-'))
+                .is_some_and(|(stage, extent)| {
+                    ["1", "2", "3", "4"].contains(&stage)
+                        && ["localized", "generalized", "molar_incisor"].contains(&extent)
+                });
+        if !valid {
+            return Err(invalid("case", "healthy, gingivitis or stage-N-extent"));
+        }
+        let mut tx = self.begin().await?;
+        tx.patient_row(scope, patient).await?;
+        let n = tx
+            .execute(
+                Q::new(
+                    "UPDATE perio_exams SET confirmed_case = $1, confirmed_by_name = $2, confirmed_at = $3 \
+                     WHERE id = $4 AND patient_id = $5 AND org_id = $6",
+                )
+                .bind(case_code)
+                .bind(actor.name.as_str())
+                .bind(self.now())
+                .bind(exam)
+                .bind(patient)
+                .bind(scope.org()),
+            )
+            .await?;
+        if n == 0 {
+            return Err(WriteError::Invalid(DomainError::not_found("perio exam")));
+        }
+        tx.audit(
+            self,
+            scope.org(),
+            actor.entry(
+                "perio.diagnosis_confirmed",
+                Some(patient),
+                &format!("patient:{patient}"),
+                json!({ "exam": exam, "case": case_code }),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -116,6 +116,14 @@ pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[
         field: crate::clinical::NOTE_FIELD,
         index: None,
     },
+    EncryptedField {
+        table: "perio_exams",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "data_enc",
+        field: crate::clinical::PERIO_FIELD,
+        index: None,
+    },
 ];
 
 impl Store {

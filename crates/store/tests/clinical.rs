@@ -274,7 +274,12 @@ dual_test!(async fn a_merge_brings_the_chart_along_and_keeps_it_writable(db) {
     for t in ["21", "22", "23"] {
         store.add_chart_entry(&scope, &a, DENTIST, dupe, Numbering::Fdi, &req("CROWN", Some(t), None, None), None).await.unwrap();
     }
+    let mut exam = domain::clinical::perio::PerioExam::default();
+    exam.teeth.insert(tooth(16), domain::clinical::perio::ToothReading { mobility: Some(1), ..Default::default() });
+    store.save_perio_exam(&scope, &a, keep, &exam).await.unwrap();
+    store.save_perio_exam(&scope, &a, dupe, &exam).await.unwrap();
     let merge = store.merge_patients(&scope, &a, keep, dupe).await.unwrap();
+    assert_eq!(store.perio_exams(&scope, &a, keep).await.unwrap().len(), 2, "both exams number 1, both kept");
     let chart = store.chart(&scope, &a, keep).await.unwrap();
     assert_eq!(chart.entries.len(), 4);
     // The version counts past the entries moved in, so a writer with it is not refused.
@@ -284,4 +289,46 @@ dual_test!(async fn a_merge_brings_the_chart_along_and_keeps_it_writable(db) {
     store.undo_merge(&scope, &a, merge).await.unwrap();
     assert_eq!(store.chart(&scope, &a, keep).await.unwrap().entries.len(), 2);
     assert_eq!(store.chart(&scope, &a, dupe).await.unwrap().entries.len(), 3);
+    assert_eq!(store.perio_exams(&scope, &a, dupe).await.unwrap().len(), 1);
+});
+
+dual_test!(async fn perio_exams_are_checked_stored_encrypted_and_confirmed(db) {
+    use domain::clinical::perio::{PerioExam, SiteReading, ToothReading};
+    let store = &db.store;
+    let (_, scope, p) = clinic(store, "perio-a").await;
+    let (_, other, _) = clinic(store, "perio-b").await;
+    let a = actor("hyg");
+    let mut exam = PerioExam::default();
+    for t in Tooth::all().filter(|t| !t.is_primary()) {
+        let site = SiteReading { pd: Some(3), gm: Some(1), ..Default::default() };
+        exam.teeth.insert(t, ToothReading { sites: [site; 6], ..Default::default() });
+    }
+    let mut bad = exam.clone();
+    bad.teeth.get_mut(&tooth(16)).unwrap().sites[2].pd = Some(17);
+    bad.teeth.get_mut(&tooth(21)).unwrap().mobility = Some(5);
+    let (code, msg, fields) = code_of(store.save_perio_exam(&scope, &a, p, &bad).await.unwrap_err());
+    assert_eq!(code, ErrorCode::Validation);
+    assert_eq!(fields, vec!["16 MB".to_string(), "21 mobility".to_string()], "{msg}");
+    assert!(store.perio_exams(&scope, &a, p).await.unwrap().is_empty());
+
+    let first = store.save_perio_exam(&scope, &a, p, &exam).await.unwrap();
+    exam.teeth.get_mut(&tooth(46)).unwrap().sites[5] = SiteReading { pd: Some(7), gm: Some(2), bleeding: true, ..Default::default() };
+    let second = store.save_perio_exam(&scope, &a, p, &exam).await.unwrap();
+    let list = store.perio_exams(&scope, &a, p).await.unwrap();
+    assert_eq!(list.iter().map(|r| r.id).collect::<Vec<_>>(), vec![second, first]);
+    let changes = list[0].exam.changes_from(&list[1].exam);
+    assert_eq!(changes.len(), 1);
+    let suggestion = list[0].exam.suggestion();
+    assert!(suggestion.case.code().starts_with("stage-3"), "{suggestion:?}");
+
+    store.confirm_perio_diagnosis(&scope, &a, p, second, &suggestion.case.code()).await.unwrap();
+    let list = store.perio_exams(&scope, &a, p).await.unwrap();
+    assert_eq!(list[0].confirmed.as_ref().map(|c| c.0.clone()), Some(suggestion.case.code()));
+    assert!(store.confirm_perio_diagnosis(&scope, &a, p, second, "stage-9-everywhere").await.is_err());
+    // Another organization sees nothing and confirms nothing.
+    assert_eq!(code_of(store.perio_exams(&other, &a, p).await.unwrap_err()).0, ErrorCode::NotFound);
+    assert_eq!(code_of(store.confirm_perio_diagnosis(&other, &a, p, second, "healthy").await.unwrap_err()).0, ErrorCode::NotFound);
+    // The readings are encrypted at rest.
+    let raw = store.db.fetch_all(store::db::Q::new("SELECT data_enc FROM perio_exams")).await.unwrap();
+    assert!(raw.iter().all(|r| !r.string("data_enc").unwrap().contains("\"pd\"")));
 });

@@ -2,4 +2,5 @@
 
 pub mod catalog;
 pub mod chart;
+pub mod perio;
 pub mod teeth;

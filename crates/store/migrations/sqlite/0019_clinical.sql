@@ -69,3 +69,22 @@ CREATE TABLE chart_entries (
 CREATE INDEX chart_entries_patient ON chart_entries (patient_id, recorded_at);
 CREATE INDEX chart_entries_tooth ON chart_entries (patient_id, tooth, changed_version);
 CREATE INDEX chart_entries_org ON chart_entries (org_id, recorded_at);
+
+-- Periodontal exams: one row per exam, its readings (domain::clinical::perio::PerioExam as
+-- JSON, encrypted like the medical history), and the stage the clinician confirmed, if any.
+-- exam_no counts a patient's exams (1, 2, ...); a merge moves exams with their numbers, so the
+-- survivor may then have two of one number (they are told apart by date).
+CREATE TABLE perio_exams (
+    id BLOB NOT NULL PRIMARY KEY,
+    org_id BLOB NOT NULL REFERENCES organizations (id),
+    patient_id BLOB NOT NULL REFERENCES patients (id),
+    exam_no BIGINT NOT NULL,
+    data_enc TEXT NOT NULL,
+    recorded_by BLOB REFERENCES users (id),
+    recorded_by_name TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    confirmed_case TEXT,
+    confirmed_by_name TEXT,
+    confirmed_at BIGINT
+);
+CREATE INDEX perio_exams_patient ON perio_exams (patient_id, exam_no);

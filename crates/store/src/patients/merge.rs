@@ -28,6 +28,7 @@ pub const PATIENT_LINKS: &[(&str, &str)] = &[
     ("appointments", "patient_id"),
     ("waitlist_entries", "patient_id"),
     ("chart_entries", "patient_id"),
+    ("perio_exams", "patient_id"),
 ];
 
 /// Tables with a `patient_id` column that a merge does not move, and why: the audit trail is
