@@ -1072,6 +1072,8 @@ impl Store {
         exam: uuid::Uuid,
         case_code: &str,
     ) -> Result<(), WriteError> {
+        let mut tx = self.begin().await?;
+        tx.patient_row(scope, patient).await?;
         let valid = ["healthy", "gingivitis"].contains(&case_code)
             || case_code
                 .strip_prefix("stage-")
@@ -1083,8 +1085,6 @@ impl Store {
         if !valid {
             return Err(invalid("case", "healthy, gingivitis or stage-N-extent"));
         }
-        let mut tx = self.begin().await?;
-        tx.patient_row(scope, patient).await?;
         let n = tx
             .execute(
                 Q::new(

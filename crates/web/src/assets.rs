@@ -72,6 +72,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../static/chart.js"),
     },
+    Asset {
+        name: "perio.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../static/perio.js"),
+    },
 ];
 
 fn etag(body: &str) -> String {

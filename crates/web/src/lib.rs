@@ -413,6 +413,21 @@ pub fn routes() -> Routes {
             clinical::change,
         )
         .get(
+            "/patients/{id}/perio",
+            Perm(P::ChartRead),
+            clinical::perio::show,
+        )
+        .post(
+            "/patients/{id}/perio",
+            Perm(P::PerioWrite),
+            clinical::perio::save,
+        )
+        .post(
+            "/patients/{id}/perio/{exam}/confirm",
+            Perm(P::ChartSign),
+            clinical::perio::confirm,
+        )
+        .get(
             "/api/v1/procedure-codes",
             Perm(P::ChartRead),
             clinical::api::codes,

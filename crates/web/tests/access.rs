@@ -51,8 +51,9 @@ struct Fixtures {
     other_blockout: domain::BlockoutId,
     other_feed: domain::CalendarFeedId,
     feed_token: String,
-    /// A chart entry on each organization's patient.
+    /// A chart entry and a perio exam on each organization's patient.
     chart_entry: [domain::ChartEntryId; 2],
+    perio_exam: [uuid::Uuid; 2],
 }
 
 struct Sched {
@@ -207,6 +208,31 @@ async fn add_chart_entry(
         .await
         .unwrap()
         .id
+}
+
+async fn add_perio_exam(
+    app: &TestApp,
+    org: domain::OrgId,
+    patient: domain::PatientId,
+) -> uuid::Uuid {
+    let mut exam = domain::clinical::perio::PerioExam::default();
+    exam.teeth.insert(
+        domain::clinical::teeth::Tooth::from_fdi(16).unwrap(),
+        domain::clinical::perio::ToothReading {
+            mobility: Some(1),
+            ..Default::default()
+        },
+    );
+    app.db
+        .store
+        .save_perio_exam(
+            &domain::Scope::system(org),
+            &store::patients::Actor::system("test"),
+            patient,
+            &exam,
+        )
+        .await
+        .unwrap()
 }
 
 async fn add_blockout(app: &TestApp, org: domain::OrgId) -> domain::BlockoutId {
@@ -411,6 +437,12 @@ async fn fill(
         "/patients/import/{id}" | "/api/v1/patient-imports/{id}" => {
             let id = fx.import_run[if tenant == Tenant::Own { 0 } else { 1 }];
             d.path.replace("{id}", &id.to_string())
+        }
+        "/patients/{id}/perio/{exam}/confirm" => {
+            let i = if tenant == Tenant::Own { 0 } else { 1 };
+            d.path
+                .replace("{id}", &fx.patient[i].to_string())
+                .replace("{exam}", &fx.perio_exam[i].to_string())
         }
         "/patients/{id}/chart/{entry}" | "/api/v1/patients/{id}/procedures/{entry}" => {
             let i = if tenant == Tenant::Own { 0 } else { 1 };
@@ -707,6 +739,7 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
         other_feed: add_feed(&app, south.id).await.0,
         feed_token,
         chart_entry: [add_chart_entry(&app, north.id, pn).await, add_chart_entry(&app, south.id, ps).await],
+        perio_exam: [add_perio_exam(&app, north.id, pn).await, add_perio_exam(&app, south.id, ps).await],
     };
     let table = route_table();
     let mut checked = 0;

@@ -3,8 +3,10 @@
 //! The chart in a real headless Chromium, on both databases: a dentist charts a MOD composite
 //! on tooth 16 by clicking the tooth's surfaces, then another by typing `26 MOD comp`; a
 //! second browser (the hygienist's) sees the odontogram change without reloading; the
-//! hygienist's stale save on the same tooth is refused with the reason. Screenshots go to
-//! target/screenshots/chart-*.png.
+//! hygienist's stale save on the same tooth is refused with the reason. A hygienist enters a
+//! full-mouth perio chart by keyboard alone: one keystroke a site (192) plus one per bleeding
+//! site, the cursor following the probing order. Screenshots go to
+//! target/screenshots/chart-*.png and perio-*.png.
 
 use std::time::Duration;
 
@@ -105,5 +107,42 @@ dual_test!(system_clock async fn a_dentist_charts_by_click_and_by_keyboard_and_a
     let errors: Vec<String> = b.console_errors().await.into_iter().filter(|e| !e.contains("409 (Conflict)")).collect();
     assert!(errors.is_empty(), "{errors:?}");
     a.close().await;
+    b.close().await;
+});
+
+dual_test!(system_clock async fn a_hygienist_enters_a_full_mouth_perio_chart_by_keyboard(db) {
+    let (org, loc) = seed_org(&db.store, "periob").await;
+    seed_staff(&db.store, &org).await;
+    let p = seed_patient(&db.store, org.id, loc.id, patient_input("Omar", "Said", "1968-02-21")).await;
+    let app = TestApp::new(db).await;
+    let base = app.serve().await;
+    let Some(b) = Browser::start().await else { return };
+    b.sign_in(&base, &staff_email("periob", domain::identity::Role::Hygienist), STAFF_PASSWORD).await;
+    b.goto(&format!("{base}/patients/{}/perio", p.id)).await;
+    // 192 sites: depths 2, 3, 4 in turn; every tenth site bleeds. Then Enter saves.
+    let mut keys = String::new();
+    for i in 0..192 {
+        keys.push(char::from(b'2' + (i % 3) as u8));
+        if i % 10 == 9 {
+            keys.push('b');
+        }
+    }
+    let first = b.client.find(fantoccini::Locator::Css("input.pd[data-seq=\"0\"]")).await.unwrap();
+    first.click().await.unwrap();
+    first.send_keys(&keys).await.unwrap();
+    // The cursor followed the probing order to the last site (38 distobuccal).
+    wait_js(&b, "document.activeElement && document.activeElement.id === 'pd_38_DB'", "the last site has the cursor").await;
+    wait_js(&b, "document.getElementById('pd_21_MB').value === String(2 + (24 % 3))", "21 MB is the 25th site").await;
+    b.client.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+    b.screenshot("perio-entry").await;
+    b.client.execute("window.__cuspidPageBeforeSubmit = true;", vec![]).await.unwrap();
+    let last = b.client.find(fantoccini::Locator::Id("pd_38_DB")).await.unwrap();
+    last.send_keys(&Key::Enter.to_string()).await.unwrap();
+    wait_js(&b, "window.__cuspidPageBeforeSubmit === undefined && document.readyState === 'complete'", "saved").await;
+    assert_eq!(b.text_of("#notice").await, "Exam saved.");
+    assert_eq!(b.text_of("#sum-4").await, "64", "every third site is 4 mm");
+    assert_eq!(b.text_of("#sum-bop").await, "10 %", "19 of 192 sites bleed");
+    b.screenshot("perio-chart").await;
+    assert!(b.console_errors().await.is_empty());
     b.close().await;
 });

@@ -185,3 +185,46 @@ dual_test!(async fn the_catalog_settings_and_csv_import(db) {
     assert!(items.iter().any(|c| c["code"] == "WHITEN" && c["fee_minor"] == 35000));
     assert!(!items.iter().any(|c| c["code"] == "X1"), "a refused file stores nothing");
 });
+
+dual_test!(async fn the_perio_chart_over_http(db) {
+    let (app, id) = setup("perio-http", db).await;
+    let hyg = app.sign_in_as("perio-http", Role::Hygienist).await;
+    let dentist = app.sign_in_as("perio-http", Role::Dentist).await;
+    let page = app.get_as(&format!("/patients/{id}/perio"), &hyg).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.body.matches("class=\"pd\"").count(), 192, "six sites on 32 teeth");
+    // Out of range and not a number: refused, each by tooth and site, with what was typed kept.
+    let r = app.request(form(&format!("/patients/{id}/perio"), &hyg, "pd_16_MB=16&pd_16_B=x&mob_11=4&pd_17_DB=5")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for f in ["16 MB", "16 B", "11 mobility"] {
+        assert!(r.body.contains(&format!("data-field=\"{f}\"")), "{f}: {}", r.body);
+    }
+    assert!(r.body.contains("name=\"pd_17_DB\" id=\"pd_17_DB\" value=\"5\""));
+    // A mouth of 3 mm with 1 mm recession, two deep bleeding pockets.
+    let mut body = String::new();
+    for t in (11..=18).chain(21..=28).chain(31..=38).chain(41..=48) {
+        for s in ["DB", "B", "MB", "DL", "L", "ML"] {
+            body.push_str(&format!("pd_{t}_{s}=3&gm_{t}_{s}=1&"));
+        }
+    }
+    body.push_str("pd_46_ML=7&bop_46_ML=on&pd_36_DB=6&bop_36_DB=on&fur_46=2&mob_46=1");
+    let r = app.request(form(&format!("/patients/{id}/perio"), &hyg, &body)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get_as(&format!("/patients/{id}/perio"), &dentist).await;
+    assert!(page.body.contains("id=\"sum-6\">2<"), "two sites of 6 mm or more");
+    assert!(page.body.contains("Periodontitis stage III"), "the suggestion");
+    // The hygienist may record, not confirm; the dentist confirms.
+    let exam = page.body.split("/perio/").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let r = app.request(form(&format!("/patients/{id}/perio/{exam}/confirm"), &hyg, "case=stage-3-localized")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app.request(form(&format!("/patients/{id}/perio/{exam}/confirm"), &dentist, "case=stage-3-localized")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = app.get_as(&format!("/patients/{id}/perio"), &dentist).await;
+    assert!(page.body.contains("id=\"confirmed-case\""));
+    // A second exam: 46 ML got better, the page lists the change.
+    let better = body.replace("pd_46_ML=7", "pd_46_ML=4");
+    app.request(form(&format!("/patients/{id}/perio"), &hyg, &better)).await;
+    let page = app.get_as(&format!("/patients/{id}/perio"), &dentist).await;
+    assert!(page.body.contains("46 ML: PD -3 mm"), "{}", page.body);
+    assert!(page.body.contains(" better"));
+});
