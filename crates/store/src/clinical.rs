@@ -597,6 +597,116 @@ impl Store {
             .ok_or_else(|| WriteError::Db(corrupt("new entry not found")))
     }
 
+    /// Charts several entries at once, in order, in one transaction (an existing chart
+    /// brought over, or the demo): each is checked like [`Store::add_chart_entry`] against
+    /// the chart as the ones before it left it; the first refusal refuses them all, with
+    /// nothing written. Returns how many were charted.
+    pub async fn add_chart_entries(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        permits: ChartPermits,
+        patient: PatientId,
+        numbering: Numbering,
+        reqs: &[EntryRequest],
+    ) -> Result<usize, WriteError> {
+        let codes: std::collections::HashMap<String, ProcedureCode> = self
+            .procedure_codes(scope)
+            .await?
+            .into_iter()
+            .filter(|c| c.active)
+            .map(|c| (c.entry.code.clone(), c))
+            .collect();
+        let cipher = self.field_cipher(scope.org()).await?;
+        let mut tx = self.begin().await?;
+        tx.patient_row(scope, patient).await?;
+        let mut version = tx.lock_chart(self, scope, patient).await?;
+        let mut marks = self.chart_in(&mut tx, scope, patient).await?.marks();
+        let now = self.now();
+        for req in reqs {
+            let code = codes.get(&req.code.trim().to_ascii_uppercase());
+            let missing = domain::clinical::chart::missing_teeth(&marks);
+            let checked = req
+                .check(code.map(|c| &c.entry), numbering, |t| missing.contains(&t))
+                .map_err(|e| WriteError::Invalid(DomainError::validation(e)))?;
+            let code = code.ok_or_else(|| invalid("code", "not in the catalog"))?;
+            if checked.status == ChartStatus::Completed
+                && code.entry.dentist_only
+                && !permits.may_complete_dentist_only
+            {
+                return Err(WriteError::Invalid(DomainError::new(
+                    ErrorCode::Forbidden,
+                    format!("{} is a dentist-only procedure", code.entry.code),
+                )));
+            }
+            version += 1;
+            let id = ChartEntryId::from_uuid(self.new_uuid());
+            let (tooth, surfaces, area) = site_columns(checked.site);
+            let completed = checked.status == ChartStatus::Completed;
+            tx.execute(
+                Q::new(
+                    "INSERT INTO chart_entries (id, org_id, patient_id, code_id, code, kind, effect, tooth, surfaces, area, \
+                     status, note_enc, override_reason, provider_id, recorded_by, recorded_by_name, recorded_at, \
+                     completed_at, completed_by_name, changed_version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                )
+                .bind(id)
+                .bind(scope.org())
+                .bind(patient)
+                .bind(code.id)
+                .bind(code.entry.code.as_str())
+                .bind(code.entry.kind.code())
+                .bind(code.entry.effect.code())
+                .bind(tooth)
+                .bind(surfaces)
+                .bind(area.as_deref())
+                .bind(checked.status.code())
+                .bind((!checked.note.is_empty()).then(|| cipher.encrypt(NOTE_FIELD, &checked.note)))
+                .bind(checked.override_reason.clone())
+                .bind(None::<UserId>)
+                .bind(actor.id)
+                .bind(actor.name.as_str())
+                .bind(now)
+                .bind(completed.then_some(now))
+                .bind(completed.then(|| actor.name.clone()))
+                .bind(version),
+            )
+            .await?;
+            tx.audit(
+                self,
+                scope.org(),
+                actor.entry(
+                    "chart.entry_added",
+                    Some(patient),
+                    &format!("patient:{patient}"),
+                    json!({ "entry": id, "code": code.entry.code, "tooth": tooth, "area": area, "status": checked.status.code() }),
+                ),
+            )
+            .await?;
+            marks.push(Mark {
+                site: checked.site,
+                status: checked.status,
+                effect: code.entry.effect,
+            });
+        }
+        tx.execute(
+            Q::new("UPDATE charts SET version = $1, updated_at = $2 WHERE patient_id = $3")
+                .bind(version)
+                .bind(now)
+                .bind(patient),
+        )
+        .await?;
+        tx.publish(
+            self,
+            Some(scope.org()),
+            "chart.changed",
+            json!({ "patient_id": patient, "version": version, "tooth": null }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(reqs.len())
+    }
+
     /// Completes a planned entry, or voids an entry (with a reason). Same conflict rule as
     /// [`Store::add_chart_entry`], on the entry itself.
     #[allow(clippy::too_many_arguments)]

@@ -28,6 +28,7 @@ pub mod schema;
 pub mod security;
 pub mod tenancy;
 pub mod tokens;
+pub mod visits;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;

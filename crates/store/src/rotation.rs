@@ -124,6 +124,30 @@ pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[
         field: crate::clinical::PERIO_FIELD,
         index: None,
     },
+    EncryptedField {
+        table: "visits",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "record_enc",
+        field: crate::visits::NOTES_FIELD,
+        index: None,
+    },
+    EncryptedField {
+        table: "visits",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "snapshot_enc",
+        field: crate::visits::SNAPSHOT_FIELD,
+        index: None,
+    },
+    EncryptedField {
+        table: "visit_addenda",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "text_enc",
+        field: crate::visits::ADDENDUM_FIELD,
+        index: None,
+    },
 ];
 
 impl Store {

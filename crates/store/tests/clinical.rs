@@ -332,3 +332,80 @@ dual_test!(async fn perio_exams_are_checked_stored_encrypted_and_confirmed(db) {
     let raw = store.db.fetch_all(store::db::Q::new("SELECT data_enc FROM perio_exams")).await.unwrap();
     assert!(raw.iter().all(|r| !r.string("data_enc").unwrap().contains("\"pd\"")));
 });
+
+dual_test!(async fn several_entries_at_once_follow_the_same_rules(db) {
+    let store = &db.store;
+    let (_, scope, p) = clinic(store, "bulk-a").await;
+    let a = actor("import");
+    let ok = [
+        req("EXT", Some("36"), None, Some("existing")),
+        req("IMPL", Some("36"), None, Some("existing")),
+        req("COMP", Some("16"), Some("MOD"), Some("existing")),
+    ];
+    assert_eq!(store.add_chart_entries(&scope, &a, DENTIST, p, Numbering::Fdi, &ok).await.unwrap(), 3);
+    let chart = store.chart(&scope, &a, p).await.unwrap();
+    assert_eq!((chart.entries.len(), chart.version), (3, 3));
+    // A crown on 36 after its extraction needs a reason: the whole batch is refused.
+    let bad = [req("SEAL", Some("26"), Some("O"), None), req("CROWN", Some("36"), None, None)];
+    let (code, _, fields) = code_of(store.add_chart_entries(&scope, &a, DENTIST, p, Numbering::Fdi, &bad).await.unwrap_err());
+    assert_eq!((code, fields), (ErrorCode::Validation, vec!["tooth".to_string()]));
+    assert_eq!(store.chart(&scope, &a, p).await.unwrap().entries.len(), 3, "nothing of the batch");
+});
+
+dual_test!(async fn a_signed_visit_is_read_only_and_takes_addenda(db) {
+    use domain::clinical::visit::{Soap, VisitKind};
+    use store::visits::NewVisit;
+    let store = &db.store;
+    let (_, scope, p) = clinic(store, "visit-a").await;
+    let (_, other, _) = clinic(store, "visit-b").await;
+    let dr = actor("dr@clinic");
+    let (code, _, fields) = code_of(store.create_visit(&scope, &dr, p, &NewVisit::default()).await.unwrap_err());
+    assert_eq!((code, fields), (ErrorCode::Validation, vec!["kind".to_string()]));
+    let v = store
+        .create_visit(&scope, &dr, p, &NewVisit { kind: Some(VisitKind::Emergency), chief_complaint: "pain upper left".into(), template: Some(("emergency".into(), "en".into())), ..Default::default() })
+        .await
+        .unwrap();
+    assert!(v.soap.subjective.starts_with("Pain:"));
+    let soap = Soap { subjective: "Throbbing since Friday".into(), objective: "26 percussion ++".into(), assessment: "Irreversible pulpitis 26".into(), plan: "Pulpectomy".into() };
+    let v = store.save_visit_notes(&scope, &dr, p, v.id, "pain 26", &soap, Some(v.version)).await.unwrap();
+    assert_eq!(v.soap, soap);
+    // A stale save is refused.
+    let (code, ..) = code_of(store.save_visit_notes(&scope, &dr, p, v.id, "pain 26", &Soap::default(), Some(1)).await.unwrap_err());
+    assert_eq!(code, ErrorCode::Conflict);
+    store.add_chart_entry(&scope, &dr, DENTIST, p, Numbering::Fdi, &req("PULP", Some("26"), None, None), None).await.unwrap();
+    store.add_chart_entry(&scope, &dr, DENTIST, p, Numbering::Fdi, &req("RCT", Some("26"), None, None), None).await.unwrap();
+    // An addendum before signing is refused: the notes are still editable.
+    assert!(store.add_addendum(&scope, &dr, p, v.id, "more").await.is_err());
+
+    let mut events = store.bus.subscribe();
+    let signed = store.sign_visit(&scope, &dr, p, v.id, Some(v.version)).await.unwrap();
+    assert_eq!(signed.signed.as_ref().map(|s| s.0.as_str()), Some("dr@clinic"));
+    let snap = signed.snapshot.clone().unwrap();
+    assert_eq!(snap.len(), 2);
+    let e = loop {
+        let e = events.recv().await.unwrap();
+        if e.kind == "exam.completed" { break e; }
+    };
+    assert_eq!((e.payload["planned_procedures"].as_u64(), e.payload["urgent"].as_bool()), (Some(1), Some(true)));
+    assert_eq!(e.payload["planned_fee_minor"], 90000);
+
+    // Read-only now: notes and a second signature are refused, nothing changes.
+    let (code, msg, _) = code_of(store.save_visit_notes(&scope, &dr, p, v.id, "edited", &Soap::default(), None).await.unwrap_err());
+    assert_eq!(code, ErrorCode::Conflict);
+    assert!(msg.contains("addendum"), "{msg}");
+    assert!(store.sign_visit(&scope, &dr, p, v.id, None).await.is_err());
+    // Later charting does not touch the snapshot.
+    store.add_chart_entry(&scope, &dr, DENTIST, p, Numbering::Fdi, &req("CROWN", Some("26"), None, None), None).await.unwrap();
+    let v2 = store.add_addendum(&scope, &dr, p, v.id, "Patient called: pain gone after pulpectomy.").await.unwrap();
+    assert_eq!(v2.soap, soap);
+    assert_eq!(v2.snapshot.unwrap().len(), 2);
+    assert_eq!(v2.addenda.len(), 1);
+    assert_eq!(v2.addenda[0].signed_by_name, "dr@clinic");
+    assert_eq!(store.visits(&scope, &dr, p).await.unwrap().len(), 1);
+    // Another organization sees nothing.
+    assert_eq!(code_of(store.visit(&other, &dr, p, v.id).await.unwrap_err()).0, ErrorCode::NotFound);
+    assert_eq!(code_of(store.add_addendum(&other, &dr, p, v.id, "x").await.unwrap_err()).0, ErrorCode::NotFound);
+    // Notes are encrypted at rest.
+    let raw = store.db.fetch_all(store::db::Q::new("SELECT record_enc FROM visits")).await.unwrap();
+    assert!(raw.iter().all(|r| !r.string("record_enc").unwrap().contains("pulpitis")));
+});

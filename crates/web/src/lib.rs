@@ -428,6 +428,26 @@ pub fn routes() -> Routes {
             clinical::perio::confirm,
         )
         .get(
+            "/patients/{id}/visits",
+            Perm(P::ChartRead),
+            clinical::visits::list,
+        )
+        .post(
+            "/patients/{id}/visits",
+            Perm(P::ChartWrite),
+            clinical::visits::create,
+        )
+        .get(
+            "/patients/{id}/visits/{visit}",
+            Perm(P::ChartRead),
+            clinical::visits::show,
+        )
+        .post(
+            "/patients/{id}/visits/{visit}",
+            Perm(P::ChartWrite),
+            clinical::visits::act,
+        )
+        .get(
             "/api/v1/procedure-codes",
             Perm(P::ChartRead),
             clinical::api::codes,

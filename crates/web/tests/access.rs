@@ -54,6 +54,7 @@ struct Fixtures {
     /// A chart entry and a perio exam on each organization's patient.
     chart_entry: [domain::ChartEntryId; 2],
     perio_exam: [uuid::Uuid; 2],
+    visit: [uuid::Uuid; 2],
 }
 
 struct Sched {
@@ -233,6 +234,23 @@ async fn add_perio_exam(
         )
         .await
         .unwrap()
+}
+
+async fn add_visit(app: &TestApp, org: domain::OrgId, patient: domain::PatientId) -> uuid::Uuid {
+    app.db
+        .store
+        .create_visit(
+            &domain::Scope::system(org),
+            &store::patients::Actor::system("test"),
+            patient,
+            &store::visits::NewVisit {
+                kind: Some(domain::clinical::visit::VisitKind::Exam),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .id
 }
 
 async fn add_blockout(app: &TestApp, org: domain::OrgId) -> domain::BlockoutId {
@@ -437,6 +455,12 @@ async fn fill(
         "/patients/import/{id}" | "/api/v1/patient-imports/{id}" => {
             let id = fx.import_run[if tenant == Tenant::Own { 0 } else { 1 }];
             d.path.replace("{id}", &id.to_string())
+        }
+        "/patients/{id}/visits/{visit}" => {
+            let i = if tenant == Tenant::Own { 0 } else { 1 };
+            d.path
+                .replace("{id}", &fx.patient[i].to_string())
+                .replace("{visit}", &fx.visit[i].to_string())
         }
         "/patients/{id}/perio/{exam}/confirm" => {
             let i = if tenant == Tenant::Own { 0 } else { 1 };
@@ -740,6 +764,7 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
         feed_token,
         chart_entry: [add_chart_entry(&app, north.id, pn).await, add_chart_entry(&app, south.id, ps).await],
         perio_exam: [add_perio_exam(&app, north.id, pn).await, add_perio_exam(&app, south.id, ps).await],
+        visit: [add_visit(&app, north.id, pn).await, add_visit(&app, south.id, ps).await],
     };
     let table = route_table();
     let mut checked = 0;

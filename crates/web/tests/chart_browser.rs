@@ -146,3 +146,59 @@ dual_test!(system_clock async fn a_hygienist_enters_a_full_mouth_perio_chart_by_
     assert!(b.console_errors().await.is_empty());
     b.close().await;
 });
+
+dual_test!(system_clock async fn a_signed_exam_can_only_take_an_addendum(db) {
+    let (org, loc) = seed_org(&db.store, "visitb").await;
+    seed_staff(&db.store, &org).await;
+    let p = seed_patient(&db.store, org.id, loc.id, patient_input("Inès", "Roy", "1985-09-09")).await;
+    let app = TestApp::new(db).await;
+    let base = app.serve().await;
+    let Some(b) = Browser::start().await else { return };
+    b.sign_in(&base, &staff_email("visitb", domain::identity::Role::Dentist), STAFF_PASSWORD).await;
+    // Chart a finding and its planned work first: the signed record keeps them.
+    b.goto(&format!("{base}/patients/{}/chart", p.id)).await;
+    b.fill("command", "26 O caries").await;
+    b.submit("#chart-submit").await;
+    b.fill("command", "26 O comp").await;
+    b.submit("#chart-submit").await;
+    // Open an exam from the template, write the notes, sign.
+    b.goto(&format!("{base}/patients/{}/visits", p.id)).await;
+    b.fill("chief_complaint", "Sensitive to cold, upper left").await;
+    b.submit("#visit-open").await;
+    let subjective = b.client.find(fantoccini::Locator::Id("subjective")).await.unwrap();
+    assert!(subjective.prop("value").await.unwrap().unwrap().starts_with("Chief complaint:"), "the template filled the notes");
+    b.fill("assessment", "Caries 26 occlusal, reversible pulpitis").await;
+    b.fill("plan", "Composite 26 O next visit").await;
+    b.submit("#soap-sign").await;
+    assert_eq!(b.text_of("#notice").await, "Visit signed; the record is locked.");
+    assert!(b.text_of("#signed-record").await.contains("Caries 26 occlusal, reversible pulpitis"));
+    // Nothing to edit any more: no note fields, no save button; only the addendum form.
+    assert!(b.client.find(fantoccini::Locator::Id("soap-form")).await.is_err());
+    assert!(b.client.find(fantoccini::Locator::Id("assessment")).await.is_err());
+    // The snapshot shows 26 as it was: its occlusal surface planned.
+    wait_js(&b, "document.querySelectorAll('.snapshot a.tooth-link[data-tooth=\"26\"] .srf.st-plan').length === 1", "the snapshot's 26 O").await;
+    // An edit sent anyway (an old tab) is refused, and says to add an addendum.
+    let path = b.path().await;
+    b.client
+        .execute(
+            "const f = document.createElement('form'); f.method = 'post'; f.action = arguments[0]; \
+             for (const [k, v] of [['action', 'save'], ['chief_complaint', 'x'], ['subjective', 'changed'], ['objective', ''], ['assessment', 'changed'], ['plan', '']]) { \
+               const i = document.createElement('input'); i.name = k; i.value = v; f.appendChild(i); } \
+             document.body.appendChild(f); window.__cuspidPageBeforeSubmit = true; f.submit();",
+            vec![json!(path)],
+        )
+        .await
+        .unwrap();
+    wait_js(&b, "window.__cuspidPageBeforeSubmit === undefined && document.readyState === 'complete'", "the refusal").await;
+    assert!(b.text_of("#visit-error").await.contains("add an addendum"));
+    assert!(b.text_of("#signed-record").await.contains("Caries 26 occlusal, reversible pulpitis"), "unchanged");
+    // The addendum.
+    b.fill("addendum", "Patient reports the sensitivity began after whitening.").await;
+    b.submit("#addendum-save").await;
+    assert!(b.text_of("#addenda").await.contains("after whitening"));
+    assert!(b.text_of("#addenda").await.contains("dentist@visitb.test"));
+    b.screenshot("visit-signed").await;
+    let errors: Vec<String> = b.console_errors().await.into_iter().filter(|e| !e.contains("409 (Conflict)")).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    b.close().await;
+});

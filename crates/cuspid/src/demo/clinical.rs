@@ -195,12 +195,10 @@ pub fn create<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>>
             } else {
                 adult(&mut rng)
             };
-            for e in &entries {
-                store
-                    .add_chart_entry(&scope, &actor, permits, id, Numbering::Fdi, e, None)
-                    .await
-                    .map_err(|e| format!("demo chart: {e}"))?;
-            }
+            store
+                .add_chart_entries(&scope, &actor, permits, id, Numbering::Fdi, &entries)
+                .await
+                .map_err(|e| format!("demo chart: {e}"))?;
         }
         Ok(())
     })

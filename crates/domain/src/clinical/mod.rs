@@ -4,3 +4,4 @@ pub mod catalog;
 pub mod chart;
 pub mod perio;
 pub mod teeth;
+pub mod visit;

@@ -88,3 +88,38 @@ CREATE TABLE perio_exams (
     confirmed_at BIGINT
 );
 CREATE INDEX perio_exams_patient ON perio_exams (patient_id, exam_no);
+
+-- Visits: kind, dentist, linked appointment; the chief complaint and SOAP notes (encrypted
+-- JSON). Signing locks the record (signed_at) and keeps the odontogram as it stood then
+-- (snapshot_enc); later words are addenda, each signed and timestamped.
+CREATE TABLE visits (
+    id BLOB NOT NULL PRIMARY KEY,
+    org_id BLOB NOT NULL REFERENCES organizations (id),
+    patient_id BLOB NOT NULL REFERENCES patients (id),
+    appointment_id BLOB REFERENCES appointments (id),
+    kind TEXT NOT NULL,
+    dentist_id BLOB REFERENCES users (id),
+    record_enc TEXT NOT NULL,
+    created_by BLOB REFERENCES users (id),
+    created_by_name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    version BIGINT NOT NULL,
+    signed_at BIGINT,
+    signed_by BLOB REFERENCES users (id),
+    signed_by_name TEXT,
+    snapshot_enc TEXT
+);
+CREATE INDEX visits_patient ON visits (patient_id, created_at);
+
+CREATE TABLE visit_addenda (
+    id BLOB NOT NULL PRIMARY KEY,
+    org_id BLOB NOT NULL REFERENCES organizations (id),
+    visit_id BLOB NOT NULL REFERENCES visits (id),
+    patient_id BLOB NOT NULL REFERENCES patients (id),
+    text_enc TEXT NOT NULL,
+    signed_by BLOB REFERENCES users (id),
+    signed_by_name TEXT NOT NULL,
+    signed_at BIGINT NOT NULL
+);
+CREATE INDEX visit_addenda_visit ON visit_addenda (visit_id, signed_at);

@@ -29,6 +29,8 @@ pub const PATIENT_LINKS: &[(&str, &str)] = &[
     ("waitlist_entries", "patient_id"),
     ("chart_entries", "patient_id"),
     ("perio_exams", "patient_id"),
+    ("visits", "patient_id"),
+    ("visit_addenda", "patient_id"),
 ];
 
 /// Tables with a `patient_id` column that a merge does not move, and why: the audit trail is

@@ -7,6 +7,7 @@ pub mod api;
 pub mod perio;
 pub mod settings;
 pub mod svg;
+pub mod visits;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
