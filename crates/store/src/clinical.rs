@@ -519,57 +519,24 @@ impl Store {
             })
             .map_err(|e| WriteError::Invalid(DomainError::validation(e)))?;
         let code = code.ok_or_else(|| invalid("code", "not in the catalog"))?;
-        if checked.status == ChartStatus::Completed
-            && code.entry.dentist_only
-            && !permits.may_complete_dentist_only
-        {
-            return Err(WriteError::Invalid(DomainError::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "{} is a dentist-only procedure: chart it as planned, and a dentist completes it",
-                    code.entry.code
-                ),
-            )));
-        }
+        check_dentist_only(&code, &checked, permits)?;
         if let (Some(base), Some(tooth)) = (base_version, checked.site.tooth()) {
             check_tooth_unchanged(&chart, tooth, base, numbering)?;
         }
         let new_version = version + 1;
-        let now = self.now();
-        let id = ChartEntryId::from_uuid(self.new_uuid());
-        let (tooth, surfaces, area) = site_columns(checked.site);
-        let area = area.as_deref();
-        let completed = checked.status == ChartStatus::Completed;
-        tx.execute(
-            Q::new(
-                "INSERT INTO chart_entries (id, org_id, patient_id, code_id, code, kind, effect, tooth, surfaces, area, \
-                 status, note_enc, override_reason, provider_id, recorded_by, recorded_by_name, recorded_at, \
-                 completed_at, completed_by_name, changed_version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+        let (tooth, _, area) = site_columns(checked.site);
+        let id = tx
+            .insert_entry(
+                self,
+                scope,
+                actor,
+                &cipher,
+                patient,
+                &code,
+                &checked,
+                new_version,
             )
-            .bind(id)
-            .bind(scope.org())
-            .bind(patient)
-            .bind(code.id)
-            .bind(code.entry.code.as_str())
-            .bind(code.entry.kind.code())
-            .bind(code.entry.effect.code())
-            .bind(tooth)
-            .bind(surfaces)
-            .bind(area)
-            .bind(checked.status.code())
-            .bind((!checked.note.is_empty()).then(|| cipher.encrypt(NOTE_FIELD, &checked.note)))
-            .bind(checked.override_reason.clone())
-            // The treating provider is set by the visit (issue 6's visits), not the charting user.
-            .bind(None::<UserId>)
-            .bind(actor.id)
-            .bind(actor.name.as_str())
-            .bind(now)
-            .bind(completed.then_some(now))
-            .bind(completed.then(|| actor.name.clone()))
-            .bind(new_version),
-        )
-        .await?;
+            .await?;
         tx.finish_chart_change(
             self,
             scope,
@@ -630,48 +597,14 @@ impl Store {
                 .check(code.map(|c| &c.entry), numbering, |t| missing.contains(&t))
                 .map_err(|e| WriteError::Invalid(DomainError::validation(e)))?;
             let code = code.ok_or_else(|| invalid("code", "not in the catalog"))?;
-            if checked.status == ChartStatus::Completed
-                && code.entry.dentist_only
-                && !permits.may_complete_dentist_only
-            {
-                return Err(WriteError::Invalid(DomainError::new(
-                    ErrorCode::Forbidden,
-                    format!("{} is a dentist-only procedure", code.entry.code),
-                )));
-            }
+            check_dentist_only(code, &checked, permits)?;
             version += 1;
-            let id = ChartEntryId::from_uuid(self.new_uuid());
-            let (tooth, surfaces, area) = site_columns(checked.site);
-            let completed = checked.status == ChartStatus::Completed;
-            tx.execute(
-                Q::new(
-                    "INSERT INTO chart_entries (id, org_id, patient_id, code_id, code, kind, effect, tooth, surfaces, area, \
-                     status, note_enc, override_reason, provider_id, recorded_by, recorded_by_name, recorded_at, \
-                     completed_at, completed_by_name, changed_version) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            let (tooth, _, area) = site_columns(checked.site);
+            let id = tx
+                .insert_entry(
+                    self, scope, actor, &cipher, patient, code, &checked, version,
                 )
-                .bind(id)
-                .bind(scope.org())
-                .bind(patient)
-                .bind(code.id)
-                .bind(code.entry.code.as_str())
-                .bind(code.entry.kind.code())
-                .bind(code.entry.effect.code())
-                .bind(tooth)
-                .bind(surfaces)
-                .bind(area.as_deref())
-                .bind(checked.status.code())
-                .bind((!checked.note.is_empty()).then(|| cipher.encrypt(NOTE_FIELD, &checked.note)))
-                .bind(checked.override_reason.clone())
-                .bind(None::<UserId>)
-                .bind(actor.id)
-                .bind(actor.name.as_str())
-                .bind(now)
-                .bind(completed.then_some(now))
-                .bind(completed.then(|| actor.name.clone()))
-                .bind(version),
-            )
-            .await?;
+                .await?;
             tx.audit(
                 self,
                 scope.org(),
@@ -880,6 +813,27 @@ fn conflict(changed: &ChartEntry, what: &str) -> WriteError {
     )
 }
 
+/// Completing a dentist-only procedure needs `chart.sign`.
+fn check_dentist_only(
+    code: &ProcedureCode,
+    checked: &domain::clinical::chart::CheckedEntry,
+    permits: ChartPermits,
+) -> Result<(), WriteError> {
+    if checked.status == ChartStatus::Completed
+        && code.entry.dentist_only
+        && !permits.may_complete_dentist_only
+    {
+        return Err(WriteError::Invalid(DomainError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "{} is a dentist-only procedure: chart it as planned, and a dentist completes it",
+                code.entry.code
+            ),
+        )));
+    }
+    Ok(())
+}
+
 fn check_tooth_unchanged(
     chart: &Chart,
     tooth: Tooth,
@@ -931,6 +885,56 @@ impl Txn {
             .await?
             .i64("v")?;
         Ok(stored.max(entries))
+    }
+
+    /// Inserts a checked entry as chart version `version`.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_entry(
+        &mut self,
+        store: &Store,
+        scope: &Scope,
+        actor: &Actor,
+        cipher: &crate::crypto::FieldCipher,
+        patient: PatientId,
+        code: &ProcedureCode,
+        checked: &domain::clinical::chart::CheckedEntry,
+        version: i64,
+    ) -> DbResult<ChartEntryId> {
+        let now = store.now();
+        let id = ChartEntryId::from_uuid(store.new_uuid());
+        let (tooth, surfaces, area) = site_columns(checked.site);
+        let completed = checked.status == ChartStatus::Completed;
+        self.execute(
+            Q::new(
+                "INSERT INTO chart_entries (id, org_id, patient_id, code_id, code, kind, effect, tooth, surfaces, area, \
+                 status, note_enc, override_reason, provider_id, recorded_by, recorded_by_name, recorded_at, \
+                 completed_at, completed_by_name, changed_version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            )
+            .bind(id)
+            .bind(scope.org())
+            .bind(patient)
+            .bind(code.id)
+            .bind(code.entry.code.as_str())
+            .bind(code.entry.kind.code())
+            .bind(code.entry.effect.code())
+            .bind(tooth)
+            .bind(surfaces)
+            .bind(area)
+            .bind(checked.status.code())
+            .bind((!checked.note.is_empty()).then(|| cipher.encrypt(NOTE_FIELD, &checked.note)))
+            .bind(checked.override_reason.clone())
+            // The treating provider comes with visits, not from the charting user.
+            .bind(None::<UserId>)
+            .bind(actor.id)
+            .bind(actor.name.as_str())
+            .bind(now)
+            .bind(completed.then_some(now))
+            .bind(completed.then(|| actor.name.clone()))
+            .bind(version),
+        )
+        .await?;
+        Ok(id)
     }
 
     /// Stores the new version, audits the change and tells open charts.

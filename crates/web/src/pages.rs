@@ -69,6 +69,19 @@ pub fn landing_page(user: &store::identity::User) -> &'static str {
         .unwrap_or("/profile")
 }
 
+/// A page with its own status (a refused form's 422, a conflict's 409), kept as rendered by
+/// the error middleware.
+pub(crate) fn html_status<T: Template>(
+    t: &T,
+    status: axum::http::StatusCode,
+) -> Result<Response, AppError> {
+    html(t).map(|mut r| {
+        *r.status_mut() = status;
+        r.extensions_mut().insert(crate::middleware::KeepBody);
+        r
+    })
+}
+
 pub(crate) fn html<T: Template>(t: &T) -> Result<Response, AppError> {
     t.render()
         .map(|s| Html(s).into_response())

@@ -503,6 +503,36 @@ pub struct Suggestion {
     pub reasons: Vec<String>,
 }
 
+/// A tooth's three sites on one side (buccal or lingual) met moving along the arch: toward
+/// the patient's left (`rightward`, as a chart is drawn) or back. Moving from the patient's
+/// right to left, a tooth on the right side is met distal first.
+pub fn sites_in_order(t: Tooth, buccal: bool, rightward: bool) -> [PerioSite; 3] {
+    let right_side = matches!(t.quadrant(), Quadrant::UpperRight | Quadrant::LowerRight);
+    let distal_first = right_side == rightward;
+    match (buccal, distal_first) {
+        (true, true) => [
+            PerioSite::DistoBuccal,
+            PerioSite::Buccal,
+            PerioSite::MesioBuccal,
+        ],
+        (true, false) => [
+            PerioSite::MesioBuccal,
+            PerioSite::Buccal,
+            PerioSite::DistoBuccal,
+        ],
+        (false, true) => [
+            PerioSite::DistoLingual,
+            PerioSite::Lingual,
+            PerioSite::MesioLingual,
+        ],
+        (false, false) => [
+            PerioSite::MesioLingual,
+            PerioSite::Lingual,
+            PerioSite::DistoLingual,
+        ],
+    }
+}
+
 /// The order a full mouth is probed by keyboard: upper buccal from 18 to 28, upper palatal
 /// back from 28 to 18, lower lingual from 38 to 48, lower buccal back from 48 to 38; on each
 /// tooth the three sites in the direction of travel. Missing teeth are skipped by the caller.
@@ -510,33 +540,7 @@ pub fn probing_sequence() -> Vec<(Tooth, PerioSite)> {
     let upper = super::teeth::arch_order(true, false);
     let lower_lr: Vec<Tooth> = super::teeth::arch_order(false, false);
     let mut out = Vec::new();
-    // Moving from the patient's right to left, a right-side tooth is met distal first.
-    let along = |t: Tooth, buccal: bool, rightward: bool| -> [PerioSite; 3] {
-        let right_side = matches!(t.quadrant(), Quadrant::UpperRight | Quadrant::LowerRight);
-        let distal_first = right_side == rightward;
-        match (buccal, distal_first) {
-            (true, true) => [
-                PerioSite::DistoBuccal,
-                PerioSite::Buccal,
-                PerioSite::MesioBuccal,
-            ],
-            (true, false) => [
-                PerioSite::MesioBuccal,
-                PerioSite::Buccal,
-                PerioSite::DistoBuccal,
-            ],
-            (false, true) => [
-                PerioSite::DistoLingual,
-                PerioSite::Lingual,
-                PerioSite::MesioLingual,
-            ],
-            (false, false) => [
-                PerioSite::MesioLingual,
-                PerioSite::Lingual,
-                PerioSite::DistoLingual,
-            ],
-        }
-    };
+    let along = sites_in_order;
     for t in &upper {
         out.extend(along(*t, true, true).map(|s| (*t, s)));
     }

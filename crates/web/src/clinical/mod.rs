@@ -29,7 +29,7 @@ use crate::access::Auth;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::mfa::form_urlencoded_pairs;
-use crate::pages::html;
+use crate::pages::{html, html_status};
 use crate::patients::{
     Banner, Choice, FieldErrors, Head, actor, banner, head, parse_patient_id, show_time, today,
 };
@@ -347,33 +347,31 @@ async fn page(
         selected: form.status == s.code(),
     }))
     .collect();
-    let resp = html(&ChartPage {
-        shell: Shell::build(state, ctx).await,
-        banner: banner(state, lang, &scope, &p).await?,
-        h: {
-            let mut h = head(lang, today(state), &p);
-            h.chart_tab = true;
-            h
+    html_status(
+        &ChartPage {
+            shell: Shell::build(state, ctx).await,
+            banner: banner(state, lang, &scope, &p).await?,
+            h: {
+                let mut h = head(lang, today(state), &p);
+                h.chart_tab = true;
+                h
+            },
+            live,
+            dentitions,
+            numbering: lang.t(&format!("numbering-{}", numbering.code())),
+            groups: code_groups(lang, &codes, &form.code),
+            areas,
+            statuses,
+            form,
+            fe,
+            error,
+            notice: match q.notice.as_str() {
+                "" => String::new(),
+                k => lang.t(&format!("chart-notice-{k}")),
+            },
         },
-        live,
-        dentitions,
-        numbering: lang.t(&format!("numbering-{}", numbering.code())),
-        groups: code_groups(lang, &codes, &form.code),
-        areas,
-        statuses,
-        form,
-        fe,
-        error,
-        notice: match q.notice.as_str() {
-            "" => String::new(),
-            k => lang.t(&format!("chart-notice-{k}")),
-        },
-    });
-    resp.map(|mut r| {
-        *r.status_mut() = status;
-        r.extensions_mut().insert(crate::middleware::KeepBody);
-        r
-    })
+        status,
+    )
 }
 
 /// `GET /patients/{id}/chart` (`?fragment=1`: only the live part, for the update script).

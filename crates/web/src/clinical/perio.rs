@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use domain::clinical::perio::{
     PerioExam, PerioSite, SiteChange, SiteReading, ToothReading, has_furcation, probing_sequence,
 };
-use domain::clinical::teeth::{Numbering, Quadrant, Tooth, arch_order};
+use domain::clinical::teeth::{Numbering, Tooth, arch_order};
 use domain::identity::Permission;
 use domain::{ErrorCode, PatientId};
 use store::clinical::PerioRecord;
@@ -24,7 +24,7 @@ use crate::access::Auth;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::mfa::form_urlencoded_pairs;
-use crate::pages::html;
+use crate::pages::html_status;
 use crate::patients::{
     Banner, FieldErrors, Head, actor, banner, head, parse_patient_id, show_time, today,
 };
@@ -99,32 +99,9 @@ struct PerioPage {
     notice: String,
 }
 
-/// The sites of one side of a tooth in drawing order: a tooth on the patient's right (left of
-/// the midline) shows its distal site first.
+/// The sites of one side of a tooth in drawing order (left to right on the screen).
 fn side(t: Tooth, buccal: bool) -> [PerioSite; 3] {
-    let right = matches!(t.quadrant(), Quadrant::UpperRight | Quadrant::LowerRight);
-    match (buccal, right) {
-        (true, true) => [
-            PerioSite::DistoBuccal,
-            PerioSite::Buccal,
-            PerioSite::MesioBuccal,
-        ],
-        (true, false) => [
-            PerioSite::MesioBuccal,
-            PerioSite::Buccal,
-            PerioSite::DistoBuccal,
-        ],
-        (false, true) => [
-            PerioSite::DistoLingual,
-            PerioSite::Lingual,
-            PerioSite::MesioLingual,
-        ],
-        (false, false) => [
-            PerioSite::MesioLingual,
-            PerioSite::Lingual,
-            PerioSite::DistoLingual,
-        ],
-    }
+    domain::clinical::perio::sites_in_order(t, buccal, true)
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -304,65 +281,63 @@ async fn page(
         numbering,
         &[],
     );
-    let resp = html(&PerioPage {
-        shell: Shell::build(state, ctx).await,
-        banner: banner(state, lang, &scope, &p).await?,
-        h: Head {
-            chart_tab: true,
-            ..head(lang, today(state), &p)
+    html_status(
+        &PerioPage {
+            shell: Shell::build(state, ctx).await,
+            banner: banner(state, lang, &scope, &p).await?,
+            h: Head {
+                chart_tab: true,
+                ..head(lang, today(state), &p)
+            },
+            entry,
+            lost,
+            can_write: auth.can(Permission::PerioWrite),
+            can_confirm: auth.can(Permission::ChartSign),
+            latest: latest.map(|l| exam_view(lang, l)),
+            latest_grid: latest
+                .map(|l| grid(&l.exam, None, &missing, numbering, &changes))
+                .unwrap_or_default(),
+            suggestion: suggestion
+                .as_ref()
+                .map(|s| case_label(lang, &s.case.code()))
+                .unwrap_or_default(),
+            suggestion_code: suggestion
+                .as_ref()
+                .map(|s| s.case.code())
+                .unwrap_or_default(),
+            reasons: suggestion.map(|s| s.reasons).unwrap_or_default(),
+            changes: changes
+                .iter()
+                .map(|c| {
+                    let mut parts = Vec::new();
+                    if c.pd_delta != 0 {
+                        parts.push(format!("{} {:+} mm", lang.t("perio-pd-short"), c.pd_delta));
+                    }
+                    if c.cal_delta != 0 {
+                        parts.push(format!("CAL {:+} mm", c.cal_delta));
+                    }
+                    if c.new_bleeding {
+                        parts.push(lang.t("perio-new-bleeding"));
+                    }
+                    format!(
+                        "{} {}: {}",
+                        c.tooth.show(numbering),
+                        c.site.code(),
+                        parts.join(", ")
+                    )
+                })
+                .collect(),
+            has_previous: exams.len() > 1,
+            exams: exams.iter().map(|r| exam_view(lang, r)).collect(),
+            fe,
+            notice: if notice.is_empty() {
+                String::new()
+            } else {
+                lang.t(&format!("perio-notice-{notice}"))
+            },
         },
-        entry,
-        lost,
-        can_write: auth.can(Permission::PerioWrite),
-        can_confirm: auth.can(Permission::ChartSign),
-        latest: latest.map(|l| exam_view(lang, l)),
-        latest_grid: latest
-            .map(|l| grid(&l.exam, None, &missing, numbering, &changes))
-            .unwrap_or_default(),
-        suggestion: suggestion
-            .as_ref()
-            .map(|s| case_label(lang, &s.case.code()))
-            .unwrap_or_default(),
-        suggestion_code: suggestion
-            .as_ref()
-            .map(|s| s.case.code())
-            .unwrap_or_default(),
-        reasons: suggestion.map(|s| s.reasons).unwrap_or_default(),
-        changes: changes
-            .iter()
-            .map(|c| {
-                let mut parts = Vec::new();
-                if c.pd_delta != 0 {
-                    parts.push(format!("{} {:+} mm", lang.t("perio-pd-short"), c.pd_delta));
-                }
-                if c.cal_delta != 0 {
-                    parts.push(format!("CAL {:+} mm", c.cal_delta));
-                }
-                if c.new_bleeding {
-                    parts.push(lang.t("perio-new-bleeding"));
-                }
-                format!(
-                    "{} {}: {}",
-                    c.tooth.show(numbering),
-                    c.site.code(),
-                    parts.join(", ")
-                )
-            })
-            .collect(),
-        has_previous: exams.len() > 1,
-        exams: exams.iter().map(|r| exam_view(lang, r)).collect(),
-        fe,
-        notice: if notice.is_empty() {
-            String::new()
-        } else {
-            lang.t(&format!("perio-notice-{notice}"))
-        },
-    });
-    resp.map(|mut r| {
-        *r.status_mut() = status;
-        r.extensions_mut().insert(crate::middleware::KeepBody);
-        r
-    })
+        status,
+    )
 }
 
 /// `GET /patients/{id}/perio`

@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::access::Auth;
 use crate::error::AppError;
 use crate::mfa::form_urlencoded_pairs;
-use crate::pages::html;
+use crate::pages::html_status;
 use crate::patients::{Choice, FieldErrors, actor};
 use crate::phone::ClientIp;
 use crate::shell::{Ctx, Shell};
@@ -94,52 +94,50 @@ async fn page(
             active: c.active,
         })
         .collect();
-    let resp = html(&SettingsPage {
-        shell: Shell::build(state, ctx).await,
-        numberings: Numbering::ALL
-            .iter()
-            .map(|n| Choice {
-                value: n.code().into(),
-                label: lang.t(&format!("numbering-{}", n.code())),
-                selected: *n == settings.numbering,
-            })
-            .collect(),
-        rows,
-        categories: CATEGORIES
-            .iter()
-            .filter(|c| **c != "condition")
-            .map(|c| Choice {
-                value: (*c).into(),
-                label: lang.t(&format!("category-{c}")),
-                selected: *c == "other",
-            })
-            .collect(),
-        sites: SiteRule::ALL
-            .iter()
-            .map(|s| Choice {
-                value: s.code().into(),
-                label: lang.t(&format!("chart-site-{}", s.code())),
-                selected: *s == SiteRule::Mouth,
-            })
-            .collect(),
-        effects: Effect::ALL
-            .iter()
-            .filter(|e| !matches!(e, Effect::Missing | Effect::Lesion | Effect::ToothCondition))
-            .map(|e| Choice {
-                value: e.code().into(),
-                label: lang.t(&format!("chart-effect-{}", e.code())),
-                selected: *e == Effect::None,
-            })
-            .collect(),
-        fe,
-        problems,
-        notice,
-    });
-    resp.map(|mut r| {
-        *r.status_mut() = status;
-        r.extensions_mut().insert(crate::middleware::KeepBody);
-        r
-    })
+    html_status(
+        &SettingsPage {
+            shell: Shell::build(state, ctx).await,
+            numberings: Numbering::ALL
+                .iter()
+                .map(|n| Choice {
+                    value: n.code().into(),
+                    label: lang.t(&format!("numbering-{}", n.code())),
+                    selected: *n == settings.numbering,
+                })
+                .collect(),
+            rows,
+            categories: CATEGORIES
+                .iter()
+                .filter(|c| **c != "condition")
+                .map(|c| Choice {
+                    value: (*c).into(),
+                    label: lang.t(&format!("category-{c}")),
+                    selected: *c == "other",
+                })
+                .collect(),
+            sites: SiteRule::ALL
+                .iter()
+                .map(|s| Choice {
+                    value: s.code().into(),
+                    label: lang.t(&format!("chart-site-{}", s.code())),
+                    selected: *s == SiteRule::Mouth,
+                })
+                .collect(),
+            effects: Effect::ALL
+                .iter()
+                .filter(|e| !matches!(e, Effect::Missing | Effect::Lesion | Effect::ToothCondition))
+                .map(|e| Choice {
+                    value: e.code().into(),
+                    label: lang.t(&format!("chart-effect-{}", e.code())),
+                    selected: *e == Effect::None,
+                })
+                .collect(),
+            fe,
+            problems,
+            notice,
+        },
+        status,
+    )
 }
 
 /// `GET /settings/clinical`

@@ -23,7 +23,7 @@ use crate::access::Auth;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::mfa::form_urlencoded_pairs;
-use crate::pages::html;
+use crate::pages::html_status;
 use crate::patients::{
     Banner, Choice, FieldErrors, Head, actor, banner, head, parse_patient_id, show_time, today,
 };
@@ -126,57 +126,55 @@ async fn list_page(
     let who = actor(auth, ctx, ip);
     let p = state.store.patient(&scope, &who, id).await?;
     let visits = state.store.visits(&scope, &who, id).await?;
-    let resp = html(&ListPage {
-        shell: Shell::build(state, ctx).await,
-        banner: banner(state, lang, &scope, &p).await?,
-        h: Head {
-            chart_tab: true,
-            ..head(lang, today(state), &p)
-        },
-        rows: visits.iter().map(|v| row(lang, v)).collect(),
-        kinds: VisitKind::ALL
-            .iter()
-            .map(|k| Choice {
-                value: k.code().into(),
-                label: lang.t(&format!("visit-kind-{}", k.code())),
-                selected: *k == VisitKind::Exam,
+    html_status(
+        &ListPage {
+            shell: Shell::build(state, ctx).await,
+            banner: banner(state, lang, &scope, &p).await?,
+            h: Head {
+                chart_tab: true,
+                ..head(lang, today(state), &p)
+            },
+            rows: visits.iter().map(|v| row(lang, v)).collect(),
+            kinds: VisitKind::ALL
+                .iter()
+                .map(|k| Choice {
+                    value: k.code().into(),
+                    label: lang.t(&format!("visit-kind-{}", k.code())),
+                    selected: *k == VisitKind::Exam,
+                })
+                .collect(),
+            templates: std::iter::once(Choice {
+                value: String::new(),
+                label: lang.t("visit-no-template"),
+                selected: false,
             })
+            .chain(TEMPLATES.iter().map(|t| Choice {
+                value: t.code.into(),
+                label: if lang == Lang::Fr { t.fr } else { t.en }.into(),
+                selected: t.code == "comprehensive",
+            }))
             .collect(),
-        templates: std::iter::once(Choice {
-            value: String::new(),
-            label: lang.t("visit-no-template"),
-            selected: false,
-        })
-        .chain(TEMPLATES.iter().map(|t| Choice {
-            value: t.code.into(),
-            label: if lang == Lang::Fr { t.fr } else { t.en }.into(),
-            selected: t.code == "comprehensive",
-        }))
-        .collect(),
-        dentists: std::iter::once(Choice {
-            value: String::new(),
-            label: "—".into(),
-            selected: true,
-        })
-        .chain(
-            dentists(state, auth, p.location_id)
-                .await?
-                .into_iter()
-                .map(|(id, name)| Choice {
-                    value: id.to_string(),
-                    label: name,
-                    selected: false,
-                }),
-        )
-        .collect(),
-        can_write: auth.can(Permission::ChartWrite),
-        fe,
-    });
-    resp.map(|mut r| {
-        *r.status_mut() = status;
-        r.extensions_mut().insert(crate::middleware::KeepBody);
-        r
-    })
+            dentists: std::iter::once(Choice {
+                value: String::new(),
+                label: "—".into(),
+                selected: true,
+            })
+            .chain(
+                dentists(state, auth, p.location_id)
+                    .await?
+                    .into_iter()
+                    .map(|(id, name)| Choice {
+                        value: id.to_string(),
+                        label: name,
+                        selected: false,
+                    }),
+            )
+            .collect(),
+            can_write: auth.can(Permission::ChartWrite),
+            fe,
+        },
+        status,
+    )
 }
 
 /// `GET /patients/{id}/visits`
@@ -325,41 +323,39 @@ async fn visit_page(
     let (complaint, soap) = typed
         .filter(|_| v.signed.is_none())
         .unwrap_or_else(|| (v.chief_complaint.clone(), v.soap.clone()));
-    let resp = html(&VisitPage {
-        shell: Shell::build(state, ctx).await,
-        banner: banner(state, lang, &scope, &p).await?,
-        h: Head {
-            chart_tab: true,
-            ..head(lang, today(state), &p)
+    html_status(
+        &VisitPage {
+            shell: Shell::build(state, ctx).await,
+            banner: banner(state, lang, &scope, &p).await?,
+            h: Head {
+                chart_tab: true,
+                ..head(lang, today(state), &p)
+            },
+            v: row(lang, &v),
+            visit_id: v.id.to_string(),
+            version: v.version,
+            complaint,
+            soap,
+            signed: v.signed.is_some(),
+            snapshot_svg,
+            snapshot_lines,
+            addenda: v
+                .addenda
+                .iter()
+                .map(|a| AddendumView {
+                    text: a.text.clone(),
+                    by: a.signed_by_name.clone(),
+                    at: show_time(lang, a.signed_at),
+                })
+                .collect(),
+            can_write: auth.can(Permission::ChartWrite),
+            can_sign: auth.can(Permission::ChartSign),
+            fe,
+            error,
+            notice,
         },
-        v: row(lang, &v),
-        visit_id: v.id.to_string(),
-        version: v.version,
-        complaint,
-        soap,
-        signed: v.signed.is_some(),
-        snapshot_svg,
-        snapshot_lines,
-        addenda: v
-            .addenda
-            .iter()
-            .map(|a| AddendumView {
-                text: a.text.clone(),
-                by: a.signed_by_name.clone(),
-                at: show_time(lang, a.signed_at),
-            })
-            .collect(),
-        can_write: auth.can(Permission::ChartWrite),
-        can_sign: auth.can(Permission::ChartSign),
-        fe,
-        error,
-        notice,
-    });
-    resp.map(|mut r| {
-        *r.status_mut() = status;
-        r.extensions_mut().insert(crate::middleware::KeepBody);
-        r
-    })
+        status,
+    )
 }
 
 #[derive(Deserialize, Default)]
