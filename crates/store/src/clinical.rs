@@ -273,7 +273,8 @@ impl Store {
             .unwrap_or_else(|| "en".into());
         let mut tx = self.begin().await?;
         for s in STARTER {
-            tx.insert_code(self, scope, &s.entry(&locale), true).await?;
+            tx.put_code(self, scope, &s.entry(&locale), true, false)
+                .await?;
         }
         tx.commit().await
     }
@@ -327,7 +328,7 @@ impl Store {
             .map_err(|e| WriteError::Invalid(DomainError::validation(e)))?;
         self.procedure_codes(scope).await?;
         let mut tx = self.begin().await?;
-        tx.upsert_code(self, scope, &entry, active).await?;
+        tx.put_code(self, scope, &entry, active, true).await?;
         tx.audit(
             self,
             scope.org(),
@@ -369,7 +370,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let (mut added, mut updated) = (0, 0);
         for e in &normalized {
-            tx.upsert_code(self, scope, e, true).await?;
+            tx.put_code(self, scope, e, true, true).await?;
             if existing.contains(&e.code) {
                 updated += 1;
             } else {
@@ -982,68 +983,43 @@ impl Txn {
         Ok(())
     }
 
-    async fn insert_code(
+    /// Stores a catalog code; `replace` updates one with the same code, otherwise it is kept.
+    async fn put_code(
         &mut self,
         store: &Store,
         scope: &Scope,
         e: &CatalogEntry,
         active: bool,
+        replace: bool,
     ) -> DbResult<()> {
+        let sql = if replace {
+            "INSERT INTO procedure_codes (id, org_id, code, kind, name, category, minutes, site, dentist_only, \
+             fee_minor, icd10, effect, active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+             ON CONFLICT (org_id, code) DO UPDATE SET kind = $4, name = $5, category = $6, minutes = $7, \
+             site = $8, dentist_only = $9, fee_minor = $10, icd10 = $11, effect = $12, active = $13, updated_at = $14"
+        } else {
+            "INSERT INTO procedure_codes (id, org_id, code, kind, name, category, minutes, site, dentist_only, \
+             fee_minor, icd10, effect, active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+             ON CONFLICT (org_id, code) DO NOTHING"
+        };
         self.execute(
-            Q::new(
-                "INSERT INTO procedure_codes (id, org_id, code, kind, name, category, minutes, site, dentist_only, \
-                 fee_minor, icd10, effect, active, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
-                 ON CONFLICT (org_id, code) DO NOTHING",
-            )
-            .bind(store.new_uuid())
-            .bind(scope.org())
-            .bind(e.code.as_str())
-            .bind(e.kind.code())
-            .bind(e.name.as_str())
-            .bind(e.category.as_str())
-            .bind(i64::from(e.minutes))
-            .bind(e.site.code())
-            .bind(e.dentist_only)
-            .bind(e.fee_minor)
-            .bind(e.icd10.clone())
-            .bind(e.effect.code())
-            .bind(active)
-            .bind(store.now()),
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn upsert_code(
-        &mut self,
-        store: &Store,
-        scope: &Scope,
-        e: &CatalogEntry,
-        active: bool,
-    ) -> DbResult<()> {
-        self.execute(
-            Q::new(
-                "INSERT INTO procedure_codes (id, org_id, code, kind, name, category, minutes, site, dentist_only, \
-                 fee_minor, icd10, effect, active, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
-                 ON CONFLICT (org_id, code) DO UPDATE SET kind = $4, name = $5, category = $6, minutes = $7, \
-                 site = $8, dentist_only = $9, fee_minor = $10, icd10 = $11, effect = $12, active = $13, updated_at = $14",
-            )
-            .bind(store.new_uuid())
-            .bind(scope.org())
-            .bind(e.code.as_str())
-            .bind(e.kind.code())
-            .bind(e.name.as_str())
-            .bind(e.category.as_str())
-            .bind(i64::from(e.minutes))
-            .bind(e.site.code())
-            .bind(e.dentist_only)
-            .bind(e.fee_minor)
-            .bind(e.icd10.clone())
-            .bind(e.effect.code())
-            .bind(active)
-            .bind(store.now()),
+            Q::new(sql)
+                .bind(store.new_uuid())
+                .bind(scope.org())
+                .bind(e.code.as_str())
+                .bind(e.kind.code())
+                .bind(e.name.as_str())
+                .bind(e.category.as_str())
+                .bind(i64::from(e.minutes))
+                .bind(e.site.code())
+                .bind(e.dentist_only)
+                .bind(e.fee_minor)
+                .bind(e.icd10.clone())
+                .bind(e.effect.code())
+                .bind(active)
+                .bind(store.now()),
         )
         .await?;
         Ok(())

@@ -86,6 +86,32 @@ fn read_only() -> WriteError {
     ))
 }
 
+/// The visit's row, locked for the rest of the transaction on PostgreSQL (SQLite has one
+/// writer at a time); not found, or a conflict when it is already signed.
+async fn open_visit_row(
+    tx: &mut crate::Txn,
+    scope: &Scope,
+    patient: PatientId,
+    id: uuid::Uuid,
+) -> Result<Row, WriteError> {
+    let row = tx
+        .fetch_optional(
+            Q::fork(
+                "SELECT version, signed_at, kind FROM visits WHERE id = $1 AND patient_id = $2 AND org_id = $3",
+                "SELECT version, signed_at, kind FROM visits WHERE id = $1 AND patient_id = $2 AND org_id = $3 FOR UPDATE",
+            )
+            .bind(id)
+            .bind(patient)
+            .bind(scope.org()),
+        )
+        .await?
+        .ok_or_else(|| WriteError::Invalid(DomainError::not_found("visit")))?;
+    if row.opt_ts("signed_at")?.is_some() {
+        return Err(read_only());
+    }
+    Ok(row)
+}
+
 impl Store {
     pub async fn create_visit(
         &self,
@@ -350,21 +376,7 @@ impl Store {
         .map_err(|e| DbError::Corrupt(e.to_string()))?;
         let mut tx = self.begin().await?;
         tx.patient_row(scope, patient).await?;
-        let row = tx
-            .fetch_optional(
-                Q::fork(
-                    "SELECT version, signed_at FROM visits WHERE id = $1 AND patient_id = $2 AND org_id = $3",
-                    "SELECT version, signed_at FROM visits WHERE id = $1 AND patient_id = $2 AND org_id = $3 FOR UPDATE",
-                )
-                .bind(id)
-                .bind(patient)
-                .bind(scope.org()),
-            )
-            .await?
-            .ok_or_else(|| WriteError::Invalid(DomainError::not_found("visit")))?;
-        if row.opt_ts("signed_at")?.is_some() {
-            return Err(read_only());
-        }
+        let row = open_visit_row(&mut tx, scope, patient, id).await?;
         let version = row.i64("version")?;
         if base_version.is_some_and(|b| b != version) {
             return Err(WriteError::Invalid(DomainError::new(
@@ -448,21 +460,7 @@ impl Store {
         let now = self.now();
         let mut tx = self.begin().await?;
         tx.patient_row(scope, patient).await?;
-        let row = tx
-            .fetch_optional(
-                Q::fork(
-                    "SELECT version, signed_at, kind FROM visits WHERE id = $1 AND patient_id = $2 AND org_id = $3",
-                    "SELECT version, signed_at, kind FROM visits WHERE id = $1 AND patient_id = $2 AND org_id = $3 FOR UPDATE",
-                )
-                .bind(id)
-                .bind(patient)
-                .bind(scope.org()),
-            )
-            .await?
-            .ok_or_else(|| WriteError::Invalid(DomainError::not_found("visit")))?;
-        if row.opt_ts("signed_at")?.is_some() {
-            return Err(read_only());
-        }
+        let row = open_visit_row(&mut tx, scope, patient, id).await?;
         if base_version.is_some_and(|b| b != row.i64("version").unwrap_or(0)) {
             return Err(WriteError::Invalid(DomainError::new(
                 ErrorCode::Conflict,
