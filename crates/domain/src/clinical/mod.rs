@@ -3,5 +3,6 @@
 pub mod catalog;
 pub mod chart;
 pub mod perio;
+pub mod rx;
 pub mod teeth;
 pub mod visit;
