@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod objects;
 pub mod patients;
 pub mod phone;
+pub mod prescriptions;
 pub mod providers;
 pub mod reset;
 pub mod roles;

@@ -68,6 +68,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(17, "0017", "schedule_versions"),
     migration!(18, "0018", "busy_spans_index"),
     migration!(19, "0019", "clinical"),
+    migration!(20, "0020", "prescriptions"),
 ];
 
 /// The newest schema version this binary knows.
