@@ -337,7 +337,7 @@ pub fn write(pages: &[Canvas], width: f32, height: f32, info: &Info) -> Vec<u8> 
     let xref = out.len();
     let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1);
     for o in &offsets {
-        let _ = write!(table, "{o:010} 00000 n \n");
+        let _ = writeln!(table, "{o:010} 00000 n ");
     }
     let _ = write!(
         table,

@@ -356,6 +356,8 @@ impl Store {
         patient: PatientId,
         new: &NewPrescription,
     ) -> Result<Prescription, WriteError> {
+        // Another organization's patient is not found, whatever was sent.
+        self.patient_row(scope, patient).await?;
         let order = new
             .order
             .normalized()
@@ -368,7 +370,6 @@ impl Store {
             .await?
             .filter(|m| m.active)
             .ok_or_else(|| invalid("medicine_id", "no such medicine in the catalog"))?;
-        self.patient_row(scope, patient).await?;
         if let Some(v) = new.visit_id {
             let r = self
                 .db
@@ -479,6 +480,7 @@ impl Store {
         id: uuid::Uuid,
         reason: &str,
     ) -> Result<Prescription, WriteError> {
+        self.patient_row(scope, patient).await?;
         let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
         if reason.chars().count() < 3 || reason.chars().count() > 500 {
             return Err(invalid("reason", "say why, in 3 to 500 characters"));

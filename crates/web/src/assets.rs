@@ -77,6 +77,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../static/perio.js"),
     },
+    Asset {
+        name: "rx.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../static/rx.js"),
+    },
 ];
 
 fn etag(body: &str) -> String {

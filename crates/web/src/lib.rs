@@ -448,6 +448,66 @@ pub fn routes() -> Routes {
             clinical::visits::act,
         )
         .get(
+            "/patients/{id}/prescriptions",
+            Perm(P::PrescriptionsRead),
+            clinical::rx::list,
+        )
+        .post(
+            "/patients/{id}/prescriptions",
+            Perm(P::PrescriptionsWrite),
+            clinical::rx::create,
+        )
+        .get(
+            "/patients/{id}/prescriptions/{rx}",
+            Perm(P::PrescriptionsRead),
+            clinical::rx::show,
+        )
+        .get(
+            "/patients/{id}/prescriptions/{rx}/pdf",
+            Perm(P::PrescriptionsRead),
+            clinical::rx::pdf,
+        )
+        .post(
+            "/patients/{id}/prescriptions/{rx}/cancel",
+            Perm(P::PrescriptionsWrite),
+            clinical::rx::cancel,
+        )
+        .get(
+            "/prescriptions",
+            Perm(P::PrescriptionsRead),
+            clinical::rx::org_list,
+        )
+        .post(
+            "/prescriptions/medicines",
+            Perm(P::PrescriptionsWrite),
+            clinical::rx::save_medicine,
+        )
+        .get(
+            "/api/v1/medicines",
+            Perm(P::PrescriptionsRead),
+            clinical::rx::api_medicines,
+        )
+        .get(
+            "/api/v1/patients/{id}/prescriptions",
+            Perm(P::PrescriptionsRead),
+            clinical::rx::api_list,
+        )
+        .post(
+            "/api/v1/patients/{id}/prescriptions",
+            Perm(P::PrescriptionsWrite),
+            clinical::rx::api_create,
+        )
+        .get(
+            "/api/v1/patients/{id}/prescriptions/{rx}",
+            Perm(P::PrescriptionsRead),
+            clinical::rx::api_get,
+        )
+        .get(
+            "/api/v1/patients/{id}/prescriptions/{rx}/pdf",
+            Perm(P::PrescriptionsRead),
+            clinical::rx::pdf,
+        )
+        .get(
             "/api/v1/procedure-codes",
             Perm(P::ChartRead),
             clinical::api::codes,

@@ -309,6 +309,46 @@ const OPS: &[Op] = &[
     },
     Op {
         method: "GET",
+        path: "/api/v1/medicines",
+        summary: "The organization's medicine catalog (the starter list until edited), with each medicine's default order and drug classes.",
+        request: None,
+        status: "200",
+        response: Some("MedicineList"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/patients/{id}/prescriptions",
+        summary: "The patient's prescriptions, newest first; audited.",
+        request: None,
+        status: "200",
+        response: Some("PrescriptionList"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/patients/{id}/prescriptions",
+        summary: "Write a prescription: medicine_id, and any part of the order (the rest comes from the medicine's defaults). Checked against the patient's allergies, medications, flags and active prescriptions: warnings need override_reason, else 422 with the warnings. 422 names each invalid field; the prescriber must be a provider with a licence number.",
+        request: Some("PrescriptionNew"),
+        status: "201",
+        response: Some("Prescription"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/patients/{id}/prescriptions/{rx}",
+        summary: "One prescription; audited.",
+        request: None,
+        status: "200",
+        response: Some("Prescription"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/patients/{id}/prescriptions/{rx}/pdf",
+        summary: "The printable prescription (PDF, with the prescriber's licence number); audited as printed.",
+        request: None,
+        status: "200",
+        response: Some("pdf"),
+    },
+    Op {
+        method: "GET",
         path: "/api/v1/openapi.json",
         summary: "This document.",
         request: None,
@@ -434,7 +474,47 @@ fn schemas() -> Value {
     if let (Some(m), Value::Object(more)) = (all.as_object_mut(), clinical_schemas(&s)) {
         m.extend(more);
     }
+    if let (Some(m), Value::Object(more)) = (all.as_object_mut(), rx_schemas(&s, &id)) {
+        m.extend(more);
+    }
     all
+}
+
+/// The prescriptions API's schemas.
+fn rx_schemas(s: &Value, id: &Value) -> Value {
+    let int = json!({"type": "integer", "minimum": 0});
+    let warning = obj(
+        json!({"kind": {"enum": ["allergy", "cross_reactivity", "interaction", "duplicate", "condition"]},
+               "code": s, "severity": {"enum": ["major", "moderate"]}, "subject": s, "message": s}),
+        &["kind", "code", "severity", "message"],
+    );
+    json!({
+        "Medicine": obj(json!({
+            "id": id, "name": s, "strength": s, "form": s,
+            "route": {"enum": domain::clinical::rx::ROUTES}, "dose": s, "frequency": s,
+            "duration_days": int, "quantity": int, "directions": s,
+            "classes": {"type": "array", "items": s}, "controlled": {"type": "boolean"}, "active": {"type": "boolean"}
+        }), &["id", "name", "route", "active"]),
+        "MedicineList": list("Medicine"),
+        "RxWarning": warning,
+        "PrescriptionNew": obj(json!({
+            "medicine_id": id, "visit_id": id, "dose": s, "route": {"enum": domain::clinical::rx::ROUTES},
+            "frequency": s, "duration_days": int, "quantity": int, "refills": int, "instructions": s,
+            "override_reason": {"type": "string", "description": "required when the checks warn"}
+        }), &["medicine_id"]),
+        "Prescription": obj(json!({
+            "id": id, "number": {"type": "integer"}, "reference": s, "patient_id": id,
+            "visit_id": {"type": ["string", "null"]}, "medicine_id": {"type": ["string", "null"]},
+            "medicine": obj(json!({"name": s, "strength": s, "form": s, "classes": {"type": "array", "items": s}, "controlled": {"type": "boolean"}}), &["name"]),
+            "dose": s, "route": s, "frequency": s, "duration_days": int, "quantity": int, "refills": int, "instructions": s,
+            "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/RxWarning"}},
+            "override_reason": s,
+            "prescriber": obj(json!({"id": id, "name": s, "licence_number": s, "npi": s}), &["name", "licence_number"]),
+            "prescribed_at": s, "ends_at": s, "status": {"enum": ["active", "ended", "cancelled"]},
+            "cancelled": {"type": ["object", "null"]}
+        }), &["id", "number", "reference", "medicine", "status", "prescriber"]),
+        "PrescriptionList": list("Prescription"),
+    })
 }
 
 /// The charting API's schemas.
@@ -712,6 +792,9 @@ pub fn document() -> Value {
         let mut responses = Map::new();
         let status = op.map(|o| o.status).unwrap_or("200");
         let ok = match op.and_then(|o| o.response) {
+            Some("pdf") => {
+                json!({"description": "The PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}})
+            }
             Some(r) => {
                 json!({"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{r}")}}}})
             }

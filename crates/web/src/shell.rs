@@ -189,4 +189,14 @@ impl Shell {
     pub fn t(&self, key: &str) -> String {
         self.lang_id.t(key)
     }
+
+    /// The message of a key made of a prefix and a name (a form field's label).
+    pub fn tk(&self, prefix: &str, name: &str) -> String {
+        self.lang_id.t(&format!("{prefix}{name}"))
+    }
+
+    /// The user may open this page of the navigation.
+    pub fn may(&self, href: &str) -> bool {
+        self.nav.iter().any(|n| n.href == href)
+    }
 }

@@ -55,6 +55,7 @@ struct Fixtures {
     chart_entry: [domain::ChartEntryId; 2],
     perio_exam: [uuid::Uuid; 2],
     visit: [uuid::Uuid; 2],
+    prescription: [uuid::Uuid; 2],
 }
 
 struct Sched {
@@ -245,6 +246,48 @@ async fn add_visit(app: &TestApp, org: domain::OrgId, patient: domain::PatientId
             patient,
             &store::visits::NewVisit {
                 kind: Some(domain::clinical::visit::VisitKind::Exam),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn add_prescription(
+    app: &TestApp,
+    org: domain::OrgId,
+    patient: domain::PatientId,
+) -> uuid::Uuid {
+    let scope = domain::Scope::system(org);
+    let store = &app.db.store;
+    let dentist = test_support::seed_provider(store, org, "Dr Rx", Role::Dentist, "#224466").await;
+    let m = store
+        .medicines(&scope)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.medicine.name == "Acetaminophen")
+        .unwrap();
+    store
+        .prescribe(
+            &scope,
+            &store::patients::Actor {
+                id: Some(dentist),
+                name: "dr-rx".into(),
+                ..Default::default()
+            },
+            patient,
+            &store::prescriptions::NewPrescription {
+                medicine_id: Some(m.id),
+                order: domain::clinical::rx::Order {
+                    dose: m.medicine.dose.clone(),
+                    route: m.medicine.route.clone(),
+                    frequency: m.medicine.frequency.clone(),
+                    duration_days: m.medicine.duration_days,
+                    quantity: m.medicine.quantity,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         )
@@ -461,6 +504,16 @@ async fn fill(
             d.path
                 .replace("{id}", &fx.patient[i].to_string())
                 .replace("{visit}", &fx.visit[i].to_string())
+        }
+        "/patients/{id}/prescriptions/{rx}"
+        | "/patients/{id}/prescriptions/{rx}/pdf"
+        | "/patients/{id}/prescriptions/{rx}/cancel"
+        | "/api/v1/patients/{id}/prescriptions/{rx}"
+        | "/api/v1/patients/{id}/prescriptions/{rx}/pdf" => {
+            let i = if tenant == Tenant::Own { 0 } else { 1 };
+            d.path
+                .replace("{id}", &fx.patient[i].to_string())
+                .replace("{rx}", &fx.prescription[i].to_string())
         }
         "/patients/{id}/perio/{exam}/confirm" => {
             let i = if tenant == Tenant::Own { 0 } else { 1 };
@@ -765,6 +818,7 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
         chart_entry: [add_chart_entry(&app, north.id, pn).await, add_chart_entry(&app, south.id, ps).await],
         perio_exam: [add_perio_exam(&app, north.id, pn).await, add_perio_exam(&app, south.id, ps).await],
         visit: [add_visit(&app, north.id, pn).await, add_visit(&app, south.id, ps).await],
+        prescription: [add_prescription(&app, north.id, pn).await, add_prescription(&app, south.id, ps).await],
     };
     let table = route_table();
     let mut checked = 0;

@@ -622,7 +622,7 @@ pub fn check(
             });
         }
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|w| std::cmp::Reverse(w.severity));
     out
 }
 
@@ -890,7 +890,7 @@ fn en_words(n: u32) -> String {
         0..=19 => EN_SMALL[n as usize].into(),
         20..=99 => {
             let t = EN_TENS[(n / 10) as usize];
-            if n % 10 == 0 {
+            if n.is_multiple_of(10) {
                 t.into()
             } else {
                 format!("{t}-{}", EN_SMALL[(n % 10) as usize])

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod perio;
+pub mod rx;
 pub mod settings;
 pub mod svg;
 pub mod visits;
