@@ -28,8 +28,7 @@ use crate::i18n::Lang;
 use crate::mfa::form_urlencoded_pairs;
 use crate::pages::html_status;
 use crate::patients::{
-    Banner, Choice, FieldErrors, Head, actor, banner, head, parse_patient_id, show_date, show_time,
-    today,
+    Banner, Choice, FieldErrors, Head, actor, banner, head, parse_patient_id, show_time, today,
 };
 use crate::phone::ClientIp;
 use crate::shell::{Ctx, Shell};
@@ -664,8 +663,12 @@ async fn pdf_of(
     }
     let d = &patient.details;
     let mut who = vec![
-        (lang.t("rx-patient"), d.display_name()),
-        (lang.t("rx-birth"), show_date(lang, d.birth_date)),
+        // The legal name, in reading order, and an unambiguous date: a pharmacy reads this.
+        (
+            lang.t("rx-patient"),
+            format!("{} {}", d.given_name, d.family_name),
+        ),
+        (lang.t("rx-birth"), long_date(lang, d.birth_date)),
         (lang.t("rx-chart"), patient.chart_number.to_string()),
     ];
     let address = d.address.one_line();
