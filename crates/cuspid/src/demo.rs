@@ -38,6 +38,7 @@ const PARTS: &[(&str, Part)] = &[
     ("patients", patients::create),
     ("scheduling", scheduling::create),
     ("charts", clinical::create),
+    ("prescriptions", clinical::prescriptions),
 ];
 
 /// The demo users' domain: `<role>@demo.cuspid.test`.

@@ -589,6 +589,14 @@ fn audit_verify_passes_an_intact_chain_and_names_the_first_broken_event() {
         ))
         .await
         .unwrap();
+        // The demo's prescriptions went through the checks: none needed an override.
+        let (n, warned): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(warnings), 0) FROM prescriptions")
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+        assert!(n >= 10, "{n} demo prescriptions");
+        assert_eq!(warned, 0);
         sqlx::query("DROP TRIGGER audit_events_no_update")
             .execute(&mut c)
             .await

@@ -203,3 +203,90 @@ pub fn create<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>>
         Ok(())
     })
 }
+
+/// The demo prescriptions: about one adult in six had something prescribed by the demo
+/// dentist (an antibiotic after an extraction, an anti-inflammatory, a rinse). Written through
+/// the store's checks: when a choice would warn (an allergy, an interaction), the dentist
+/// writes a safe alternative instead, as one would.
+pub fn prescriptions<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> {
+    Box::pin(async move {
+        let store = ctx.store;
+        let scope = ctx.scope.clone();
+        let Some(dentist) = store
+            .user_by_email(&format!("dentist@{}", super::EMAIL_DOMAIN))
+            .await
+            .map_err(err)?
+        else {
+            return Err("no demo dentist".into());
+        };
+        let actor = Actor {
+            id: Some(dentist.id),
+            name: dentist.email.clone(),
+            ..Default::default()
+        };
+        let catalog = store.medicines(&scope).await.map_err(err)?;
+        let by_position = |i: usize| {
+            let s = &domain::clinical::rx::STARTER[i];
+            catalog.iter().find(|c| {
+                s.name.contains(&c.medicine.name.as_str()) && c.medicine.strength == s.strength
+            })
+        };
+        let choices: Vec<_> = [0usize, 4, 9, 11, 13]
+            .into_iter()
+            .filter_map(by_position)
+            .collect();
+        let fallback = by_position(11);
+        let mut rng = StdRng::seed_from_u64(0x0d15_2026);
+        let rows = store
+            .db
+            .fetch_all(
+                Q::new("SELECT id, birth_date FROM patients WHERE org_id = $1 AND status = 'active' ORDER BY chart_number")
+                    .bind(scope.org()),
+            )
+            .await
+            .map_err(err)?;
+        for r in rows {
+            if !rng.random_bool(1.0 / 6.0) {
+                continue;
+            }
+            let id = PatientId::from_uuid(r.uuid("id").map_err(err)?);
+            let Some(first) = choices.choose(&mut rng) else {
+                break;
+            };
+            for c in [Some(*first), fallback].into_iter().flatten() {
+                let w = store
+                    .prescription_warnings(&scope, id, &c.medicine)
+                    .await
+                    .map_err(err)?;
+                if !w.is_empty() {
+                    continue;
+                }
+                let m = &c.medicine;
+                store
+                    .prescribe(
+                        &scope,
+                        &actor,
+                        id,
+                        &store::prescriptions::NewPrescription {
+                            medicine_id: Some(c.id),
+                            order: domain::clinical::rx::Order {
+                                dose: m.dose.clone(),
+                                route: m.route.clone(),
+                                frequency: m.frequency.clone(),
+                                duration_days: m.duration_days,
+                                quantity: m.quantity,
+                                refills: 0,
+                                instructions: m.directions.clone(),
+                            },
+                            visit_id: None,
+                            override_reason: String::new(),
+                        },
+                    )
+                    .await
+                    .map_err(|e| format!("demo prescription: {e}"))?;
+                break;
+            }
+        }
+        Ok(())
+    })
+}
