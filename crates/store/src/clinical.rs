@@ -417,7 +417,7 @@ impl Store {
         Ok(chart)
     }
 
-    async fn chart_unaudited(
+    pub(crate) async fn chart_unaudited(
         &self,
         scope: &Scope,
         patient: PatientId,

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod batch;
+pub mod cases;
 pub mod clinical;
 pub mod crypto;
 pub mod db;

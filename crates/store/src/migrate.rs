@@ -69,6 +69,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(18, "0018", "busy_spans_index"),
     migration!(19, "0019", "clinical"),
     migration!(20, "0020", "prescriptions"),
+    migration!(21, "0021", "treatment_cases"),
 ];
 
 /// The newest schema version this binary knows.

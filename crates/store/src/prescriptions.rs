@@ -642,7 +642,7 @@ impl Store {
         Ok(())
     }
 
-    async fn prescriptions_unaudited(
+    pub(crate) async fn prescriptions_unaudited(
         &self,
         scope: &Scope,
         patient: PatientId,
