@@ -472,6 +472,37 @@ pub fn routes() -> Routes {
             Perm(P::PrescriptionsWrite),
             clinical::rx::cancel,
         )
+        .get("/treatments", Perm(P::TreatmentRead), clinical::cases::list)
+        .post(
+            "/treatments",
+            Perm(P::TreatmentWrite),
+            clinical::cases::create,
+        )
+        .get(
+            "/treatments/{id}",
+            Perm(P::TreatmentRead),
+            clinical::cases::show,
+        )
+        .post(
+            "/treatments/{id}",
+            Perm(P::TreatmentWrite),
+            clinical::cases::act,
+        )
+        .get(
+            "/api/v1/treatments",
+            Perm(P::TreatmentRead),
+            clinical::cases::api_list,
+        )
+        .get(
+            "/api/v1/treatments/{id}",
+            Perm(P::TreatmentRead),
+            clinical::cases::api_get,
+        )
+        .post(
+            "/api/v1/patients/{id}/treatments",
+            Perm(P::TreatmentWrite),
+            clinical::cases::api_create,
+        )
         .get(
             "/prescriptions",
             Perm(P::PrescriptionsRead),

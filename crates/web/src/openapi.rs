@@ -349,6 +349,30 @@ const OPS: &[Op] = &[
     },
     Op {
         method: "GET",
+        path: "/api/v1/treatments",
+        summary: "The organization's treatment cases (one patient's with ?patient=), open ones first; audited.",
+        request: None,
+        status: "200",
+        response: Some("TreatmentCaseList"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/treatments/{id}",
+        summary: "A treatment case with its diagnoses and procedures (chart entries) and the ids of its prescriptions and documents; audited.",
+        request: None,
+        status: "200",
+        response: Some("TreatmentCase"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/patients/{id}/treatments",
+        summary: "Open a treatment case for the patient: title (required), notes, dentist_id.",
+        request: Some("TreatmentCaseNew"),
+        status: "201",
+        response: Some("TreatmentCase"),
+    },
+    Op {
+        method: "GET",
         path: "/api/v1/openapi.json",
         summary: "This document.",
         request: None,
@@ -514,6 +538,19 @@ fn rx_schemas(s: &Value, id: &Value) -> Value {
             "cancelled": {"type": ["object", "null"]}
         }), &["id", "number", "reference", "medicine", "status", "prescriber"]),
         "PrescriptionList": list("Prescription"),
+        "TreatmentCaseNew": obj(json!({"title": s, "notes": s, "dentist_id": id}), &["title"]),
+        "TreatmentCase": obj(json!({
+            "id": id, "number": {"type": "integer"}, "reference": s, "patient_id": id,
+            "dentist_id": {"type": ["string", "null"]}, "title": s, "notes": s,
+            "status": {"enum": ["open", "closed"]}, "opened_at": s, "opened_by": s,
+            "closed_at": {"type": ["string", "null"]}, "version": {"type": "integer"},
+            "counts": {"type": "object"},
+            "diagnoses": {"type": "array", "items": {"$ref": "#/components/schemas/ChartEntry"}},
+            "procedures": {"type": "array", "items": {"$ref": "#/components/schemas/ChartEntry"}},
+            "prescriptions": {"type": "array", "items": id},
+            "documents": {"type": "array", "items": id}
+        }), &["id", "number", "reference", "title", "status"]),
+        "TreatmentCaseList": list("TreatmentCase"),
     })
 }
 

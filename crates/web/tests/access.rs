@@ -56,6 +56,7 @@ struct Fixtures {
     perio_exam: [uuid::Uuid; 2],
     visit: [uuid::Uuid; 2],
     prescription: [uuid::Uuid; 2],
+    case: [uuid::Uuid; 2],
 }
 
 struct Sched {
@@ -296,6 +297,24 @@ async fn add_prescription(
         .id
 }
 
+async fn add_case(app: &TestApp, org: domain::OrgId, patient: domain::PatientId) -> uuid::Uuid {
+    app.db
+        .store
+        .open_case(
+            &domain::Scope::system(org),
+            &store::patients::Actor::system("test"),
+            patient,
+            &domain::clinical::case::CaseText {
+                title: "Crown 16".into(),
+                notes: String::new(),
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .id
+}
+
 async fn add_blockout(app: &TestApp, org: domain::OrgId) -> domain::BlockoutId {
     let scope = domain::Scope::system(org);
     let loc = app.db.store.locations(&scope).await.unwrap()[0].id;
@@ -514,6 +533,10 @@ async fn fill(
             d.path
                 .replace("{id}", &fx.patient[i].to_string())
                 .replace("{rx}", &fx.prescription[i].to_string())
+        }
+        "/treatments/{id}" | "/api/v1/treatments/{id}" => {
+            let i = if tenant == Tenant::Own { 0 } else { 1 };
+            d.path.replace("{id}", &fx.case[i].to_string())
         }
         "/patients/{id}/perio/{exam}/confirm" => {
             let i = if tenant == Tenant::Own { 0 } else { 1 };
@@ -819,6 +842,7 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
         perio_exam: [add_perio_exam(&app, north.id, pn).await, add_perio_exam(&app, south.id, ps).await],
         visit: [add_visit(&app, north.id, pn).await, add_visit(&app, south.id, ps).await],
         prescription: [add_prescription(&app, north.id, pn).await, add_prescription(&app, south.id, ps).await],
+        case: [add_case(&app, north.id, pn).await, add_case(&app, south.id, ps).await],
     };
     let table = route_table();
     let mut checked = 0;

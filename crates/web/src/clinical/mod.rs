@@ -4,6 +4,7 @@
 //! the catalog, with a licensed list's CSV import.
 
 pub mod api;
+pub mod cases;
 pub mod perio;
 pub mod rx;
 pub mod settings;
