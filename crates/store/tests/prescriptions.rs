@@ -35,6 +35,20 @@ async fn clinic(store: &Store, slug: &str) -> Clinic {
     )
     .await;
     let d: UserId = seed_provider(store, org.id, "Dr Élise Côté", Role::Dentist, "#0d9488").await;
+    // Allergies asked: none known (each test records what it needs).
+    store
+        .save_medical_history(
+            &Scope::system(org.id),
+            &Actor::system("test"),
+            p.id,
+            &MedicalHistory {
+                no_known_allergies: true,
+                ..Default::default()
+            },
+            true,
+        )
+        .await
+        .unwrap();
     Clinic {
         org: org.id,
         scope: Scope::system(org.id),
@@ -70,6 +84,7 @@ async fn allergic_to(store: &Store, c: &Clinic, allergies: &[&str], meds: &[&str
                     })
                     .collect(),
                 flags: flags.to_vec(),
+                no_known_allergies: allergies.is_empty(),
                 ..Default::default()
             },
             true,
@@ -223,6 +238,20 @@ dual_test!(fixed_clock async fn active_prescriptions_count_until_they_end_or_are
     store.prescribe(&c.scope, &c.dentist, c.patient, &rx_of(nap, &nm, "")).await.unwrap();
     let all = store.prescriptions(&c.scope, &c.dentist, c.patient).await.unwrap();
     assert_eq!(all.iter().map(|p| p.number).collect::<Vec<_>>(), [3, 2, 1]);
+});
+
+dual_test!(async fn allergies_never_asked_warn_too(db) {
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "rx-unasked").await;
+    let scope = Scope::system(org.id);
+    let p = seed_patient(store, org.id, loc.id, patient_input("Ana", "Lopes", "1990-03-03")).await;
+    let c = Clinic { org: org.id, scope: scope.clone(), patient: p.id, dentist: Actor { id: Some(seed_provider(store, org.id, "Dr A", Role::Dentist, "#111111").await), name: "a".into(), ..Default::default() } };
+    let (para, pm) = medicine(store, &c, "Acetaminophen").await;
+    let w = store.prescription_warnings(&scope, p.id, &pm).await.unwrap();
+    assert_eq!(w.iter().map(|w| w.code.as_str()).collect::<Vec<_>>(), ["history:allergies_unknown"]);
+    let (_, f) = fields(store.prescribe(&scope, &c.dentist, p.id, &rx_of(para, &pm, "")).await.unwrap_err());
+    assert_eq!(f, ["override_reason"]);
+    store.prescribe(&scope, &c.dentist, p.id, &rx_of(para, &pm, "Patient unreachable; acetaminophen only")).await.unwrap();
 });
 
 dual_test!(async fn interactions_with_what_the_patient_takes(db) {

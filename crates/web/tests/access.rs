@@ -289,6 +289,8 @@ async fn add_prescription(
                     quantity: m.medicine.quantity,
                     ..Default::default()
                 },
+                // No medical history recorded: the checks ask for a reason.
+                override_reason: "test fixture".into(),
                 ..Default::default()
             },
         )

@@ -148,6 +148,8 @@ async fn seed_doctor_rx(
                     quantity: m.medicine.quantity,
                     ..Default::default()
                 },
+                // No medical history recorded: the checks ask for a reason.
+                override_reason: "test fixture".into(),
                 ..Default::default()
             },
         )

@@ -309,7 +309,8 @@ pub enum Severity {
 /// One thing the prescriber must see before the prescription is written.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Warning {
-    /// `allergy`, `cross_reactivity`, `interaction`, `duplicate` or `condition`.
+    /// `allergy`, `cross_reactivity`, `interaction`, `duplicate`, `condition`, or `history`
+    /// (nothing recorded about allergies).
     pub kind: String,
     /// A stable code, e.g. `interaction:nsaid+anticoagulant`.
     pub code: String,
@@ -486,6 +487,16 @@ pub fn check(
             out.push(w);
         }
     };
+    if history.allergies.is_empty() && !history.no_known_allergies {
+        push(Warning {
+            kind: "history".into(),
+            code: "history:allergies_unknown".into(),
+            severity: Severity::Moderate,
+            subject: "allergies".into(),
+            en: "No allergy information is recorded: ask the patient and record their allergies (or no known allergies) before prescribing".into(),
+            fr: "Aucune information sur les allergies n'est enregistrée : interrogez le patient et notez ses allergies (ou l'absence d'allergie connue) avant de prescrire".into(),
+        });
+    }
     for a in &history.allergies {
         let subject = if a.reaction.is_empty() {
             a.substance.clone()
@@ -1379,8 +1390,21 @@ mod tests {
                 })
                 .collect(),
             flags: flags.to_vec(),
+            no_known_allergies: allergies.is_empty(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn allergies_never_asked_are_a_warning_of_their_own() {
+        let unknown = MedicalHistory::default();
+        let w = check("Ibuprofen", &[], &unknown, &[]);
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            (w[0].kind.as_str(), w[0].severity),
+            ("history", Severity::Moderate)
+        );
+        assert!(check("Ibuprofen", &[], &history(&[], &[], &[]), &[]).is_empty());
     }
 
     #[test]
