@@ -438,6 +438,11 @@ pub fn routes() -> Routes {
             clinical::visits::create,
         )
         .get(
+            "/patients/{id}/visits/compare",
+            Perm(P::ChartRead),
+            clinical::visits::compare,
+        )
+        .get(
             "/patients/{id}/visits/{visit}",
             Perm(P::ChartRead),
             clinical::visits::show,

@@ -228,3 +228,55 @@ dual_test!(async fn the_perio_chart_over_http(db) {
     assert!(page.body.contains("46 ML: PD -3 mm"), "{}", page.body);
     assert!(page.body.contains(" better"));
 });
+
+dual_test!(fixed_clock async fn two_signed_odontograms_side_by_side(db, clock) {
+    let (app, id) = setup("compare", db).await;
+    let dentist = app.sign_in_as("compare", Role::Dentist).await;
+    let store = &app.db.store;
+    let org = store.org_by_slug("compare").await.unwrap().unwrap();
+    let scope = domain::Scope::system(org.id);
+    let actor = store::patients::Actor::system("test");
+    let pid: domain::PatientId = id.parse().unwrap();
+    // Fewer than two signed visits: said so.
+    let page = app.get_as(&format!("/patients/{id}/visits/compare"), &dentist).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("id=\"compare-empty\""));
+    let permits = store::clinical::ChartPermits { may_complete_dentist_only: true };
+    let chart = |code: &str, tooth: &str, surfaces: &str| domain::clinical::chart::EntryRequest {
+        code: code.into(),
+        tooth: Some(tooth.into()),
+        surfaces: (!surfaces.is_empty()).then(|| surfaces.into()),
+        status: Some("existing".into()),
+        ..Default::default()
+    };
+    let mut ids = Vec::new();
+    for (code, tooth, surfaces) in [("COMP", "16", "MOD"), ("CROWN", "26", "")] {
+        store.add_chart_entries(&scope, &actor, permits, pid, domain::clinical::teeth::Numbering::Fdi, &[chart(code, tooth, surfaces)]).await.unwrap();
+        let v = store.create_visit(&scope, &actor, pid, &store::visits::NewVisit { kind: Some(domain::clinical::visit::VisitKind::Exam), ..Default::default() }).await.unwrap();
+        store.sign_visit(&scope, &actor, pid, v.id, None).await.unwrap();
+        ids.push(v.id);
+        clock.advance(jiff::SignedDuration::from_hours(24 * 180));
+    }
+    // Months went by: a new sign-in.
+    let dentist = app.sign_in_as("compare", Role::Dentist).await;
+    let list = app.get_as(&format!("/patients/{id}/visits"), &dentist).await;
+    assert!(list.body.contains("id=\"compare-link\""));
+    // By default the two latest, the older first; the crown is what the later one adds.
+    let page = app.get_as(&format!("/patients/{id}/visits/compare"), &dentist).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let sides: Vec<&str> = page.body.split("class=\"card compare-side\"").skip(1).collect();
+    assert_eq!(sides.len(), 2);
+    assert!(sides[0].contains("COMP") && !sides[0].contains("CROWN"));
+    assert!(sides[1].contains("CROWN"));
+    let changed = |s: &str| s.split("<li class=\"changed\">").skip(1).map(|l| l.split("</li>").next().unwrap().to_string()).collect::<Vec<_>>();
+    assert!(changed(sides[0]).is_empty(), "{:?}", changed(sides[0]));
+    assert_eq!(changed(sides[1]).len(), 1);
+    assert!(changed(sides[1])[0].contains("CROWN"));
+    assert_eq!(sides.iter().filter(|s| s.contains("<svg")).count(), 2);
+    // Chosen explicitly, the other way round; another patient's or an unknown visit is not found.
+    let page = app.get_as(&format!("/patients/{id}/visits/compare?a={}&b={}", ids[1], ids[0]), &dentist).await;
+    let sides: Vec<&str> = page.body.split("class=\"card compare-side\"").skip(1).collect();
+    assert!(sides[0].contains("CROWN") && changed(sides[0]).len() == 1);
+    let r = app.get_as(&format!("/patients/{id}/visits/compare?a={}&b={}", ids[0], uuid::Uuid::nil()), &dentist).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+});

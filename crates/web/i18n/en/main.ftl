@@ -1100,3 +1100,11 @@ case-field-notes = Notes
 case-field-dentist_id = Dentist
 case-field-item = Item
 case-field-patient_id = Patient
+
+visit-compare = Compare two signed odontograms
+visit-compare-a = Earlier
+visit-compare-b = Later
+visit-compare-go = Compare
+visit-compare-differs = differs
+visit-compare-need-two = Two signed visits are needed to compare their odontograms.
+visit-compare-link = Compare signed odontograms

@@ -1100,3 +1100,11 @@ case-field-notes = Notes
 case-field-dentist_id = Dentiste
 case-field-item = Élément
 case-field-patient_id = Patient
+
+visit-compare = Comparer deux odontogrammes signés
+visit-compare-a = Avant
+visit-compare-b = Après
+visit-compare-go = Comparer
+visit-compare-differs = diffère
+visit-compare-need-two = Il faut deux visites signées pour comparer leurs odontogrammes.
+visit-compare-link = Comparer les odontogrammes signés

@@ -23,7 +23,7 @@ use crate::access::Auth;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::mfa::form_urlencoded_pairs;
-use crate::pages::html_status;
+use crate::pages::{html, html_status};
 use crate::patients::{
     Banner, Choice, FieldErrors, Head, actor, banner, head, parse_patient_id, show_time, today,
 };
@@ -66,6 +66,7 @@ struct ListPage {
     dentists: Vec<Choice>,
     can_write: bool,
     fe: FieldErrors,
+    signed_count: usize,
 }
 
 pub struct AddendumView {
@@ -172,6 +173,7 @@ async fn list_page(
             .collect(),
             can_write: auth.can(Permission::ChartWrite),
             fe,
+            signed_count: visits.iter().filter(|v| v.signed.is_some()).count(),
         },
         status,
     )
@@ -507,4 +509,128 @@ pub async fn act(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// One side of the comparison.
+pub struct CompareSide {
+    pub title: String,
+    pub svg: String,
+    /// (line, changed: not on the other side).
+    pub lines: Vec<(String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "patient_visits_compare.html")]
+struct ComparePage {
+    shell: Shell,
+    banner: Banner,
+    h: Head,
+    signed: Vec<Choice>,
+    signed_b: Vec<Choice>,
+    sides: Vec<CompareSide>,
+    error: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct CompareQuery {
+    #[serde(default)]
+    a: String,
+    #[serde(default)]
+    b: String,
+}
+
+/// `GET /patients/{id}/visits/compare?a=…&b=…`: two signed visits' odontograms side by side,
+/// what differs marked on each side.
+pub async fn compare(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    Query(q): Query<CompareQuery>,
+) -> Result<Response, AppError> {
+    let id = parse_patient_id(&id)?;
+    let scope = auth.scope();
+    let lang = ctx.lang;
+    let who = actor(&auth, &ctx, &ip);
+    let p = state.store.patient(&scope, &who, id).await?;
+    let visits: Vec<Visit> = state
+        .store
+        .visits(&scope, &who, id)
+        .await?
+        .into_iter()
+        .filter(|v| v.snapshot.is_some())
+        .collect();
+    let numbering = state.store.clinical_settings(&scope).await?.numbering;
+    let a: Option<uuid::Uuid> = q.a.parse().ok();
+    let b: Option<uuid::Uuid> = q.b.parse().ok();
+    // By default the two latest signed visits: the older on the left.
+    let (a, b) = match (a, b) {
+        (Some(a), Some(b)) => (Some(a), Some(b)),
+        _ => (visits.get(1).map(|v| v.id), visits.first().map(|v| v.id)),
+    };
+    let choice = |sel: Option<uuid::Uuid>| -> Vec<Choice> {
+        visits
+            .iter()
+            .map(|v| Choice {
+                value: v.id.to_string(),
+                label: format!(
+                    "{} · {}",
+                    show_time(lang, v.created_at),
+                    lang.t(&format!("visit-kind-{}", v.kind.code()))
+                ),
+                selected: Some(v.id) == sel,
+            })
+            .collect()
+    };
+    let find = |x: Option<uuid::Uuid>| x.and_then(|x| visits.iter().find(|v| v.id == x));
+    let mut error = String::new();
+    let mut sides = Vec::new();
+    match (find(a), find(b)) {
+        (Some(va), Some(vb)) => {
+            let view = |v: &Visit| {
+                snapshot_view(lang, numbering, v.snapshot.as_deref().unwrap_or_default())
+            };
+            let (svg_a, lines_a) = view(va);
+            let (svg_b, lines_b) = view(vb);
+            let mark = |mine: &[String], other: &[String]| {
+                mine.iter()
+                    .map(|l| (l.clone(), !other.contains(l)))
+                    .collect::<Vec<_>>()
+            };
+            let title = |v: &Visit| {
+                format!(
+                    "{} · {} · {}",
+                    lang.t(&format!("visit-kind-{}", v.kind.code())),
+                    show_time(lang, v.created_at),
+                    v.signed.as_ref().map(|(by, _)| by.as_str()).unwrap_or("")
+                )
+            };
+            sides.push(CompareSide {
+                title: title(va),
+                svg: svg_a,
+                lines: mark(&lines_a, &lines_b),
+            });
+            sides.push(CompareSide {
+                title: title(vb),
+                svg: svg_b,
+                lines: mark(&lines_b, &lines_a),
+            });
+        }
+        _ if visits.len() < 2 => error = lang.t("visit-compare-need-two"),
+        // Ids that are not this patient's signed visits.
+        _ => return Err(AppError::NotFound),
+    }
+    html(&ComparePage {
+        shell: Shell::build(&state, &ctx).await,
+        banner: banner(&state, lang, &scope, &p).await?,
+        h: Head {
+            chart_tab: true,
+            ..head(lang, today(&state), &p)
+        },
+        signed: choice(a),
+        signed_b: choice(b),
+        sides,
+        error,
+    })
 }
