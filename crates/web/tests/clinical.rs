@@ -280,3 +280,42 @@ dual_test!(fixed_clock async fn two_signed_odontograms_side_by_side(db, clock) {
     let r = app.get_as(&format!("/patients/{id}/visits/compare?a={}&b={}", ids[0], uuid::Uuid::nil()), &dentist).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 });
+
+dual_test!(async fn a_visit_links_todays_appointment(db) {
+    let (app, id) = setup("visit-appt", db).await;
+    let store = &app.db.store;
+    let org = store.org_by_slug("visit-appt").await.unwrap().unwrap();
+    let scope = domain::Scope::system(org.id);
+    let actor = store::patients::Actor::system("test");
+    let pid: domain::PatientId = id.parse().unwrap();
+    let loc = store.locations(&scope).await.unwrap()[0].id;
+    let chair = store.create_operatory(&scope, &actor, loc, &domain::scheduling::OperatoryInput { name: "Op 1".into(), short_name: String::new() }).await.unwrap();
+    let ty = store.save_appointment_type(&scope, &actor, None, &domain::scheduling::AppointmentTypeInput { name: "Exam".into(), colour: "#123456".into(), pattern: "XXX".into(), unit_minutes: 10 }, true).await.unwrap();
+    let dentist_id = test_support::seed_provider(store, org.id, "Dr Visit", Role::Dentist, "#654321").await;
+    let a = store
+        .book_appointment(&scope, &actor, store::scheduling::appointments::Permits { may_override: true }, &store::scheduling::appointments::NewAppointment {
+            location_id: Some(loc),
+            operatory_id: Some(chair.id),
+            patient_id: Some(pid),
+            provider_id: Some(dentist_id),
+            appointment_type_id: Some(ty.id),
+            start: Some(store.now().checked_add(jiff::SignedDuration::from_mins(30)).unwrap()),
+            override_reason: Some("test".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let dentist = app.sign_in_as("visit-appt", Role::Dentist).await;
+    let page = app.get_as(&format!("/patients/{id}/visits"), &dentist).await;
+    assert!(page.body.contains(&format!("<option value=\"{}\" selected>", a.id)), "today's appointment chosen: {}", page.body);
+    let r = app.request(form(&format!("/patients/{id}/visits"), &dentist, &format!("kind=exam&chief_complaint=Check-up&dentist_id=&template=&appointment_id={}", a.id))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let visit = app.get_as(r.header("location").unwrap(), &dentist).await;
+    assert!(visit.body.contains(&format!("href=\"/appointments/{}\" id=\"visit-appointment\"", a.id)));
+    assert!(visit.body.contains("id=\"visit-prescribe\""));
+    // Another patient's appointment is refused by name.
+    let other = seed_patient(store, org.id, loc, patient_input("Ana", "Other", "1990-01-01")).await;
+    let r = app.request(form(&format!("/patients/{}/visits", other.id), &dentist, &format!("kind=exam&chief_complaint=&appointment_id={}", a.id))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("data-field=\"appointment_id\""));
+});

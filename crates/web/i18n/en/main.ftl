@@ -1108,3 +1108,7 @@ visit-compare-go = Compare
 visit-compare-differs = differs
 visit-compare-need-two = Two signed visits are needed to compare their odontograms.
 visit-compare-link = Compare signed odontograms
+visit-appointment = Appointment
+visit-no-appointment = No appointment
+visit-appointment-link = Open the appointment
+visit-prescribe = Prescribe

@@ -1108,3 +1108,7 @@ visit-compare-go = Comparer
 visit-compare-differs = diffère
 visit-compare-need-two = Il faut deux visites signées pour comparer leurs odontogrammes.
 visit-compare-link = Comparer les odontogrammes signés
+visit-appointment = Rendez-vous
+visit-no-appointment = Sans rendez-vous
+visit-appointment-link = Ouvrir le rendez-vous
+visit-prescribe = Prescrire

@@ -64,6 +64,9 @@ struct ListPage {
     kinds: Vec<Choice>,
     templates: Vec<Choice>,
     dentists: Vec<Choice>,
+    /// The patient's appointments around today (the one under way chosen), when the user may
+    /// see the schedule.
+    appointments: Vec<Choice>,
     can_write: bool,
     fe: FieldErrors,
     signed_count: usize,
@@ -87,6 +90,7 @@ struct VisitPage {
     complaint: String,
     soap: Soap,
     signed: bool,
+    appointment_id: String,
     snapshot_svg: String,
     snapshot_lines: Vec<String>,
     addenda: Vec<AddendumView>,
@@ -127,6 +131,11 @@ async fn list_page(
     let who = actor(auth, ctx, ip);
     let p = state.store.patient(&scope, &who, id).await?;
     let visits = state.store.visits(&scope, &who, id).await?;
+    let appointments = if auth.can(Permission::ScheduleRead) {
+        appointment_choices(state, &scope, &who, lang, id).await?
+    } else {
+        Vec::new()
+    };
     html_status(
         &ListPage {
             shell: Shell::build(state, ctx).await,
@@ -174,9 +183,64 @@ async fn list_page(
             can_write: auth.can(Permission::ChartWrite),
             fe,
             signed_count: visits.iter().filter(|v| v.signed.is_some()).count(),
+            appointments,
         },
         status,
     )
+}
+
+/// The patient's appointments from a month ago to tomorrow that took or will take place, for
+/// a visit to link; the one closest to now is chosen when it is today.
+async fn appointment_choices(
+    state: &AppState,
+    scope: &domain::Scope,
+    who: &store::patients::Actor,
+    lang: Lang,
+    id: PatientId,
+) -> Result<Vec<Choice>, AppError> {
+    use domain::scheduling::AppointmentStatus as S;
+    let now = state.store.now();
+    let day = jiff::SignedDuration::from_hours(24);
+    let items: Vec<_> = state
+        .store
+        .patient_appointments(scope, who, id, 50)
+        .await?
+        .into_iter()
+        .filter(|i| {
+            let a = &i.appointment;
+            !matches!(a.status, S::Cancelled | S::NoShow | S::Rescheduled)
+                && a.start > now - day * 30
+                && a.start < now + day
+        })
+        .collect();
+    let closest = items
+        .iter()
+        .min_by_key(|i| now.duration_until(i.appointment.start).abs())
+        .filter(|i| {
+            now.duration_until(i.appointment.start).abs() < jiff::SignedDuration::from_hours(12)
+        })
+        .map(|i| i.appointment.id);
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(std::iter::once(Choice {
+        value: String::new(),
+        label: lang.t("visit-no-appointment"),
+        selected: closest.is_none(),
+    })
+    .chain(items.iter().map(|i| Choice {
+        value: i.appointment.id.to_string(),
+        label: format!(
+            "{}{}",
+            show_time(lang, i.appointment.start),
+            i.type_name
+                .as_ref()
+                .map(|t| format!(" · {t}"))
+                .unwrap_or_default()
+        ),
+        selected: Some(i.appointment.id) == closest,
+    }))
+    .collect())
 }
 
 /// `GET /patients/{id}/visits`
@@ -217,6 +281,7 @@ pub async fn create(
             "chief_complaint" => v.chief_complaint = val,
             "dentist_id" if !val.is_empty() => v.dentist_id = val.parse().ok(),
             "template" if !val.is_empty() => v.template = Some((val, ctx.lang.code().to_string())),
+            "appointment_id" if !val.is_empty() => v.appointment_id = val.parse().ok(),
             _ => {}
         }
     }
@@ -339,6 +404,7 @@ async fn visit_page(
             complaint,
             soap,
             signed: v.signed.is_some(),
+            appointment_id: v.appointment_id.map(|a| a.to_string()).unwrap_or_default(),
             snapshot_svg,
             snapshot_lines,
             addenda: v
