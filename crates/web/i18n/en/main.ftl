@@ -1112,3 +1112,4 @@ visit-appointment = Appointment
 visit-no-appointment = No appointment
 visit-appointment-link = Open the appointment
 visit-prescribe = Prescribe
+chart-legend-bridge = Bridge (abutments and pontic)

@@ -1112,3 +1112,4 @@ visit-appointment = Rendez-vous
 visit-no-appointment = Sans rendez-vous
 visit-appointment-link = Ouvrir le rendez-vous
 visit-prescribe = Prescrire
+chart-legend-bridge = Bridge (piliers et pontique)

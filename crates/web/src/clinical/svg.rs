@@ -90,12 +90,68 @@ pub fn odontogram(d: &Drawing) -> String {
         // Lower rows start after the occlusal plane's gap.
         let gap = if *upper { 0.0 } else { 14.0 };
         let top = MARGIN + row_h * i as f32 + gap;
-        for t in arch_order(*upper, *primary) {
-            tooth(&mut s, d, t, top);
+        let order = arch_order(*upper, *primary);
+        for t in &order {
+            tooth(&mut s, d, *t, top);
         }
+        bridges(&mut s, d, &order, top);
     }
     s.push_str("</svg>");
     s
+}
+
+/// The bridges of one row: runs of neighbouring teeth joined over a gap — at least one
+/// pontic, with the crowned teeth (abutments) or further pontics next to it — drawn as a bar
+/// across the run, in the pontic's status.
+fn bridges(s: &mut String, d: &Drawing, order: &[Tooth], top: f32) {
+    let view = |t: &Tooth| d.view.get(t).cloned().unwrap_or_default();
+    let mut i = 0;
+    while i < order.len() {
+        if view(&order[i]).pontic.is_none() {
+            i += 1;
+            continue;
+        }
+        // A pontic: extend over neighbouring pontics, then take the abutment on each side.
+        let mut start = i;
+        let mut end = i;
+        while end + 1 < order.len() && view(&order[end + 1]).pontic.is_some() {
+            end += 1;
+        }
+        if start > 0 && view(&order[start - 1]).crown.is_some() {
+            start -= 1;
+        }
+        if end + 1 < order.len() && view(&order[end + 1]).crown.is_some() {
+            end += 1;
+        }
+        let status = order[start..=end]
+            .iter()
+            .find_map(|t| view(t).pontic)
+            .unwrap_or(ChartStatus::Existing);
+        if end > start {
+            let first = order[start];
+            let x1 = MARGIN + CELL * column(first) + CELL / 2.0;
+            let x2 = MARGIN + CELL * column(order[end]) + CELL / 2.0;
+            let crown_y = if first.is_upper() {
+                top + 14.0 + ROOT
+            } else {
+                top
+            };
+            let y = crown_y + SQ / 2.0 - 3.0;
+            let teeth: Vec<String> = order[start..=end]
+                .iter()
+                .map(|t| t.show(d.numbering))
+                .collect();
+            let _ = write!(
+                s,
+                r#"<rect class="bridge {}" data-teeth="{}" x="{x1}" y="{y}" width="{}" height="6" rx="3"><title>bridge {}</title></rect>"#,
+                status_class(status),
+                esc(&teeth.join(" ")),
+                x2 - x1,
+                esc(&teeth.join("–"))
+            );
+        }
+        i = end + 1;
+    }
 }
 
 fn tooth(s: &mut String, d: &Drawing, t: Tooth, top: f32) {
@@ -406,6 +462,34 @@ mod tests {
             );
         }
         assert!(svg.contains("class=\"tooth sel\""));
+        assert!(!svg.contains("class=\"bridge"));
         assert_eq!(esc("<a&\"'>"), "&lt;a&amp;&quot;&#39;&gt;");
+    }
+
+    #[test]
+    fn a_bridge_joins_its_abutments_over_the_pontic() {
+        let mark = |fdi: u8, effect: Effect, status: ChartStatus| Mark {
+            site: Site::Tooth(Tooth::from_fdi(fdi).unwrap(), Surfaces::default()),
+            status,
+            effect,
+        };
+        // 14 and 16 crowned, 15 a pontic (existing); 21 to 23 planned, 22 the pontic; a lone
+        // crown on 36 is no bridge.
+        let svg = draw(
+            &[
+                mark(15, Effect::Missing, ChartStatus::Existing),
+                mark(14, Effect::Crown, ChartStatus::Existing),
+                mark(15, Effect::Pontic, ChartStatus::Existing),
+                mark(16, Effect::Crown, ChartStatus::Existing),
+                mark(21, Effect::Crown, ChartStatus::Planned),
+                mark(22, Effect::Pontic, ChartStatus::Planned),
+                mark(23, Effect::Crown, ChartStatus::Planned),
+                mark(36, Effect::Crown, ChartStatus::Existing),
+            ],
+            Dentition::Permanent,
+        );
+        assert_eq!(svg.matches("<rect class=\"bridge ").count(), 2, "{svg}");
+        assert!(svg.contains("class=\"bridge st-exist\" data-teeth=\"16 15 14\""));
+        assert!(svg.contains("class=\"bridge st-plan\" data-teeth=\"21 22 23\""));
     }
 }
