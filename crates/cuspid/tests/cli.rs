@@ -378,6 +378,39 @@ fn generate_is_deterministic_and_refuses_to_run_twice() {
         "{n} appointments for 500 patients over ten years"
     );
     assert_eq!(n, appointments(&err_b), "same seed, same agenda");
+    // About three procedures charted a completed visit (nine in ten are completed).
+    let procedures = |err: &str| -> u64 {
+        err.split(" busy rows and ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no procedures in {err}"))
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let e = procedures(&err_a);
+    let per_visit = e as f64 / n as f64;
+    assert!(
+        (2.2..=3.2).contains(&per_visit),
+        "{e} procedures for {n} appointments"
+    );
+    assert_eq!(e, procedures(&err_b), "same seed, same procedures");
+    // They are in the database, and each charted patient's chart version counts them.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{}", a.path().join("data").join("cuspid.db").display()))
+            .await
+            .unwrap();
+        let (rows, versions, bad): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM chart_entries), (SELECT SUM(version) FROM charts),              (SELECT COUNT(*) FROM chart_entries WHERE status <> 'completed' OR completed_at < recorded_at)",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        assert_eq!((rows as u64, versions as u64, bad), (e, e, 0));
+    });
     assert!(out_a.contains("(200 clinics, 500 patients)"), "{out_a}");
     let org = |s: &str| {
         s.split("organization ")

@@ -282,6 +282,27 @@ dual_test!(
         );
         let s = &db.store;
         let org = org_of(s, "gen-practice-9").await;
+        // The procedure history: every charted patient's chart reads back whole, its version
+        // the number of its entries.
+        let entries = count(s, "SELECT COUNT(*) AS n FROM chart_entries WHERE org_id = $1", org).await;
+        assert!(entries > 10_000, "{entries} procedures");
+        assert_eq!(
+            count(s, "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) AS n FROM charts WHERE org_id = $1", org).await,
+            entries
+        );
+        let row = s
+            .db
+            .fetch_one(Q::new("SELECT patient_id, version FROM charts WHERE org_id = $1 ORDER BY version DESC LIMIT 1").bind(org))
+            .await
+            .unwrap();
+        let patient = domain::PatientId::from_uuid(row.uuid("patient_id").unwrap());
+        let chart = s
+            .chart(&domain::Scope::system(org), &store::patients::Actor::system("test"), patient)
+            .await
+            .unwrap();
+        assert_eq!(chart.entries.len() as i64, row.i64("version").unwrap());
+        assert_eq!(chart.version, row.i64("version").unwrap());
+        assert!(!domain::clinical::chart::odontogram(&chart.marks()).is_empty());
         assert_eq!(
             count(s, "SELECT COUNT(*) AS n FROM patients WHERE org_id = $1", org).await,
             3000

@@ -6,6 +6,12 @@
 //! appointment that holds its time gets its busy rows (chair, patient, the provider in the
 //! pattern's X units), so the generated agenda is one the database would have accepted: a
 //! patient is booked at most once a day, each chair holds one appointment at a time.
+//!
+//! Each completed appointment also charts what was done at it, two to four completed procedures
+//! of the organization's catalog fitting its type (an exam's radiographs, a filling's
+//! composite on a posterior tooth, a root canal and its periapicals), about three a visit:
+//! the procedure history the chart opens with. They come from a random source of their own,
+//! so the agenda is the same with or without them.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -62,6 +68,48 @@ const APPOINTMENT_COLUMNS: &[&str] = &[
     "created_by",
     "updated_at",
 ];
+
+const ENTRY_COLUMNS: &[&str] = &[
+    "id",
+    "org_id",
+    "patient_id",
+    "code_id",
+    "code",
+    "kind",
+    "effect",
+    "tooth",
+    "surfaces",
+    "area",
+    "status",
+    "provider_id",
+    "recorded_by_name",
+    "recorded_at",
+    "completed_at",
+    "completed_by_name",
+    "changed_version",
+];
+
+const CHART_COLUMNS: &[&str] = &["patient_id", "org_id", "version", "updated_at"];
+
+/// What each appointment type (in [`TYPES`] order) charts: (code, chance out of 100).
+const DONE: &[&[(&str, u32)]] = &[
+    &[
+        ("RECALL", 100),
+        ("CLEAN", 100),
+        ("BW", 50),
+        ("FLUOR", 30),
+        ("PA", 20),
+    ],
+    &[("COMP", 100), ("COMP", 40), ("PA", 60), ("EXAM", 30)],
+    &[("CROWN", 100), ("PA", 100), ("EXAM", 30)],
+    &[("RCT", 100), ("PA", 100), ("PA", 70), ("EXAM", 30)],
+    &[("EXAM", 100), ("PA", 80), ("PANO", 40), ("BW", 60)],
+];
+
+const POSTERIOR: &[u8] = &[
+    14, 15, 16, 17, 24, 25, 26, 27, 34, 35, 36, 37, 44, 45, 46, 47,
+];
+const SURFACES: &[&str] = &["O", "MO", "DO", "MOD", "OB", "OL"];
 
 const BUSY_COLUMNS: &[&str] = &[
     "appointment_id",
@@ -217,6 +265,22 @@ pub fn appointments<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Resul
                     r.uuid("id").map_err(|e| e.to_string())?,
                 ));
         }
+        // The catalog (stored on first read) and a random source of the procedures' own.
+        let catalog: std::collections::HashMap<String, store::clinical::ProcedureCode> = store
+            .procedure_codes(&Scope::system(g.org))
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|c| (c.entry.code.clone(), c))
+            .collect();
+        let mut prng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(
+            0x0d07_0c0d ^ (g.org.as_uuid().as_u128() as u64),
+        );
+        let mut versions: std::collections::HashMap<PatientId, i64> =
+            std::collections::HashMap::new();
+        let mut entries = BatchInsert::new("chart_entries", ENTRY_COLUMNS);
+        let mut pending_entries: Vec<Vec<Val>> = Vec::new();
+        let mut entry_rows = 0u64;
         let first = Date::new(2027 - g.years as i16, 1, 1).map_err(|e| e.to_string())?;
         let last = Date::new(2026, 12, 31).map_err(|e| e.to_string())?;
         let now = jiff::Timestamp::from_second(1_796_169_600).map_err(|e| e.to_string())?; // 2026-12-02
@@ -368,6 +432,73 @@ pub fn appointments<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Resul
                             )
                             .await
                             .map_err(|e| e.to_string())?;
+                        if status == "completed" {
+                            let kind = types.iter().position(|x| x.0 == *ty).unwrap_or(0);
+                            let mut tooth: u8 = POSTERIOR[prng.random_range(0..POSTERIOR.len())];
+                            for (code, chance) in DONE.get(kind).copied().unwrap_or_default() {
+                                if prng.random_range(0..100) >= *chance {
+                                    continue;
+                                }
+                                let Some(pc) = catalog.get(*code) else {
+                                    continue;
+                                };
+                                let (t_val, srf, area) = match pc.entry.site {
+                                    domain::clinical::catalog::SiteRule::Mouth => (None, 0u8, None),
+                                    domain::clinical::catalog::SiteRule::Tooth => {
+                                        (Some(tooth), 0, None)
+                                    }
+                                    domain::clinical::catalog::SiteRule::Surfaces => {
+                                        // A second filling goes on another tooth.
+                                        if *code == "COMP" && prng.random_bool(0.5) {
+                                            tooth =
+                                                POSTERIOR[prng.random_range(0..POSTERIOR.len())];
+                                        }
+                                        let bits = domain::clinical::teeth::Tooth::from_fdi(tooth)
+                                            .and_then(|t| {
+                                                domain::clinical::teeth::Surfaces::parse_for(
+                                                    SURFACES[prng.random_range(0..SURFACES.len())],
+                                                    t,
+                                                )
+                                                .ok()
+                                            })
+                                            .map(|x| x.bits())
+                                            .unwrap_or(0);
+                                        (Some(tooth), bits, None)
+                                    }
+                                    domain::clinical::catalog::SiteRule::Area => {
+                                        (None, 0, Some("UR"))
+                                    }
+                                };
+                                let v = versions.entry(patient).or_insert(0);
+                                *v += 1;
+                                // A UUIDv7 of the visit's time, from the procedures' own source.
+                                let id = uuid::Builder::from_unix_timestamp_millis(
+                                    u64::try_from(t / 1000).unwrap_or(0),
+                                    &prng.random::<[u8; 10]>(),
+                                )
+                                .into_uuid();
+                                pending_entries.push(vec![
+                                    id.into(),
+                                    g.org.into(),
+                                    patient.into(),
+                                    pc.id.as_uuid().into(),
+                                    pc.entry.code.as_str().into(),
+                                    pc.entry.kind.code().into(),
+                                    pc.entry.effect.code().into(),
+                                    Val::I64(t_val.map(i64::from)),
+                                    i64::from(srf).into(),
+                                    area.map(str::to_string).into(),
+                                    "completed".into(),
+                                    c.provider.into(),
+                                    "generate".into(),
+                                    ts(t),
+                                    ts(end),
+                                    "generate".into(),
+                                    (*v).into(),
+                                ]);
+                                entry_rows += 1;
+                            }
+                        }
                         if matches!(status, "completed" | "confirmed" | "scheduled") {
                             let mut rows = vec![
                                 ("chair", c.id, t, end),
@@ -403,6 +534,13 @@ pub fn appointments<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Resul
                                 busy.push(&mut tx, row).await.map_err(|e| e.to_string())?;
                             }
                             busy.flush(&mut tx).await.map_err(|e| e.to_string())?;
+                            for row in pending_entries.drain(..) {
+                                entries
+                                    .push(&mut tx, row)
+                                    .await
+                                    .map_err(|e| e.to_string())?;
+                            }
+                            entries.flush(&mut tx).await.map_err(|e| e.to_string())?;
                             tx.commit().await.map_err(|e| e.to_string())?;
                             tx = store.db.begin().await.map_err(|e| e.to_string())?;
                             in_tx = 0;
@@ -434,9 +572,35 @@ pub fn appointments<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Resul
             busy.push(&mut tx, row).await.map_err(|e| e.to_string())?;
         }
         busy.flush(&mut tx).await.map_err(|e| e.to_string())?;
+        for row in pending_entries.drain(..) {
+            entries
+                .push(&mut tx, row)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        entries.flush(&mut tx).await.map_err(|e| e.to_string())?;
+        // Each charted patient's chart version: the number of entries charted.
+        let mut charts = BatchInsert::new("charts", CHART_COLUMNS);
+        let mut charted: Vec<(PatientId, i64)> = versions.into_iter().collect();
+        charted.sort();
+        for (patient, version) in &charted {
+            charts
+                .push(
+                    &mut tx,
+                    vec![
+                        (*patient).into(),
+                        g.org.into(),
+                        (*version).into(),
+                        Val::I64(Some(now.as_microsecond())),
+                    ],
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        charts.flush(&mut tx).await.map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;
         let line = format!(
-            "appointments done: {total} with {busy_rows} busy rows in {:.1} s",
+            "appointments done: {total} with {busy_rows} busy rows and {entry_rows} charted procedures in {:.1} s",
             started.elapsed().as_secs_f64()
         );
         if g.progress.is_hidden() {
@@ -444,7 +608,7 @@ pub fn appointments<'a>(store: &'a Store, g: &'a mut Gen) -> BoxFuture<'a, Resul
         } else {
             g.progress.println(line);
         }
-        g.rows += total + busy_rows;
+        g.rows += total + busy_rows + entry_rows + charted.len() as u64;
         Ok(())
     })
 }
