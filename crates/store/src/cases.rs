@@ -221,7 +221,10 @@ impl Store {
                 self.patient_row(scope, p).await?;
                 self.db
                     .fetch_all(
-                        Q::new(
+                        // `+org_id` on SQLite: the patient's index, not the organization's.
+                        Q::fork(
+                            "SELECT * FROM treatment_cases WHERE +org_id = $1 AND patient_id = $2 \
+                             ORDER BY status DESC, opened_at DESC, number DESC LIMIT $3",
                             "SELECT * FROM treatment_cases WHERE org_id = $1 AND patient_id = $2 \
                              ORDER BY status DESC, opened_at DESC, number DESC LIMIT $3",
                         )
@@ -316,19 +319,15 @@ impl Store {
             .await?
             .into_iter()
             .partition(|d| has(ItemKind::Document, d.id.as_uuid()));
-        let mut tx = self.begin().await?;
-        tx.audit(
-            self,
-            scope.org(),
-            actor.entry(
-                "case.read",
-                Some(case.patient_id),
-                &format!("treatment_case:{id}"),
-                json!({ "number": case.number }),
-            ),
+        self.audit_once(
+            scope,
+            actor,
+            "case.read",
+            Some(case.patient_id),
+            &format!("treatment_case:{id}"),
+            json!({ "number": case.number }),
         )
         .await?;
-        tx.commit().await?;
         Ok(CaseDetail {
             case,
             patient,

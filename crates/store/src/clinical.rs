@@ -425,10 +425,19 @@ impl Store {
         let rows = self
             .db
             .fetch_all(
-                Q::generated(format!(
-                    "SELECT {ENTRY_COLUMNS} FROM chart_entries e JOIN procedure_codes c ON c.id = e.code_id \
-                     WHERE e.patient_id = $1 AND e.org_id = $2 ORDER BY e.recorded_at, e.id"
-                ))
+                // On SQLite the unary `+` keeps the planner off the organization's index (all
+                // its entries, in date order) for the patient's own: without statistics it
+                // preferred the former, a scan of every chart of the organization.
+                Q::generated_fork(
+                    format!(
+                        "SELECT {ENTRY_COLUMNS} FROM chart_entries e JOIN procedure_codes c ON c.id = e.code_id \
+                         WHERE e.patient_id = $1 AND +e.org_id = $2 ORDER BY e.recorded_at, e.id"
+                    ),
+                    format!(
+                        "SELECT {ENTRY_COLUMNS} FROM chart_entries e JOIN procedure_codes c ON c.id = e.code_id \
+                         WHERE e.patient_id = $1 AND e.org_id = $2 ORDER BY e.recorded_at, e.id"
+                    ),
+                )
                 .bind(patient)
                 .bind(scope.org()),
             )

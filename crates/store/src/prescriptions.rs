@@ -628,18 +628,12 @@ impl Store {
         action: &str,
         details: serde_json::Value,
     ) -> Result<(), WriteError> {
-        let mut tx = self.begin().await?;
         let subject = patient
             .map(|p| format!("patient:{p}"))
             .unwrap_or_else(|| "prescriptions".into());
-        tx.audit(
-            self,
-            scope.org(),
-            actor.entry(action, patient, &subject, details),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(self
+            .audit_once(scope, actor, action, patient, &subject, details)
+            .await?)
     }
 
     pub(crate) async fn prescriptions_unaudited(
@@ -651,7 +645,9 @@ impl Store {
         let rows = self
             .db
             .fetch_all(
-                Q::new(
+                // `+org_id` on SQLite: the patient's index, not the organization's.
+                Q::fork(
+                    "SELECT * FROM prescriptions WHERE patient_id = $1 AND +org_id = $2 ORDER BY prescribed_at DESC, number DESC",
                     "SELECT * FROM prescriptions WHERE patient_id = $1 AND org_id = $2 ORDER BY prescribed_at DESC, number DESC",
                 )
                 .bind(patient)

@@ -257,20 +257,10 @@ impl Store {
         action: &str,
         details: serde_json::Value,
     ) -> Result<(), WriteError> {
-        let mut tx = self.begin().await?;
-        tx.audit(
-            self,
-            scope.org(),
-            actor.entry(
-                action,
-                Some(patient),
-                &format!("patient:{patient}"),
-                details,
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let subject = format!("patient:{patient}");
+        Ok(self
+            .audit_once(scope, actor, action, Some(patient), &subject, details)
+            .await?)
     }
 
     async fn visit_unaudited(

@@ -208,6 +208,24 @@ impl Browser {
         }
     }
 
+    /// Waits up to 15 s until `script` (a JS expression) is true; otherwise saves the
+    /// screenshot `shot` and fails, naming `what`.
+    pub async fn wait_js(&self, script: &str, what: &str, shot: &str) {
+        for _ in 0..150 {
+            let v = self
+                .client
+                .execute(&format!("return !!({script});"), vec![])
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            if v == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.screenshot(shot).await;
+        panic!("never: {what} ({script})");
+    }
+
     /// The path (and query) of the page shown.
     pub async fn path(&self) -> String {
         let url = self

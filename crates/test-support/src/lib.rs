@@ -667,3 +667,58 @@ pub async fn seed_provider(
     tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
     id
 }
+
+/// A prescription for `patient` of the catalog's `medicine` (by name) with its default order,
+/// written by a new provider; `reason` answers the checks' warnings (a patient without a
+/// medical history gets one). Returns its id.
+pub async fn seed_prescription(
+    store: &Store,
+    org: OrgId,
+    patient: domain::PatientId,
+    medicine: &str,
+    reason: &str,
+) -> uuid::Uuid {
+    let scope = Scope::system(org);
+    let dentist = seed_provider(
+        store,
+        org,
+        "Dr Rx",
+        domain::identity::Role::Dentist,
+        "#224466",
+    )
+    .await;
+    let m = store
+        .medicines(&scope)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .find(|m| m.medicine.name == medicine)
+        .unwrap_or_else(|| panic!("{medicine} is not in the catalog"));
+    store
+        .prescribe(
+            &scope,
+            &store::patients::Actor {
+                id: Some(dentist),
+                name: "dr-rx".into(),
+                ..Default::default()
+            },
+            patient,
+            &store::prescriptions::NewPrescription {
+                medicine_id: Some(m.id),
+                order: domain::clinical::rx::Order {
+                    dose: m.medicine.dose.clone(),
+                    route: m.medicine.route.clone(),
+                    frequency: m.medicine.frequency.clone(),
+                    duration_days: m.medicine.duration_days,
+                    quantity: m.medicine.quantity,
+                    refills: 0,
+                    instructions: m.medicine.directions.clone(),
+                },
+                visit_id: None,
+                override_reason: reason.into(),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id
+}

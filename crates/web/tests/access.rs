@@ -260,43 +260,9 @@ async fn add_prescription(
     org: domain::OrgId,
     patient: domain::PatientId,
 ) -> uuid::Uuid {
-    let scope = domain::Scope::system(org);
-    let store = &app.db.store;
-    let dentist = test_support::seed_provider(store, org, "Dr Rx", Role::Dentist, "#224466").await;
-    let m = store
-        .medicines(&scope)
+    // No medical history recorded: the checks ask for a reason.
+    test_support::seed_prescription(&app.db.store, org, patient, "Acetaminophen", "test fixture")
         .await
-        .unwrap()
-        .into_iter()
-        .find(|m| m.medicine.name == "Acetaminophen")
-        .unwrap();
-    store
-        .prescribe(
-            &scope,
-            &store::patients::Actor {
-                id: Some(dentist),
-                name: "dr-rx".into(),
-                ..Default::default()
-            },
-            patient,
-            &store::prescriptions::NewPrescription {
-                medicine_id: Some(m.id),
-                order: domain::clinical::rx::Order {
-                    dose: m.medicine.dose.clone(),
-                    route: m.medicine.route.clone(),
-                    frequency: m.medicine.frequency.clone(),
-                    duration_days: m.medicine.duration_days,
-                    quantity: m.medicine.quantity,
-                    ..Default::default()
-                },
-                // No medical history recorded: the checks ask for a reason.
-                override_reason: "test fixture".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .id
 }
 
 async fn add_case(app: &TestApp, org: domain::OrgId, patient: domain::PatientId) -> uuid::Uuid {

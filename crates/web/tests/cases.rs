@@ -47,7 +47,7 @@ dual_test!(async fn a_case_from_the_patient_with_its_diagnosis_procedure_and_pre
     store.add_chart_entries(&scope, &actor, permits, q.id, domain::clinical::teeth::Numbering::Fdi, &[entry("CROWN", None, "planned")]).await.unwrap();
     let entries = store.chart(&scope, &actor, p.id).await.unwrap().entries;
     let other_entry = store.chart(&scope, &actor, q.id).await.unwrap().entries[0].id;
-    let dentist_user = seed_doctor_rx(store, &scope, p.id).await;
+    let dentist_user = test_support::seed_prescription(store, org.id, p.id, "Ibuprofen", "test fixture").await;
     let app = TestApp::new(db).await;
     let dentist = app.sign_in_as("cases", Role::Dentist).await;
 
@@ -113,47 +113,3 @@ dual_test!(async fn a_case_from_the_patient_with_its_diagnosis_procedure_and_pre
     assert_eq!(app.get_as("/treatments", &receptionist).await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.get_as(&case_path, &receptionist).await.status, StatusCode::FORBIDDEN);
 });
-
-/// A prescription for the patient by a provider; returns its id.
-async fn seed_doctor_rx(
-    store: &store::Store,
-    scope: &domain::Scope,
-    patient: domain::PatientId,
-) -> uuid::Uuid {
-    let d =
-        test_support::seed_provider(store, scope.org(), "Dr Case", Role::Dentist, "#123456").await;
-    let m = store
-        .medicines(scope)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|m| m.medicine.name == "Ibuprofen")
-        .unwrap();
-    store
-        .prescribe(
-            scope,
-            &store::patients::Actor {
-                id: Some(d),
-                name: "dr".into(),
-                ..Default::default()
-            },
-            patient,
-            &store::prescriptions::NewPrescription {
-                medicine_id: Some(m.id),
-                order: domain::clinical::rx::Order {
-                    dose: m.medicine.dose.clone(),
-                    route: m.medicine.route.clone(),
-                    frequency: m.medicine.frequency.clone(),
-                    duration_days: m.medicine.duration_days,
-                    quantity: m.medicine.quantity,
-                    ..Default::default()
-                },
-                // No medical history recorded: the checks ask for a reason.
-                override_reason: "test fixture".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .id
-}

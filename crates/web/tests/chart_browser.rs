@@ -18,19 +18,7 @@ use test_support::{
 };
 
 async fn wait_js(b: &Browser, script: &str, what: &str) {
-    for _ in 0..150 {
-        let v = b
-            .client
-            .execute(&format!("return !!({script});"), vec![])
-            .await
-            .unwrap();
-        if v == json!(true) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    b.screenshot("chart-failure").await;
-    panic!("never: {what} ({script})");
+    b.wait_js(script, what, "chart-failure").await;
 }
 
 /// Surfaces of a tooth drawn as planned, in the order the drawing has them.

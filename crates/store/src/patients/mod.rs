@@ -878,6 +878,26 @@ impl Store {
         }
     }
 
+    /// Records one event in its own transaction (a read of a record).
+    pub(crate) async fn audit_once(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        action: &str,
+        patient: Option<PatientId>,
+        subject: &str,
+        details: serde_json::Value,
+    ) -> DbResult<()> {
+        let mut tx = self.begin().await?;
+        tx.audit(
+            self,
+            scope.org(),
+            actor.entry(action, patient, subject, details),
+        )
+        .await?;
+        tx.commit().await
+    }
+
     /// Records that `listed` patients were shown (a search result, a list).
     pub async fn audit_listing(
         &self,
