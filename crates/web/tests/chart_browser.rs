@@ -8,8 +8,6 @@
 //! site, the cursor following the probing order. Screenshots go to
 //! target/screenshots/chart-*.png and perio-*.png.
 
-use std::time::Duration;
-
 use fantoccini::key::Key;
 use serde_json::json;
 use test_support::{
