@@ -39,6 +39,7 @@ const PARTS: &[(&str, Part)] = &[
     ("scheduling", scheduling::create),
     ("charts", clinical::create),
     ("prescriptions", clinical::prescriptions),
+    ("perio", clinical::perio),
 ];
 
 /// The demo users' domain: `<role>@demo.cuspid.test`.

@@ -630,6 +630,12 @@ fn audit_verify_passes_an_intact_chain_and_names_the_first_broken_event() {
                 .unwrap();
         assert!(n >= 10, "{n} demo prescriptions");
         assert_eq!(warned, 0);
+        // And perio charts, through the store's range checks.
+        let (exams,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM perio_exams")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert!(exams >= 20, "{exams} demo perio exams");
         sqlx::query("DROP TRIGGER audit_events_no_update")
             .execute(&mut c)
             .await

@@ -148,6 +148,30 @@ pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[
         field: crate::visits::ADDENDUM_FIELD,
         index: None,
     },
+    EncryptedField {
+        table: "prescriptions",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "record_enc",
+        field: crate::prescriptions::RECORD_FIELD,
+        index: None,
+    },
+    EncryptedField {
+        table: "prescriptions",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "cancel_reason_enc",
+        field: crate::prescriptions::CANCEL_FIELD,
+        index: None,
+    },
+    EncryptedField {
+        table: "treatment_cases",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "record_enc",
+        field: crate::cases::RECORD_FIELD,
+        index: None,
+    },
 ];
 
 impl Store {

@@ -230,6 +230,12 @@ impl Store {
 /// from each in this order. Every context adds its tables here (a test checks that every table
 /// with an `org_id` column is listed here or in [`KEPT_TABLES`]).
 pub const TENANT_TABLES: &[&str] = &[
+    "treatment_case_items",
+    "treatment_cases",
+    "treatment_case_counters",
+    "prescriptions",
+    "prescription_counters",
+    "medicines",
     "visit_addenda",
     "visits",
     "perio_exams",

@@ -305,6 +305,10 @@ dual_test!(async fn a_visit_links_todays_appointment(db) {
         })
         .await
         .unwrap();
+    store
+        .add_chart_entries(&scope, &actor, store::clinical::ChartPermits { may_complete_dentist_only: true }, pid, domain::clinical::teeth::Numbering::Fdi, &[domain::clinical::chart::EntryRequest { code: "CROWN".into(), tooth: Some("36".into()), status: Some("planned".into()), ..Default::default() }])
+        .await
+        .unwrap();
     let dentist = app.sign_in_as("visit-appt", Role::Dentist).await;
     let page = app.get_as(&format!("/patients/{id}/visits"), &dentist).await;
     assert!(page.body.contains(&format!("<option value=\"{}\" selected>", a.id)), "today's appointment chosen: {}", page.body);
@@ -313,6 +317,10 @@ dual_test!(async fn a_visit_links_todays_appointment(db) {
     let visit = app.get_as(r.header("location").unwrap(), &dentist).await;
     assert!(visit.body.contains(&format!("href=\"/appointments/{}\" id=\"visit-appointment\"", a.id)));
     assert!(visit.body.contains("id=\"visit-prescribe\""));
+    // The pre-exam review: no earlier visit, the crown planned on 36.
+    let review = visit.body.split("id=\"pre-exam\"").nth(1).expect("a pre-exam review").split("</section>").next().unwrap();
+    assert!(review.contains("First visit here."));
+    assert!(review.contains("CROWN") && review.contains("36"), "{review}");
     // Another patient's appointment is refused by name.
     let other = seed_patient(store, org.id, loc, patient_input("Ana", "Other", "1990-01-01")).await;
     let r = app.request(form(&format!("/patients/{}/visits", other.id), &dentist, &format!("kind=exam&chief_complaint=&appointment_id={}", a.id))).await;

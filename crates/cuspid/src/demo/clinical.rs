@@ -290,3 +290,93 @@ pub fn prescriptions<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), S
         Ok(())
     })
 }
+
+/// The demo perio charts: about one adult in four was probed by the demo hygienist — most with
+/// healthy gums, some with gingivitis (shallow pockets that bleed), some with periodontitis
+/// (deeper pockets and recession on the molars, the odd mobile tooth and furcation) — every
+/// tooth the chart does not show missing, through the store's range checks.
+pub fn perio<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> {
+    Box::pin(async move {
+        use domain::clinical::perio::{PerioExam, SiteReading, ToothReading};
+        use domain::clinical::teeth::arch_order;
+        let store = ctx.store;
+        let scope = ctx.scope.clone();
+        let actor = match store
+            .user_by_email(&format!("hygienist@{}", super::EMAIL_DOMAIN))
+            .await
+            .map_err(err)?
+        {
+            Some(u) => Actor {
+                id: Some(u.id),
+                name: u.email.clone(),
+                ..Default::default()
+            },
+            None => Actor::system("demo"),
+        };
+        let mut rng = StdRng::seed_from_u64(0x9e10_2026);
+        let today = store.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+        let rows = store
+            .db
+            .fetch_all(
+                Q::new("SELECT id, birth_date FROM patients WHERE org_id = $1 AND status = 'active' ORDER BY chart_number")
+                    .bind(scope.org()),
+            )
+            .await
+            .map_err(err)?;
+        for r in rows {
+            let age = r
+                .string("birth_date")
+                .ok()
+                .and_then(|b| b.parse::<jiff::civil::Date>().ok())
+                .map(|b| i64::from(today.year() - b.year()))
+                .unwrap_or(40);
+            if age < 18 || !rng.random_bool(0.25) {
+                continue;
+            }
+            let id = PatientId::from_uuid(r.uuid("id").map_err(err)?);
+            let chart = store.chart(&scope, &actor, id).await.map_err(err)?;
+            let view = domain::clinical::chart::odontogram(&chart.marks());
+            // 0–59 healthy, 60–84 gingivitis, 85–99 periodontitis.
+            let profile = rng.random_range(0..100);
+            let mut exam = PerioExam::default();
+            for upper in [true, false] {
+                for t in arch_order(upper, false) {
+                    if view
+                        .get(&t)
+                        .is_some_and(|v| v.missing && v.implant.is_none())
+                    {
+                        continue;
+                    }
+                    let molar = matches!(t.fdi() % 10, 6..=8);
+                    let mut reading = ToothReading::default();
+                    for site in reading.sites.iter_mut() {
+                        let (pd, gm, bleeds) = match profile {
+                            0..=59 => (rng.random_range(1..=3), 0, 0.05),
+                            60..=84 => (rng.random_range(2..=4), 0, 0.3),
+                            _ if molar => (rng.random_range(4..=7), rng.random_range(0..=3), 0.45),
+                            _ => (rng.random_range(2..=5), rng.random_range(0..=2), 0.3),
+                        };
+                        *site = SiteReading {
+                            pd: Some(pd),
+                            gm: Some(gm),
+                            bleeding: rng.random_bool(bleeds),
+                            suppuration: profile >= 85 && molar && rng.random_bool(0.05),
+                            plaque: rng.random_bool(if profile >= 60 { 0.45 } else { 0.15 }),
+                            calculus: rng.random_bool(if profile >= 60 { 0.25 } else { 0.05 }),
+                        };
+                    }
+                    if profile >= 85 && molar {
+                        reading.mobility = rng.random_bool(0.3).then_some(1);
+                        reading.furcation = rng.random_bool(0.4).then(|| rng.random_range(1..=2));
+                    }
+                    exam.teeth.insert(t, reading);
+                }
+            }
+            store
+                .save_perio_exam(&scope, &actor, id, &exam)
+                .await
+                .map_err(|e| format!("demo perio: {e}"))?;
+        }
+        Ok(())
+    })
+}

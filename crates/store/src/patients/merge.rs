@@ -31,6 +31,8 @@ pub const PATIENT_LINKS: &[(&str, &str)] = &[
     ("perio_exams", "patient_id"),
     ("visits", "patient_id"),
     ("visit_addenda", "patient_id"),
+    ("prescriptions", "patient_id"),
+    ("treatment_cases", "patient_id"),
 ];
 
 /// Tables with a `patient_id` column that a merge does not move, and why: the audit trail is

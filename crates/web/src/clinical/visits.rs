@@ -72,6 +72,105 @@ struct ListPage {
     signed_count: usize,
 }
 
+/// What the clinician reviews before the exam (the medical alerts are in the banner).
+pub struct Review {
+    pub last_visit: Option<(String, String)>,
+    pub planned: Vec<String>,
+    pub planned_more: usize,
+    pub cases: Vec<(String, String)>,
+    pub prescriptions: Vec<(String, String)>,
+}
+
+/// The last visit before this one, the work planned on the chart, the open treatment cases
+/// and the active prescriptions (each only for a user who may see it).
+async fn review(
+    state: &AppState,
+    auth: &Auth,
+    who: &store::patients::Actor,
+    lang: Lang,
+    id: PatientId,
+    v: &Visit,
+) -> Result<Review, AppError> {
+    let scope = auth.scope();
+    let numbering = state.store.clinical_settings(&scope).await?.numbering;
+    let last_visit = state
+        .store
+        .visits(&scope, who, id)
+        .await?
+        .into_iter()
+        .find(|x| x.id != v.id && x.created_at <= v.created_at)
+        .map(|x| {
+            let r = row(lang, &x);
+            (
+                format!("/patients/{id}/visits/{}", x.id),
+                [r.kind, r.when, r.complaint]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+            )
+        });
+    let planned: Vec<String> = state
+        .store
+        .chart(&scope, who, id)
+        .await?
+        .entries
+        .iter()
+        .filter(|e| !e.is_void() && e.status == ChartStatus::Planned)
+        .map(|e| {
+            let (site, surfaces) = super::show_site(e.site, numbering);
+            [format!("{} {}", e.code, e.name), site, surfaces]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        })
+        .collect();
+    let cases = if auth.can(Permission::TreatmentRead) {
+        state
+            .store
+            .cases(&scope, who, Some(id), 20)
+            .await?
+            .into_iter()
+            .filter(|l| l.case.open)
+            .map(|l| {
+                (
+                    format!("/treatments/{}", l.case.id),
+                    format!("{} · {}", l.case.reference(), l.case.text.title),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let now = state.store.now();
+    let prescriptions = if auth.can(Permission::PrescriptionsRead) {
+        state
+            .store
+            .prescriptions(&scope, who, id)
+            .await?
+            .into_iter()
+            .filter(|p| p.active_at(now))
+            .map(|p| {
+                (
+                    format!("/patients/{id}/prescriptions/{}", p.id),
+                    format!("{} · {}", p.reference(), p.medicine.label()),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    const SHOWN: usize = 12;
+    Ok(Review {
+        last_visit,
+        planned_more: planned.len().saturating_sub(SHOWN),
+        planned: planned.into_iter().take(SHOWN).collect(),
+        cases,
+        prescriptions,
+    })
+}
+
 pub struct AddendumView {
     pub text: String,
     pub by: String,
@@ -90,6 +189,8 @@ struct VisitPage {
     complaint: String,
     soap: Soap,
     signed: bool,
+    /// The pre-exam review of an open visit.
+    review: Option<Review>,
     appointment_id: String,
     snapshot_svg: String,
     snapshot_lines: Vec<String>,
@@ -390,6 +491,10 @@ async fn visit_page(
     let (complaint, soap) = typed
         .filter(|_| v.signed.is_none())
         .unwrap_or_else(|| (v.chief_complaint.clone(), v.soap.clone()));
+    let review = match v.signed {
+        None => Some(review(state, auth, &who, lang, id, &v).await?),
+        Some(_) => None,
+    };
     html_status(
         &VisitPage {
             shell: Shell::build(state, ctx).await,
@@ -404,6 +509,7 @@ async fn visit_page(
             complaint,
             soap,
             signed: v.signed.is_some(),
+            review,
             appointment_id: v.appointment_id.map(|a| a.to_string()).unwrap_or_default(),
             snapshot_svg,
             snapshot_lines,
