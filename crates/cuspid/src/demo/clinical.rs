@@ -292,7 +292,7 @@ pub fn prescriptions<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), S
 }
 
 /// The demo perio charts: about one adult in four was probed by the demo hygienist — most with
-/// healthy gums, some with gingivitis (shallow pockets that bleed), some with periodontitis
+/// healthy gums, some with gingivitis (normal depths that bleed), some with periodontitis
 /// (deeper pockets and recession on the molars, the odd mobile tooth and furcation) — every
 /// tooth the chart does not show missing, through the store's range checks.
 pub fn perio<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> {
@@ -352,7 +352,8 @@ pub fn perio<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> 
                     for site in reading.sites.iter_mut() {
                         let (pd, gm, bleeds) = match profile {
                             0..=59 => (rng.random_range(1..=3), 0, 0.05),
-                            60..=84 => (rng.random_range(2..=4), 0, 0.3),
+                            // Gingivitis bleeds; it does not deepen the pockets.
+                            60..=84 => (rng.random_range(2..=3), 0, 0.3),
                             _ if molar => (rng.random_range(4..=7), rng.random_range(0..=3), 0.45),
                             _ => (rng.random_range(2..=5), rng.random_range(0..=2), 0.3),
                         };
