@@ -250,10 +250,8 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let pid = PatientId::from_uuid(r.uuid("patient_id")?);
-            let patient = match self.patient_summary(scope, pid).await {
-                Ok(p) => p,
-                Err(WriteError::Invalid(d)) if d.code == ErrorCode::NotFound => continue,
-                Err(e) => return Err(e),
+            let Some(patient) = self.visible_patient(scope, pid).await? else {
+                continue;
             };
             out.push(ListedCase {
                 case: self.case_from_row(scope, r).await?,

@@ -182,7 +182,7 @@ impl Store {
         scope: &Scope,
         id: uuid::Uuid,
     ) -> DbResult<Option<CatalogMedicine>> {
-        self.medicines(scope).await?;
+        // Ids come from the catalog: a lookup by id needs no seeding.
         self.db
             .fetch_optional(
                 Q::new("SELECT * FROM medicines WHERE id = $1 AND org_id = $2")
@@ -597,11 +597,8 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let pid = PatientId::from_uuid(r.uuid("patient_id")?);
-            let patient = match self.patient_summary(scope, pid).await {
-                Ok(p) => p,
-                // A patient of a clinic the user does not work at.
-                Err(WriteError::Invalid(d)) if d.code == ErrorCode::NotFound => continue,
-                Err(e) => return Err(e),
+            let Some(patient) = self.visible_patient(scope, pid).await? else {
+                continue;
             };
             out.push(Listed {
                 prescription: self.prescription_from_row(scope, r).await?,

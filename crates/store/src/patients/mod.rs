@@ -878,6 +878,20 @@ impl Store {
         }
     }
 
+    /// The patient's summary when the scope may see them (lists of the organization's
+    /// records skip patients of clinics the user does not work at).
+    pub(crate) async fn visible_patient(
+        &self,
+        scope: &Scope,
+        id: PatientId,
+    ) -> Result<Option<PatientSummary>, WriteError> {
+        match self.patient_summary(scope, id).await {
+            Ok(p) => Ok(Some(p)),
+            Err(WriteError::Invalid(d)) if d.code == domain::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Records one event in its own transaction (a read of a record).
     pub(crate) async fn audit_once(
         &self,

@@ -498,12 +498,7 @@ pub async fn add(
                     .into_response());
                 }
                 Err(WriteError::Invalid(d)) if d.code == ErrorCode::Validation => {
-                    let fe = FieldErrors(
-                        d.fields
-                            .iter()
-                            .map(|f| (f.field.clone(), f.message.clone()))
-                            .collect(),
-                    );
+                    let fe = FieldErrors::of(&d.fields);
                     let tooth = req
                         .tooth
                         .as_deref()

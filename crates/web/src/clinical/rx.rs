@@ -385,12 +385,7 @@ pub async fn create(
         ))
         .into_response()),
         Err(WriteError::Invalid(d)) if d.code == ErrorCode::Validation => {
-            let fe = FieldErrors(
-                d.fields
-                    .iter()
-                    .map(|f| (f.field.clone(), f.message.clone()))
-                    .collect(),
-            );
+            let fe = FieldErrors::of(&d.fields);
             patient_page(
                 &state,
                 &ctx,
@@ -551,26 +546,11 @@ pub async fn cancel(
         {
             let status = StatusCode::from_u16(d.code.http_status())
                 .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            let mut fe: Vec<(String, String)> = d
-                .fields
-                .iter()
-                .map(|f| (f.field.clone(), f.message.clone()))
-                .collect();
+            let mut fe = FieldErrors::of(&d.fields);
             if fe.is_empty() {
-                fe.push(("reason".into(), d.message.clone()));
+                fe.0.push(("reason".into(), d.message.clone()));
             }
-            rx_page(
-                &state,
-                &ctx,
-                &auth,
-                &ip,
-                id,
-                rx,
-                FieldErrors(fe),
-                String::new(),
-                status,
-            )
-            .await
+            rx_page(&state, &ctx, &auth, &ip, id, rx, fe, String::new(), status).await
         }
         Err(e) => Err(e.into()),
     }
@@ -1010,7 +990,7 @@ pub async fn save_medicine(
     {
         Ok(_) => Ok(Redirect::to("/prescriptions?notice=saved#catalog").into_response()),
         Err(WriteError::Invalid(d)) if d.code == ErrorCode::Validation => {
-            let fe = FieldErrors(d.fields.into_iter().map(|f| (f.field, f.message)).collect());
+            let fe = FieldErrors::of(&d.fields);
             org_page(
                 &state,
                 &ctx,

@@ -395,7 +395,7 @@ pub async fn create(
             Ok(Redirect::to(&format!("/patients/{id}/visits/{}", visit.id)).into_response())
         }
         Err(WriteError::Invalid(d)) if d.code == ErrorCode::Validation => {
-            let fe = FieldErrors(d.fields.into_iter().map(|f| (f.field, f.message)).collect());
+            let fe = FieldErrors::of(&d.fields);
             list_page(
                 &state,
                 &ctx,
@@ -657,12 +657,7 @@ pub async fn act(
         Err(WriteError::Invalid(d)) if d.code != ErrorCode::NotFound => {
             let status = StatusCode::from_u16(d.code.http_status())
                 .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            let fe = FieldErrors(
-                d.fields
-                    .iter()
-                    .map(|f| (f.field.clone(), f.message.clone()))
-                    .collect(),
-            );
+            let fe = FieldErrors::of(&d.fields);
             let typed = (action != "addendum").then(|| (complaint.clone(), soap.clone()));
             visit_page(
                 &state,

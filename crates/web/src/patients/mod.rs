@@ -468,6 +468,16 @@ impl FormValues {
 pub struct FieldErrors(pub Vec<(String, String)>);
 
 impl FieldErrors {
+    /// A domain error's fields, as they are named in the form.
+    pub fn of(fields: &[FieldError]) -> FieldErrors {
+        FieldErrors(
+            fields
+                .iter()
+                .map(|f| (f.field.clone(), f.message.clone()))
+                .collect(),
+        )
+    }
+
     /// The message for a field, or empty.
     pub fn get(&self, field: &str) -> String {
         self.0
