@@ -194,6 +194,7 @@ pub struct Senders {
 pub fn job_runner(store: Store, settings: RunnerSettings, senders: Senders) -> JobRunner {
     JobRunner::new(store, settings)
         .handle("events.prune", prune_events)
+        .handle(store::plans::EXAM_ROUTE, store::plans::ExamRouter)
         .handle(
             store::phone::SMS_SIGN_IN_CODE,
             web::phone::SignInCodeSender { sms: senders.sms },

@@ -5,6 +5,7 @@ pub mod clinical;
 pub mod identity;
 pub mod kernel;
 pub mod patients;
+pub mod plans;
 pub mod scheduling;
 
 pub use kernel::clock::{Clock, FixedClock, SystemClock};

@@ -20,6 +20,7 @@ pub mod migrate;
 pub mod objects;
 pub mod patients;
 pub mod phone;
+pub mod plans;
 pub mod prescriptions;
 pub mod providers;
 pub mod reset;

@@ -70,6 +70,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(19, "0019", "clinical"),
     migration!(20, "0020", "prescriptions"),
     migration!(21, "0021", "treatment_cases"),
+    migration!(22, "0022", "treatment_plans"),
 ];
 
 /// The newest schema version this binary knows.

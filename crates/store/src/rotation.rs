@@ -172,6 +172,22 @@ pub const ENCRYPTED_FIELDS: &[EncryptedField] = &[
         field: crate::cases::RECORD_FIELD,
         index: None,
     },
+    EncryptedField {
+        table: "treatment_plans",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "decision_enc",
+        field: crate::plans::DECISION_FIELD,
+        index: None,
+    },
+    EncryptedField {
+        table: "treatment_plan_items",
+        pk: "id",
+        pk_kind: Pk::Uuid,
+        column: "diagnosis_enc",
+        field: crate::plans::DIAGNOSIS_FIELD,
+        index: None,
+    },
 ];
 
 impl Store {

@@ -230,6 +230,11 @@ impl Store {
 /// from each in this order. Every context adds its tables here (a test checks that every table
 /// with an `org_id` column is listed here or in [`KEPT_TABLES`]).
 pub const TENANT_TABLES: &[&str] = &[
+    "staff_tasks",
+    "treatment_plan_items",
+    "treatment_plans",
+    "treatment_plan_counters",
+    "plan_settings",
     "treatment_case_items",
     "treatment_cases",
     "treatment_case_counters",

@@ -494,6 +494,20 @@ impl Store {
             }),
         )
         .await?;
+        // The downstream work (plan, routing, task) runs durably as a job.
+        tx.enqueue(
+            self,
+            crate::jobs::NewJob::new(
+                crate::plans::EXAM_ROUTE,
+                json!({
+                    "patient_id": patient,
+                    "visit_id": id,
+                    "urgent": urgent_findings > 0 || emergency,
+                }),
+            )
+            .org(scope.org()),
+        )
+        .await?;
         tx.commit().await?;
         self.visit_unaudited(scope, patient, id).await
     }

@@ -526,6 +526,17 @@ pub static STARTER: &[Starter] = &[
         E::RootCanal,
     ),
     p(
+        "CORE",
+        "Core build-up",
+        "Reconstitution corono-radiculaire",
+        "restorative",
+        30,
+        S::Tooth,
+        true,
+        25000,
+        E::None,
+    ),
+    p(
         "SRP",
         "Scaling and root planing, one quadrant",
         "Détartrage et surfaçage radiculaire, un quadrant",

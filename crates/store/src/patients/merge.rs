@@ -33,6 +33,8 @@ pub const PATIENT_LINKS: &[(&str, &str)] = &[
     ("visit_addenda", "patient_id"),
     ("prescriptions", "patient_id"),
     ("treatment_cases", "patient_id"),
+    ("treatment_plans", "patient_id"),
+    ("staff_tasks", "patient_id"),
 ];
 
 /// Tables with a `patient_id` column that a merge does not move, and why: the audit trail is

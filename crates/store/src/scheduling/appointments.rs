@@ -229,7 +229,7 @@ fn busy_of(
 /// each insert a busy row overlapping the other's may wait on each other; it breaks the
 /// deadlock by aborting one. That one runs again: it then meets the other's committed rows as
 /// a plain conflict naming the appointment in the way (or books, if the other gave up).
-async fn deadlock_retry<T, F, Fut>(mut f: F) -> Result<T, WriteError>
+pub(crate) async fn deadlock_retry<T, F, Fut>(mut f: F) -> Result<T, WriteError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, WriteError>>,
@@ -248,7 +248,7 @@ fn is_deadlock(e: &DbError) -> bool {
 }
 
 /// The overlap the database refused (PostgreSQL's exclusion constraint, SQLite's trigger).
-fn is_overlap(e: &DbError) -> bool {
+pub(crate) fn is_overlap(e: &DbError) -> bool {
     match e {
         DbError::Sqlx(sqlx::Error::Database(d)) => {
             d.code().is_some_and(|c| c == "23P01")
@@ -694,6 +694,97 @@ impl Txn {
     }
 }
 
+/// A checked booking, ready to be written in a transaction.
+pub(crate) struct Booking {
+    pub(crate) id: AppointmentId,
+    c: Checked,
+    override_reason: String,
+    notes_enc: Option<String>,
+    tz: jiff::tz::TimeZone,
+    busy: Vec<Busy>,
+}
+
+impl Txn {
+    /// Writes a prepared booking: refused with a 409 naming what is in the way (the
+    /// transaction is then to be dropped). Audited, with its history and event.
+    pub(crate) async fn insert_booking(
+        &mut self,
+        store: &Store,
+        scope: &Scope,
+        actor: &Actor,
+        b: &Booking,
+    ) -> Result<Appointment, WriteError> {
+        let c = &b.c;
+        let id = b.id;
+        let now = store.now();
+        let end = c.start + c.pattern.minutes() * MINUTE;
+        if let Some(hit) = self.first_conflict(&b.busy, None).await? {
+            return Err(conflict_error(&b.tz, Some(hit)));
+        }
+        self.execute(
+            Q::new(
+                "INSERT INTO appointments (id, org_id, location_id, operatory_id, patient_id, provider_id, secondary_id, \
+                 appointment_type_id, start_at, end_at, pattern, unit_minutes, status, confirmation, reminders_sent, \
+                 notes_enc, cancel_reason, override_reason, version, created_at, created_by, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'scheduled', 'unconfirmed', 0, $13, '', $14, 1, $15, $16, $15)",
+            )
+            .bind(id)
+            .bind(scope.org())
+            .bind(c.location.id)
+            .bind(c.operatory)
+            .bind(c.patient)
+            .bind(c.provider)
+            .bind(c.secondary)
+            .bind(c.type_id)
+            .bind(c.start)
+            .bind(end)
+            .bind(c.pattern.as_text())
+            .bind(c.pattern.unit_minutes())
+            .bind(b.notes_enc.clone())
+            .bind(b.override_reason.as_str())
+            .bind(now)
+            .bind(actor.id),
+        )
+        .await?;
+        match self.insert_busy(scope.org(), id, &b.busy).await {
+            Ok(()) => {}
+            Err(e) if is_overlap(&e) => {
+                return Err(store.conflict_after_race(&b.tz, &b.busy, None).await);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.history(
+            store,
+            scope,
+            actor,
+            id,
+            "created",
+            json!({ "override": b.override_reason }),
+        )
+        .await?;
+        self.audit(
+            store,
+            scope.org(),
+            actor.entry(
+                "appointment.created",
+                Some(c.patient),
+                &format!("appointment:{id}"),
+                json!({ "location_id": c.location.id, "overridden": !b.override_reason.is_empty() }),
+            ),
+        )
+        .await?;
+        let appt = self.load_appointment(store, scope, id).await?;
+        self.publish(
+            store,
+            Some(scope.org()),
+            "appointment.created",
+            event_payload(&appt, &b.tz),
+        )
+        .await?;
+        Ok(appt)
+    }
+}
+
 /// The conflict error: 409, naming the appointment in the way (field `conflict`, and its id in
 /// `conflicting_appointment_id`).
 fn conflict_error(
@@ -763,6 +854,24 @@ impl Store {
         permits: Permits,
         new: &NewAppointment,
     ) -> Result<Appointment, WriteError> {
+        let booking = self.prepare_booking(scope, permits, new).await?;
+        let mut tx = self.begin().await?;
+        let appt = tx.insert_booking(self, scope, actor, &booking).await?;
+        match tx.commit().await {
+            Ok(()) => Ok(appt),
+            Err(e) if is_overlap(&e) => Err(self.conflict_after_race(&booking.tz, &booking.busy, None).await),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Checks a booking request and settles its override, before any transaction: what
+    /// [`Txn::insert_booking`] writes.
+    pub(crate) async fn prepare_booking(
+        &self,
+        scope: &Scope,
+        permits: Permits,
+        new: &NewAppointment,
+    ) -> Result<Booking, WriteError> {
         let c = self.check_parts(scope, Parts::of(new)).await?;
         let warnings = self.warnings(scope, &c).await?;
         let override_reason =
@@ -778,7 +887,6 @@ impl Store {
             )
         };
         let tz = c.location.tz()?;
-        let id = AppointmentId::from_uuid(self.new_uuid());
         let busy = busy_of(
             c.operatory,
             c.patient,
@@ -787,78 +895,20 @@ impl Store {
             c.start,
             &c.pattern,
         );
-        let now = self.now();
-        let end = c.start + c.pattern.minutes() * MINUTE;
-        let mut tx = self.begin().await?;
-        if let Some(hit) = tx.first_conflict(&busy, None).await? {
-            return Err(conflict_error(&tz, Some(hit)));
-        }
-        tx.execute(
-            Q::new(
-                "INSERT INTO appointments (id, org_id, location_id, operatory_id, patient_id, provider_id, secondary_id, \
-                 appointment_type_id, start_at, end_at, pattern, unit_minutes, status, confirmation, reminders_sent, \
-                 notes_enc, cancel_reason, override_reason, version, created_at, created_by, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'scheduled', 'unconfirmed', 0, $13, '', $14, 1, $15, $16, $15)",
-            )
-            .bind(id)
-            .bind(scope.org())
-            .bind(c.location.id)
-            .bind(c.operatory)
-            .bind(c.patient)
-            .bind(c.provider)
-            .bind(c.secondary)
-            .bind(c.type_id)
-            .bind(c.start)
-            .bind(end)
-            .bind(c.pattern.as_text())
-            .bind(c.pattern.unit_minutes())
-            .bind(notes_enc)
-            .bind(override_reason.as_str())
-            .bind(now)
-            .bind(actor.id),
-        )
-        .await?;
-        match tx.insert_busy(scope.org(), id, &busy).await {
-            Ok(()) => {}
-            Err(e) if is_overlap(&e) => {
-                drop(tx);
-                return Err(self.conflict_after_race(&tz, &busy, None).await);
-            }
-            Err(e) => return Err(e.into()),
-        }
-        tx.history(
-            self,
-            scope,
-            actor,
-            id,
-            "created",
-            json!({ "override": override_reason }),
-        )
-        .await?;
-        tx.audit(
-            self,
-            scope.org(),
-            actor.entry(
-                "appointment.created",
-                Some(c.patient),
-                &format!("appointment:{id}"),
-                json!({ "location_id": c.location.id, "overridden": !override_reason.is_empty() }),
-            ),
-        )
-        .await?;
-        let appt = tx.load_appointment(self, scope, id).await?;
-        tx.publish(
-            self,
-            Some(scope.org()),
-            "appointment.created",
-            event_payload(&appt, &tz),
-        )
-        .await?;
-        match tx.commit().await {
-            Ok(()) => Ok(appt),
-            Err(e) if is_overlap(&e) => Err(self.conflict_after_race(&tz, &busy, None).await),
-            Err(e) => Err(e.into()),
-        }
+        Ok(Booking {
+            id: AppointmentId::from_uuid(self.new_uuid()),
+            c,
+            override_reason,
+            notes_enc,
+            tz,
+            busy,
+        })
+    }
+
+    /// After the database refused an overlap another transaction won: finds what is now in
+    /// the way, in a fresh read.
+    pub(crate) async fn conflict_after_race_of(&self, b: &Booking) -> WriteError {
+        self.conflict_after_race(&b.tz, &b.busy, None).await
     }
 
     /// After the database refused an overlap another transaction won: finds what is now in
