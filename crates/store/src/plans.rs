@@ -396,10 +396,6 @@ impl Store {
         visit: Option<uuid::Uuid>,
     ) -> Result<TreatmentPlan, WriteError> {
         self.patient_row(scope, patient).await?;
-        let codes = self.procedure_codes(scope).await?;
-        let numbering = self.clinical_settings(scope).await?.numbering;
-        let chart = self.chart_unaudited(scope, patient).await?;
-        let missing = chart.missing_teeth();
         let mut errors: Vec<FieldError> = Vec::new();
         let name = new
             .name
@@ -426,88 +422,7 @@ impl Store {
                 message: "at most 200 procedures in one plan".into(),
             });
         }
-        let mut rows = Vec::new();
-        for (i, item) in new.items.iter().enumerate() {
-            let mut push = |f: &str, m: String| {
-                errors.push(FieldError {
-                    field: format!("procedures[{i}].{f}"),
-                    message: m,
-                })
-            };
-            let code = item.code.trim().to_ascii_uppercase();
-            let entry = codes
-                .iter()
-                .find(|c| c.entry.code == code && c.active && c.entry.kind == EntryKind::Procedure)
-                .map(|c| &c.entry);
-            let req = EntryRequest {
-                code: code.clone(),
-                tooth: item.tooth.clone(),
-                area: item.area.clone(),
-                surfaces: item.surfaces.clone(),
-                status: Some("planned".into()),
-                note: None,
-                override_reason: None,
-            };
-            let checked = match req.check(entry, numbering, |t| missing.contains(&t)) {
-                Ok(c) => c,
-                Err(es) => {
-                    for e in es {
-                        push(&e.field, e.message);
-                    }
-                    continue;
-                }
-            };
-            let priority = match item.priority.as_deref().map(str::trim) {
-                None | Some("") => Priority::Routine,
-                Some(p) => match Priority::from_code(p) {
-                    Some(p) => p,
-                    None => {
-                        push("priority", "routine, soon or urgent".into());
-                        continue;
-                    }
-                },
-            };
-            let phase = item.phase.unwrap_or(1);
-            if !(1..=9).contains(&phase) {
-                push("phase", "a phase from 1 to 9".into());
-                continue;
-            }
-            let diagnosis = item
-                .diagnosis
-                .as_deref()
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-                .map(str::to_string);
-            if diagnosis.as_ref().is_some_and(|d| d.chars().count() > 500) {
-                push("diagnosis", "at most 500 characters".into());
-                continue;
-            }
-            let Some(entry) = entry else { continue };
-            let (tooth, surfaces, area) = match checked.site {
-                Site::Mouth => (None, String::new(), None),
-                Site::Tooth(t, s) => (Some(t.fdi()), s.show_on(t), None),
-                Site::Area(a) => (None, String::new(), Some(a.code())),
-            };
-            rows.push(PlanItem {
-                id: self.new_uuid(),
-                seq: i as i64,
-                code,
-                name: entry.name.clone(),
-                category: entry.category.clone(),
-                tooth,
-                area,
-                surfaces,
-                phase,
-                priority,
-                diagnosis,
-                fee_minor: entry.fee_minor,
-                minutes: entry.minutes,
-                dentist_only: entry.dentist_only,
-                status: ItemStatus::Planned,
-                appointment_id: None,
-                seat_appointment_id: None,
-            });
-        }
+        let rows = self.check_items(scope, patient, &new.items, 0, &mut errors).await?;
         if let Some(alt) = new.alternative_of {
             let same = self
                 .db
@@ -583,30 +498,7 @@ impl Store {
         )
         .await?;
         for r in &rows {
-            tx.execute(
-                Q::new(
-                    "INSERT INTO treatment_plan_items (id, org_id, plan_id, seq, code, name, category, tooth, area, \
-                     surfaces, phase, priority, diagnosis_enc, fee_minor, minutes, dentist_only, status) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'planned')",
-                )
-                .bind(r.id)
-                .bind(scope.org())
-                .bind(id)
-                .bind(r.seq)
-                .bind(r.code.as_str())
-                .bind(r.name.as_str())
-                .bind(r.category.as_str())
-                .bind(r.tooth.map(i64::from))
-                .bind(r.area.clone())
-                .bind(r.surfaces.as_str())
-                .bind(i64::from(r.phase))
-                .bind(r.priority.code())
-                .bind(r.diagnosis.as_deref().map(|d| cipher.encrypt(DIAGNOSIS_FIELD, d)))
-                .bind(r.fee_minor)
-                .bind(i64::from(r.minutes))
-                .bind(r.dentist_only),
-            )
-            .await?;
+            tx.insert_plan_item(scope, id, r, &cipher).await?;
         }
         tx.audit(
             self,
@@ -641,6 +533,211 @@ impl Store {
             None => id,
         };
         self.plan_unaudited(scope, id).await
+    }
+
+    /// Checks procedures like charted work; problems go to `errors` as `procedures[i].field`.
+    async fn check_items(
+        &self,
+        scope: &Scope,
+        patient: PatientId,
+        items: &[NewItem],
+        first_seq: usize,
+        errors: &mut Vec<FieldError>,
+    ) -> Result<Vec<PlanItem>, WriteError> {
+        let codes = self.procedure_codes(scope).await?;
+        let numbering = self.clinical_settings(scope).await?.numbering;
+        let chart = self.chart_unaudited(scope, patient).await?;
+        let missing = chart.missing_teeth();
+        let mut rows = Vec::new();
+        for (n, item) in items.iter().enumerate() {
+            let i = n;
+            let mut push = |f: &str, m: String| {
+                errors.push(FieldError {
+                    field: format!("procedures[{i}].{f}"),
+                    message: m,
+                })
+            };
+            let code = item.code.trim().to_ascii_uppercase();
+            let entry = codes
+                .iter()
+                .find(|c| c.entry.code == code && c.active && c.entry.kind == EntryKind::Procedure)
+                .map(|c| &c.entry);
+            let req = EntryRequest {
+                code: code.clone(),
+                tooth: item.tooth.clone(),
+                area: item.area.clone(),
+                surfaces: item.surfaces.clone(),
+                status: Some("planned".into()),
+                note: None,
+                override_reason: None,
+            };
+            let checked = match req.check(entry, numbering, |t| missing.contains(&t)) {
+                Ok(c) => c,
+                Err(es) => {
+                    for e in es {
+                        push(&e.field, e.message);
+                    }
+                    continue;
+                }
+            };
+            let priority = match item.priority.as_deref().map(str::trim) {
+                None | Some("") => Priority::Routine,
+                Some(p) => match Priority::from_code(p) {
+                    Some(p) => p,
+                    None => {
+                        push("priority", "routine, soon or urgent".into());
+                        continue;
+                    }
+                },
+            };
+            let phase = item.phase.unwrap_or(1);
+            if !(1..=9).contains(&phase) {
+                push("phase", "a phase from 1 to 9".into());
+                continue;
+            }
+            let diagnosis = item
+                .diagnosis
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_string);
+            if diagnosis.as_ref().is_some_and(|d| d.chars().count() > 500) {
+                push("diagnosis", "at most 500 characters".into());
+                continue;
+            }
+            let Some(entry) = entry else { continue };
+            let (tooth, surfaces, area) = match checked.site {
+                Site::Mouth => (None, String::new(), None),
+                Site::Tooth(t, s) => (Some(t.fdi()), s.show_on(t), None),
+                Site::Area(a) => (None, String::new(), Some(a.code())),
+            };
+            rows.push(PlanItem {
+                id: self.new_uuid(),
+                seq: (first_seq + n) as i64,
+                code,
+                name: entry.name.clone(),
+                category: entry.category.clone(),
+                tooth,
+                area,
+                surfaces,
+                phase,
+                priority,
+                diagnosis,
+                fee_minor: entry.fee_minor,
+                minutes: entry.minutes,
+                dentist_only: entry.dentist_only,
+                status: ItemStatus::Planned,
+                appointment_id: None,
+                seat_appointment_id: None,
+            });
+        }
+        Ok(rows)
+    }
+
+    /// Adds procedures to an open plan (the builder), after the others.
+    pub async fn add_plan_items(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        id: uuid::Uuid,
+        items: &[NewItem],
+    ) -> Result<TreatmentPlan, WriteError> {
+        let plan = self.plan_unaudited(scope, id).await?;
+        if !matches!(plan.status, PlanStatus::Pending | PlanStatus::Presented | PlanStatus::Accepted | PlanStatus::InProgress) {
+            return Err(invalid("status", format!("a {} plan cannot change: reopen it first", plan.status.code())));
+        }
+        let mut errors = Vec::new();
+        if items.is_empty() {
+            errors.push(FieldError { field: "procedures".into(), message: "choose a procedure".into() });
+        }
+        let next = plan.items.iter().map(|i| i.seq + 1).max().unwrap_or(0);
+        let rows = self
+            .check_items(scope, plan.patient_id, items, usize::try_from(next).unwrap_or(0), &mut errors)
+            .await?;
+        if !errors.is_empty() {
+            return Err(WriteError::Invalid(DomainError::validation(errors)));
+        }
+        let cipher = self.field_cipher(scope.org()).await?;
+        let mut tx = self.begin().await?;
+        for r in &rows {
+            tx.insert_plan_item(scope, id, r, &cipher).await?;
+        }
+        tx.execute(
+            Q::new("UPDATE treatment_plans SET version = version + 1, updated_at = $1 WHERE id = $2")
+                .bind(self.now())
+                .bind(id),
+        )
+        .await?;
+        tx.audit(
+            self,
+            scope.org(),
+            actor.entry(
+                "plan.items_added",
+                Some(plan.patient_id),
+                &format!("treatment_plan:{id}"),
+                json!({ "procedures": rows.len() }),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        self.refresh_figures(scope, id).await
+    }
+
+    /// Removes a procedure not booked yet from a plan.
+    pub async fn remove_plan_item(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        id: uuid::Uuid,
+        item: uuid::Uuid,
+    ) -> Result<TreatmentPlan, WriteError> {
+        let plan = self.plan_unaudited(scope, id).await?;
+        let Some(it) = plan.items.iter().find(|i| i.id == item) else {
+            return Err(invalid("item", "no such procedure in this plan"));
+        };
+        if it.status != ItemStatus::Planned && it.status != ItemStatus::Declined {
+            return Err(invalid("item", "this procedure is booked: cancel its appointment first"));
+        }
+        if plan.items.len() == 1 {
+            return Err(invalid("item", "a plan keeps at least one procedure: decline the plan instead"));
+        }
+        let mut tx = self.begin().await?;
+        tx.execute(Q::new("DELETE FROM treatment_plan_items WHERE id = $1 AND plan_id = $2").bind(item).bind(id))
+            .await?;
+        tx.execute(
+            Q::new("UPDATE treatment_plans SET version = version + 1, updated_at = $1 WHERE id = $2")
+                .bind(self.now())
+                .bind(id),
+        )
+        .await?;
+        tx.audit(
+            self,
+            scope.org(),
+            actor.entry(
+                "plan.item_removed",
+                Some(plan.patient_id),
+                &format!("treatment_plan:{id}"),
+                json!({ "code": it.code }),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        self.refresh_figures(scope, id).await
+    }
+
+    /// Stores the plan's figures again after its procedures changed.
+    async fn refresh_figures(&self, scope: &Scope, id: uuid::Uuid) -> Result<TreatmentPlan, WriteError> {
+        let plan = self.plan_unaudited(scope, id).await?;
+        self.db
+            .execute(
+                Q::new("UPDATE treatment_plans SET total_minor = $1, complexity = $2, urgency = $3 WHERE id = $4")
+                    .bind(plan.analysis.total_value_minor)
+                    .bind(i64::from(plan.analysis.complexity_score))
+                    .bind(plan.analysis.urgency.code())
+                    .bind(id),
+            )
+            .await?;
+        Ok(plan)
     }
 
     async fn plan_row(&self, scope: &Scope, id: uuid::Uuid) -> Result<Row, WriteError> {
@@ -1831,6 +1928,39 @@ fn task_from(r: &Row) -> DbResult<Task> {
 }
 
 impl crate::Txn {
+    async fn insert_plan_item(
+        &mut self,
+        scope: &Scope,
+        plan: uuid::Uuid,
+        r: &PlanItem,
+        cipher: &crate::crypto::FieldCipher,
+    ) -> DbResult<()> {
+        self.execute(
+                Q::new(
+                    "INSERT INTO treatment_plan_items (id, org_id, plan_id, seq, code, name, category, tooth, area, \
+                     surfaces, phase, priority, diagnosis_enc, fee_minor, minutes, dentist_only, status) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'planned')",
+                )
+                .bind(r.id)
+                .bind(scope.org())
+                .bind(plan)
+                .bind(r.seq)
+                .bind(r.code.as_str())
+                .bind(r.name.as_str())
+                .bind(r.category.as_str())
+                .bind(r.tooth.map(i64::from))
+                .bind(r.area.clone())
+                .bind(r.surfaces.as_str())
+                .bind(i64::from(r.phase))
+                .bind(r.priority.code())
+                .bind(r.diagnosis.as_deref().map(|d| cipher.encrypt(DIAGNOSIS_FIELD, d)))
+                .bind(r.fee_minor)
+                .bind(i64::from(r.minutes))
+                .bind(r.dentist_only),
+            )
+            .await?;
+                Ok(())
+    }
     /// Inserts a task unless one with its source key exists (then `None`); publishes
     /// `task.created` for the live badges.
     pub(crate) async fn insert_task(

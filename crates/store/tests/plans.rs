@@ -166,6 +166,17 @@ dual_test!(async fn a_plan_is_checked_analysed_and_decided(db) {
     let r = store.reorder_plan(&c.scope, &actor, plan.id, &ids).await.unwrap();
     assert_eq!(r.items[0].code, "CROWN");
     assert!(store.reorder_plan(&c.scope, &actor, plan.id, &ids[..1]).await.is_err());
+    // The builder adds work after the rest (checked the same way) and removes unbooked work.
+    let (_, _, f) = err(store.add_plan_items(&c.scope, &actor, plan.id, &[item("CROWN", Some("46"), None)]).await.unwrap_err());
+    assert!(f[0].starts_with("procedures[0].tooth"), "{f:?}");
+    let grown = store.add_plan_items(&c.scope, &actor, plan.id, &[item("CORE", Some("36"), None)]).await.unwrap();
+    assert_eq!(grown.items.last().map(|i| (i.code.as_str(), i.seq)), Some(("CORE", 2)));
+    assert_eq!(grown.analysis.total_value_minor, 210000 + 110000 + 25000);
+    let core = grown.items.last().unwrap().id;
+    let shrunk = store.remove_plan_item(&c.scope, &actor, plan.id, core).await.unwrap();
+    assert_eq!(shrunk.items.len(), 2);
+    let stored = store.db.fetch_one(store::Q::new("SELECT total_minor FROM treatment_plans WHERE id = $1").bind(plan.id)).await.unwrap();
+    assert_eq!(stored.i64("total_minor").unwrap(), 320000);
 });
 
 dual_test!(async fn the_series_follows_the_rules_and_books_all_or_nothing(db) {

@@ -82,6 +82,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../static/rx.js"),
     },
+    Asset {
+        name: "plans.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../static/plans.js"),
+    },
 ];
 
 fn etag(body: &str) -> String {

@@ -509,6 +509,69 @@ pub fn routes() -> Routes {
             clinical::cases::api_create,
         )
         .get(
+            "/patients/{id}/plans",
+            Perm(P::TreatmentRead),
+            clinical::plans::patient_plans,
+        )
+        .post(
+            "/patients/{id}/plans",
+            Perm(P::TreatmentWrite),
+            clinical::plans::create_plan,
+        )
+        .get(
+            "/treatment-plans/pending",
+            Perm(P::TreatmentRead),
+            clinical::plans::pending,
+        )
+        .get(
+            "/treatment-plans/{id}",
+            Perm(P::TreatmentRead),
+            clinical::plans::show,
+        )
+        .post(
+            "/treatment-plans/{id}",
+            Perm(P::TreatmentRead),
+            clinical::plans::act,
+        )
+        .get(
+            "/treatment-plans/{id}/present",
+            Perm(P::TreatmentRead),
+            clinical::plans::present,
+        )
+        .get(
+            "/treatment-plans/{id}/pdf",
+            Perm(P::TreatmentRead),
+            clinical::plans::pdf,
+        )
+        .get(
+            "/coordinator",
+            Perm(P::EstimatesView),
+            clinical::plans::coordinator,
+        )
+        .get("/tasks", SignedIn, clinical::plans::tasks)
+        .post("/tasks", SignedIn, clinical::plans::tasks_act)
+        .get("/api/v1/tasks", SignedIn, clinical::plans::api_tasks)
+        .post(
+            "/api/v1/patients/{id}/treatment-plans",
+            Perm(P::TreatmentWrite),
+            clinical::plans::api_create,
+        )
+        .get(
+            "/api/v1/treatment-plans/{id}",
+            Perm(P::TreatmentRead),
+            clinical::plans::api_get,
+        )
+        .post(
+            "/api/v1/treatment-plans/{id}/visit-series",
+            Perm(P::ScheduleWrite),
+            clinical::plans::api_series,
+        )
+        .post(
+            "/api/v1/treatment-plans/{id}/visit-series/accept",
+            Perm(P::ScheduleWrite),
+            clinical::plans::api_accept,
+        )
+        .get(
             "/prescriptions",
             Perm(P::PrescriptionsRead),
             clinical::rx::org_list,

@@ -77,9 +77,11 @@ pub struct NavItem {
 /// users its route admits (tested against the route table).
 pub const NAV: &[(&str, &str)] = &[
     ("/dashboard", "nav-dashboard"),
+    ("/tasks", "nav-tasks"),
     ("/patients", "nav-patients"),
     ("/appointments", "nav-appointments"),
     ("/treatments", "nav-treatments"),
+    ("/coordinator", "nav-coordinator"),
     ("/prescriptions", "nav-prescriptions"),
     ("/invoices", "nav-invoices"),
     ("/payments", "nav-payments"),

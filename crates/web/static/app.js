@@ -449,6 +449,33 @@ function startSmallHelpers() {
   }
 }
 
+// The inbox badge on the Tasks link: the count of open tasks, refreshed when a task is
+// created or changed anywhere in the organization.
+function startTaskBadge() {
+  const link = document.querySelector('.nav a[href="/tasks"]');
+  if (!link) return;
+  const badge = document.createElement("span");
+  badge.className = "nav-badge";
+  badge.id = "tasks-badge";
+  badge.hidden = true;
+  link.append(" ", badge);
+  const refresh = () =>
+    fetch("/api/v1/tasks", { headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((j) => {
+        if (!j) return;
+        badge.textContent = String(j.open);
+        badge.hidden = j.open === 0;
+        badge.classList.toggle("nav-badge-urgent", j.urgent > 0);
+        badge.setAttribute("aria-label", `${j.open}`);
+      })
+      .catch(() => {});
+  refresh();
+  document.addEventListener("cuspid:event", (e) => {
+    if (e.detail && typeof e.detail.kind === "string" && e.detail.kind.startsWith("task.")) refresh();
+  });
+}
+
 // ---------------------------------------------------------------- boot
 
 function boot() {
@@ -458,6 +485,7 @@ function boot() {
   startLiveSearch();
   startPickers();
   startSmallHelpers();
+  startTaskBadge();
   followImport();
 }
 

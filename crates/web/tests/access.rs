@@ -57,6 +57,7 @@ struct Fixtures {
     visit: [uuid::Uuid; 2],
     prescription: [uuid::Uuid; 2],
     case: [uuid::Uuid; 2],
+    plan: [uuid::Uuid; 2],
 }
 
 struct Sched {
@@ -283,6 +284,24 @@ async fn add_case(app: &TestApp, org: domain::OrgId, patient: domain::PatientId)
         .id
 }
 
+async fn add_plan(app: &TestApp, org: domain::OrgId, patient: domain::PatientId) -> uuid::Uuid {
+    app.db
+        .store
+        .create_plan(
+            &domain::Scope::system(org),
+            &store::patients::Actor::system("test"),
+            patient,
+            &store::plans::NewPlan {
+                name: Some("Crown 26".into()),
+                items: vec![store::plans::NewItem { code: "CROWN".into(), tooth: Some("26".into()), ..Default::default() }],
+                alternative_of: None,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
 async fn add_blockout(app: &TestApp, org: domain::OrgId) -> domain::BlockoutId {
     let scope = domain::Scope::system(org);
     let loc = app.db.store.locations(&scope).await.unwrap()[0].id;
@@ -501,6 +520,15 @@ async fn fill(
             d.path
                 .replace("{id}", &fx.patient[i].to_string())
                 .replace("{rx}", &fx.prescription[i].to_string())
+        }
+        "/treatment-plans/{id}"
+        | "/treatment-plans/{id}/present"
+        | "/treatment-plans/{id}/pdf"
+        | "/api/v1/treatment-plans/{id}"
+        | "/api/v1/treatment-plans/{id}/visit-series"
+        | "/api/v1/treatment-plans/{id}/visit-series/accept" => {
+            let i = if tenant == Tenant::Own { 0 } else { 1 };
+            d.path.replace("{id}", &fx.plan[i].to_string())
         }
         "/treatments/{id}" | "/api/v1/treatments/{id}" => {
             let i = if tenant == Tenant::Own { 0 } else { 1 };
@@ -811,6 +839,7 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
         visit: [add_visit(&app, north.id, pn).await, add_visit(&app, south.id, ps).await],
         prescription: [add_prescription(&app, north.id, pn).await, add_prescription(&app, south.id, ps).await],
         case: [add_case(&app, north.id, pn).await, add_case(&app, south.id, ps).await],
+        plan: [add_plan(&app, north.id, pn).await, add_plan(&app, south.id, ps).await],
     };
     let table = route_table();
     let mut checked = 0;

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cases;
 pub mod perio;
+pub mod plans;
 pub mod rx;
 pub mod settings;
 pub mod svg;
