@@ -40,6 +40,7 @@ const PARTS: &[(&str, Part)] = &[
     ("charts", clinical::create),
     ("prescriptions", clinical::prescriptions),
     ("perio", clinical::perio),
+    ("plans", clinical::plans),
 ];
 
 /// The demo users' domain: `<role>@demo.cuspid.test`.

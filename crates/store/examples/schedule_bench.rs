@@ -2,6 +2,7 @@
 //!
 //!   cargo run --release -p store --example schedule_bench -- URL slots [QUERIES]
 //!   cargo run --release -p store --example schedule_bench -- URL book WRITERS ATTEMPTS
+//!   cargo run --release -p store --example schedule_bench -- URL series [QUERIES]
 //!
 //! `slots` builds (once per database) a clinic of 8 chairs and 4 dentists with 90 working days
 //! about 80 % booked, then asks `Store::find_slots` for the next 5 slots of a 30-minute
@@ -9,6 +10,10 @@
 //! QUERIES times from random instants of those 90 days, with a given provider or anyone, and
 //! prints p50/p99/max. `book` has WRITERS tasks book ATTEMPTS appointments in all, each aimed
 //! at one of a few slots per chair so most collide, and prints bookings and refusals a second.
+//! `series` uses the same clinic: 20-procedure treatment plans (scaling in four quadrants, a
+//! root canal, build-up and crown, an extraction, fillings, a veneer, a night guard, …) are
+//! turned into visit series by `Store::propose_series` from random days of the booked 90 days:
+//! the planner, then one slot search per visit. It prints p50/p99/max.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark program
 
 use std::sync::Arc;
@@ -249,7 +254,7 @@ async fn main() {
     let actor = Actor::system("bench");
     let may = Permits { may_override: true };
     match args[1].as_str() {
-        "slots" => {
+        mode @ ("slots" | "series") => {
             let queries: usize = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(2000);
             let (c, fresh) = clinic(&store, "schedule-bench", 400).await;
             let mut rng = StdRng::seed_from_u64(7);
@@ -338,6 +343,10 @@ async fn main() {
                     .execute(store::db::Q::new("VACUUM (ANALYZE) appointment_busy"))
                     .await
                     .unwrap();
+            }
+            if mode == "series" {
+                series(&store, &c, queries.min(1000)).await;
+                return;
             }
             for (label, ty, anyone) in [
                 ("30 min, anyone", c.quick, true),
@@ -520,4 +529,86 @@ fn steal_since(before: Option<(u64, u64)>) -> String {
         ),
         _ => "CPU steal unknown".into(),
     }
+}
+
+/// `series`: QUERIES proposals of 20-procedure plans into the 80 %-full calendar.
+async fn series(store: &Store, c: &Clinic, queries: usize) {
+    use store::plans::{NewItem, NewPlan, SeriesPreferences};
+    let actor = Actor::system("bench");
+    let work: [(&str, Option<&str>, Option<&str>, Option<&str>); 20] = [
+        ("EXAM", None, None, None),
+        ("BW", None, None, None),
+        ("CLEAN", None, None, None),
+        ("SRP", None, None, Some("UR")),
+        ("SRP", None, None, Some("UL")),
+        ("SRP", None, None, Some("LL")),
+        ("SRP", None, None, Some("LR")),
+        ("COMP", Some("16"), Some("MO"), None),
+        ("COMP", Some("15"), Some("O"), None),
+        ("COMP", Some("25"), Some("DO"), None),
+        ("COMP", Some("26"), Some("MOD"), None),
+        ("COMP", Some("45"), Some("O"), None),
+        ("RCT", Some("36"), None, None),
+        ("CORE", Some("36"), None, None),
+        ("CROWN", Some("36"), None, None),
+        ("EXT", Some("48"), None, None),
+        ("SEAL", Some("17"), Some("O"), None),
+        ("FLUOR", None, None, None),
+        ("NIGHT", None, None, Some("U")),
+        ("VENEER", Some("11"), None, None),
+    ];
+    // One plan for each of 40 patients (a proposal books nothing: plans are reused).
+    let mut plans = Vec::new();
+    for p in c.patients.iter().take(40) {
+        let items = work
+            .iter()
+            .map(|(code, tooth, surfaces, area)| NewItem {
+                code: code.to_string(),
+                tooth: tooth.map(str::to_string),
+                surfaces: surfaces.map(str::to_string),
+                area: area.map(str::to_string),
+                ..NewItem::default()
+            })
+            .collect();
+        let plan = store
+            .create_plan(&c.scope, &actor, *p, &NewPlan { name: Some("bench".into()), items, alternative_of: None })
+            .await
+            .unwrap();
+        plans.push(plan.id);
+    }
+    let tz = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let today = c.start.to_zoned(tz).date();
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut times = Vec::with_capacity(queries);
+    let (mut visits, mut days) = (0usize, 0i64);
+    let warm_up = 50;
+    let mut cpu = cpu_times();
+    for i in 0..warm_up + queries {
+        if i == warm_up {
+            times.clear();
+            visits = 0;
+            days = 0;
+            cpu = cpu_times();
+        }
+        let prefs = SeriesPreferences {
+            from: today.checked_add(jiff::Span::new().days(rng.random_range(0..60))).ok(),
+            ..SeriesPreferences::default()
+        };
+        let plan = plans[i % plans.len()];
+        let t = Instant::now();
+        let p = store.propose_series(&c.scope, &actor, plan, &prefs).await.unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        visits += p.visits.len();
+        if let (Some(a), Some(b)) = (p.visits.first(), p.visits.last()) {
+            days += (b.slot.start.as_second() - a.slot.start.as_second()) / 86400;
+        }
+    }
+    let (p50, p99, max) = (pct(&mut times, 0.5), pct(&mut times, 0.99), pct(&mut times, 1.0));
+    println!(
+        "series: {queries} proposals of 20 procedures, {:.1} visits over {:.0} days each; p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms on {} ({})",
+        visits as f64 / queries as f64,
+        days as f64 / queries as f64,
+        store.db.backend().name(),
+        steal_since(cpu)
+    );
 }

@@ -755,16 +755,29 @@ impl Store {
         Ok(r)
     }
 
+    /// The plan's patient, if the plan is visible in the scope (not audited: no record is
+    /// read).
+    pub async fn plan_patient(&self, scope: &Scope, id: uuid::Uuid) -> Result<PatientId, WriteError> {
+        let r = self.plan_row(scope, id).await?;
+        Ok(PatientId::from_uuid(r.uuid("patient_id")?))
+    }
+
     pub(crate) async fn plan_unaudited(
         &self,
         scope: &Scope,
         id: uuid::Uuid,
     ) -> Result<TreatmentPlan, WriteError> {
         let r = self.plan_row(scope, id).await?;
-        self.plan_from_row(scope, &r).await
+        let settings = self.plan_settings(scope).await?;
+        self.plan_from_row(scope, &r, &settings).await
     }
 
-    async fn plan_from_row(&self, scope: &Scope, r: &Row) -> Result<TreatmentPlan, WriteError> {
+    async fn plan_from_row(
+        &self,
+        scope: &Scope,
+        r: &Row,
+        settings: &(RuleSet, RoutingSettings),
+    ) -> Result<TreatmentPlan, WriteError> {
         let id = r.uuid("id")?;
         let mut items = Vec::new();
         for i in self
@@ -810,14 +823,14 @@ impl Store {
             .map_err(corrupt)?,
             None => Decision::default(),
         };
-        let (rules, settings) = self.plan_settings(scope).await?;
+        let (rules, settings) = settings;
         let live: Vec<Procedure> = items
             .iter()
             .filter(|i| i.status != ItemStatus::Declined)
             .map(PlanItem::procedure)
             .collect();
-        let analysis = analyze(&live, &rules, &settings);
-        let routing = route(&analysis, &settings);
+        let analysis = analyze(&live, rules, settings);
+        let routing = route(&analysis, settings);
         let status = r.string("status")?;
         Ok(TreatmentPlan {
             id,
@@ -888,18 +901,27 @@ impl Store {
                     .await?
             }
             None => {
+                // The statuses are the enum's own codes, never user text.
+                let only = if statuses.is_empty() {
+                    String::new()
+                } else {
+                    let codes: Vec<String> =
+                        statuses.iter().map(|s| format!("'{}'", s.code())).collect();
+                    format!(" AND status IN ({})", codes.join(", "))
+                };
                 self.db
                     .fetch_all(
-                        Q::new(
-                            "SELECT * FROM treatment_plans WHERE org_id = $1 \
-                             ORDER BY created_at DESC, number DESC LIMIT $2",
-                        )
+                        Q::generated(format!(
+                            "SELECT * FROM treatment_plans WHERE org_id = $1{only} \
+                             ORDER BY created_at DESC, number DESC LIMIT $2"
+                        ))
                         .bind(scope.org())
                         .bind(limit.clamp(1, 2000)),
                     )
                     .await?
             }
         };
+        let settings = self.plan_settings(scope).await?;
         let mut out = Vec::new();
         for r in &rows {
             let status = r.string("status")?;
@@ -913,7 +935,7 @@ impl Store {
                 continue;
             };
             out.push(ListedPlan {
-                plan: self.plan_from_row(scope, r).await?,
+                plan: self.plan_from_row(scope, r, &settings).await?,
                 patient,
             });
         }
@@ -969,8 +991,12 @@ impl Store {
             signature: trim(&decision.signature),
         };
         match to {
-            PlanStatus::Declined if d.reason.is_none() => {
-                return Err(invalid("reason", "say why the patient declined"));
+            PlanStatus::Declined => {
+                if d.reason.is_none() {
+                    return Err(invalid("reason", "say why the patient declined"));
+                }
+                d.signed_by = None;
+                d.signature = None;
             }
             PlanStatus::Accepted => {
                 if d.signed_by.is_none() {

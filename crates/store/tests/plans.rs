@@ -123,7 +123,8 @@ dual_test!(async fn a_plan_is_checked_analysed_and_decided(db) {
     assert_eq!(plan.routing.route, Route::Coordinator);
     assert_eq!(plan.items[1].diagnosis.as_deref(), Some("Cracked cusp 36"));
     let raw = store.db.fetch_one(store::Q::new("SELECT diagnosis_enc FROM treatment_plan_items WHERE id = $1").bind(plan.items[1].id)).await.unwrap();
-    assert!(!raw.string("diagnosis_enc").unwrap().contains("Cracked"));
+    let enc = raw.opt_string("diagnosis_enc").unwrap().expect("the diagnosis is stored");
+    assert!(enc.starts_with("enc:v1:") && !enc.contains("Cracked"), "{enc}");
     // Option B of the same patient's plan.
     let b = store.create_plan(&c.scope, &actor, p, &NewPlan { name: Some("Bridge instead".into()), items: vec![item("PONTIC", Some("46"), None)], alternative_of: Some(plan.id) }).await.unwrap();
     assert_eq!(b.alternative_of, Some(plan.id));
@@ -153,7 +154,9 @@ dual_test!(async fn a_plan_is_checked_analysed_and_decided(db) {
     assert_eq!(declined.items[0].status, ItemStatus::Declined);
     assert_eq!(declined.analysis.total_value_minor, 0);
     let raw = store.db.fetch_one(store::Q::new("SELECT decision_enc FROM treatment_plans WHERE id = $1").bind(b.id)).await.unwrap();
-    assert!(!raw.string("decision_enc").unwrap().contains("Prefers"));
+    let enc = raw.opt_string("decision_enc").unwrap().expect("the decision is stored");
+    assert!(enc.starts_with("enc:v1:") && !enc.contains("Prefers"), "{enc}");
+    assert_eq!(declined.decision.reason.as_deref(), Some("Prefers the implant"));
     // A completed or declined plan cannot be accepted.
     let (_, m, _) = err(store.set_plan_status(&c.scope, &actor, b.id, PlanStatus::Accepted, &Decision::default(), None).await.unwrap_err());
     assert!(m.contains("declined plan cannot become accepted"), "{m}");

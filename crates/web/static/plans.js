@@ -82,7 +82,11 @@ if (pad) {
   ctx.strokeStyle = getComputedStyle(pad).color || "#111";
   pad.addEventListener("pointerdown", (e) => {
     drawing = true;
-    pad.setPointerCapture(e.pointerId);
+    try {
+      pad.setPointerCapture(e.pointerId);
+    } catch {
+      // A pointer the browser does not track (a synthetic one): drawing still works.
+    }
     const [x, y] = point(e);
     path.push(`M ${x} ${y}`);
     ctx.beginPath();

@@ -381,3 +381,116 @@ pub fn perio<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> 
         Ok(())
     })
 }
+
+/// Treatment plans: 40 patients with work planned on their chart have their exam signed, and
+/// the exam's routing runs as the server would run its job (a plan per exam, the task in the
+/// coordinator's or the front desk's inbox). Then some plans are presented, some accepted with
+/// a signature, one declined, and a few booked as a visit series.
+pub fn plans<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> {
+    Box::pin(async move {
+        use domain::plans::PlanStatus;
+        use store::plans::{Decision, SeriesPreferences};
+        let store = ctx.store;
+        let scope = ctx.scope.clone();
+        let Some(dentist) = store
+            .user_by_email(&format!("dentist@{}", super::EMAIL_DOMAIN))
+            .await
+            .map_err(err)?
+        else {
+            return Err("no demo dentist".into());
+        };
+        let dr = Actor {
+            id: Some(dentist.id),
+            name: dentist.email.clone(),
+            ..Default::default()
+        };
+        let tc = Actor::system("coordinator@demo");
+        let rows = store
+            .db
+            .fetch_all(
+                Q::new(
+                    "SELECT e.patient_id, MIN(p.chart_number) AS n FROM chart_entries e JOIN patients p ON p.id = e.patient_id \
+                     WHERE e.org_id = $1 AND e.status = 'planned' AND e.voided_at IS NULL GROUP BY e.patient_id ORDER BY n LIMIT 40",
+                )
+                .bind(scope.org()),
+            )
+            .await
+            .map_err(err)?;
+        let signature = "M 40 120 L 80 90 L 120 130 L 160 80 L 200 125 L 240 95 L 300 110 L 360 85 L 420 120";
+        for (i, r) in rows.iter().enumerate() {
+            let p = PatientId::from_uuid(r.uuid("patient_id").map_err(err)?);
+            let kind = if i % 9 == 4 {
+                domain::clinical::visit::VisitKind::Emergency
+            } else {
+                domain::clinical::visit::VisitKind::Exam
+            };
+            let v = store
+                .create_visit(
+                    &scope,
+                    &dr,
+                    p,
+                    &store::visits::NewVisit {
+                        kind: Some(kind),
+                        chief_complaint: "Check-up".into(),
+                        dentist_id: Some(dentist.id),
+                        template: Some(("comprehensive".into(), "en".into())),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(err)?;
+            store
+                .sign_visit(&scope, &dr, p, v.id, None)
+                .await
+                .map_err(err)?;
+            let routed = store
+                .route_exam(&scope, p, v.id, kind == domain::clinical::visit::VisitKind::Emergency)
+                .await
+                .map_err(err)?;
+            let Some(plan) = routed.plan else { continue };
+            let to = |s| store.set_plan_status(&scope, &tc, plan.id, s, &Decision::default(), None);
+            match i % 6 {
+                1 => {
+                    to(PlanStatus::Presented).await.map_err(err)?;
+                }
+                2 | 3 => {
+                    let d = Decision {
+                        signed_by: Some("patient".into()),
+                        signature: Some(signature.into()),
+                        reason: None,
+                    };
+                    let accepted = store
+                        .set_plan_status(&scope, &tc, plan.id, PlanStatus::Accepted, &d, None)
+                        .await
+                        .map_err(err)?;
+                    if i % 12 == 2 {
+                        // Booked as a series (a busy agenda may have no room: then it waits
+                        // on the pending-treatment list, as in life).
+                        let _ = store
+                            .accept_series(
+                                &scope,
+                                &tc,
+                                store::scheduling::appointments::Permits { may_override: false },
+                                accepted.id,
+                                &SeriesPreferences::default(),
+                                None,
+                            )
+                            .await;
+                    }
+                }
+                5 if i % 4 == 1 => {
+                    let d = Decision {
+                        reason: Some("Cost".into()),
+                        ..Decision::default()
+                    };
+                    store
+                        .set_plan_status(&scope, &tc, plan.id, PlanStatus::Declined, &d, None)
+                        .await
+                        .map_err(err)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    })
+}

@@ -44,7 +44,7 @@ CREATE TABLE treatment_plan_items (
     category TEXT NOT NULL,
     tooth BIGINT,
     area TEXT,
-    surfaces BIGINT NOT NULL,
+    surfaces TEXT NOT NULL,
     phase BIGINT NOT NULL,
     priority TEXT NOT NULL,
     diagnosis_enc TEXT,

@@ -969,6 +969,9 @@ pub async fn act(
     let id = parse_plan(&id)?;
     let scope = auth.scope();
     let who = actor(&auth, &ctx, &ip);
+    // Another organization's plan (or one of a clinic the user does not work at): not found,
+    // whatever was asked.
+    state.store.plan_patient(&scope, id).await?;
     let pairs: Vec<(String, String)> = form_urlencoded_pairs(&body).collect();
     let get = |k: &str| {
         pairs
@@ -1088,7 +1091,7 @@ pub async fn act(
                     .and_then(|_| done("booked"))
             }
         }
-        _ => return Err(AppError::NotFound),
+        _ => return Err(field_err("action", "unknown action")),
     };
     match result {
         Ok(r) => Ok(r),
@@ -1406,7 +1409,7 @@ pub async fn tasks_act(
                 Err(e) => Err(e.into()),
             }
         }
-        _ => Err(AppError::NotFound),
+        _ => Err(field_err("action", "unknown action")),
     }
 }
 
