@@ -1223,7 +1223,15 @@ impl Store {
         let tz = location.tz()?;
         let providers = self.agenda_providers(scope, location.id).await?;
         let today = self.now().to_zoned(tz.clone()).date();
-        let first = prefs.from.unwrap_or_else(|| today.tomorrow().unwrap_or(today));
+        // Urgent work is looked for from now; the rest from tomorrow.
+        let urgent = plan.analysis.urgency == Priority::Urgent;
+        let first = prefs.from.unwrap_or_else(|| {
+            if urgent {
+                today
+            } else {
+                today.tomorrow().unwrap_or(today)
+            }
+        });
         let horizon = prefs.horizon_days.unwrap_or(180).clamp(1, 400);
         let start_of = |d: Date| -> Result<Timestamp, WriteError> {
             Ok(d.to_zoned(tz.clone())
@@ -1273,7 +1281,7 @@ impl Store {
                     ),
                 ));
             }
-            let from_ts = start_of(earliest)?;
+            let from_ts = start_of(earliest)?.max(self.now());
             let to_ts = start_of(first.checked_add(jiff::Span::new().days(horizon)).unwrap_or(first))?;
             let mut best: Option<crate::scheduling::slots::Slot> = None;
             if from_ts < to_ts {

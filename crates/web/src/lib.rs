@@ -510,7 +510,7 @@ pub fn routes() -> Routes {
         )
         .get(
             "/patients/{id}/plans",
-            Perm(P::TreatmentRead),
+            Perm(P::ScheduleRead),
             clinical::plans::patient_plans,
         )
         .post(
@@ -520,27 +520,27 @@ pub fn routes() -> Routes {
         )
         .get(
             "/treatment-plans/pending",
-            Perm(P::TreatmentRead),
+            Perm(P::ScheduleRead),
             clinical::plans::pending,
         )
         .get(
             "/treatment-plans/{id}",
-            Perm(P::TreatmentRead),
+            Perm(P::ScheduleRead),
             clinical::plans::show,
         )
         .post(
             "/treatment-plans/{id}",
-            Perm(P::TreatmentRead),
+            Perm(P::ScheduleRead),
             clinical::plans::act,
         )
         .get(
             "/treatment-plans/{id}/present",
-            Perm(P::TreatmentRead),
+            Perm(P::ScheduleRead),
             clinical::plans::present,
         )
         .get(
             "/treatment-plans/{id}/pdf",
-            Perm(P::TreatmentRead),
+            Perm(P::ScheduleRead),
             clinical::plans::pdf,
         )
         .get(
@@ -558,7 +558,7 @@ pub fn routes() -> Routes {
         )
         .get(
             "/api/v1/treatment-plans/{id}",
-            Perm(P::TreatmentRead),
+            Perm(P::ScheduleRead),
             clinical::plans::api_get,
         )
         .post(

@@ -63,6 +63,17 @@ dual_test!(system_clock async fn exam_completion_routes_to_the_coordinator_the_u
     seed_staff(store, &org).await;
     let scope = domain::Scope::system(org.id);
     let dr = Actor::system("dr");
+    // A dentist with a provider profile and a chair: the urgent extraction can be booked.
+    let dentist = store.user_by_email(&staff_email("tpb", Role::Dentist)).await.unwrap().unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.add_provider_profile(store, &scope, dentist.id, &domain::identity::provider::ProviderProfile {
+        licence_number: "QC-555".into(),
+        npi: String::new(),
+        specialty: "general_dentistry".into(),
+        color: "#0d9488".into(),
+    }).await.unwrap();
+    tx.commit().await.unwrap();
+    store.create_operatory(&scope, &dr, loc.id, &domain::scheduling::OperatoryInput { name: "Op 1".into(), short_name: String::new() }).await.unwrap();
     let permits = ChartPermits { may_complete_dentist_only: true };
     let mut exams = Vec::new();
     for (given, kind, work) in [
@@ -120,6 +131,18 @@ dual_test!(system_clock async fn exam_completion_routes_to_the_coordinator_the_u
     assert!(kinds[0].starts_with("Urgent booking") && kinds[0].contains("Martin, Ursula") && kinds[0].contains("Urgent"), "{kinds:?}");
     assert!(kinds[1].starts_with("Checkout") && kinds[1].contains("Martin, Simon"), "{kinds:?}");
     f.screenshot("plan-front-desk").await;
+    // The urgent plan, from its task: the series proposed, then booked.
+    f.click("#tasks li[data-kind='Urgent booking'] .task-title a").await;
+    assert!(f.text_of("#plan-route").await.contains("Urgent scheduling"));
+    f.submit("#series-propose").await;
+    let visits = f.text_of("#series-visits").await;
+    assert!(visits.contains("EXT 48") && visits.contains("dentist of tpb"), "{visits}");
+    f.client.execute("document.getElementById('series').scrollIntoView()", vec![]).await.unwrap();
+    f.screenshot("plan-series").await;
+    f.submit("#series-accept").await;
+    assert_eq!(f.text_of("#notice").await, "The series is booked and linked to the plan.");
+    assert_eq!(f.text_of("#plan-status").await, "Accepted");
+    assert!(f.text_of("#plan-items").await.contains("Scheduled"));
     f.close().await;
 
     // Each plan has its PDF.

@@ -1199,9 +1199,18 @@ pub async fn pdf(
         ]),
         Block::Rule,
     ];
-    for ph in &phases {
+    for (n, ph) in phases.iter().enumerate() {
         if phases.len() > 1 {
             blocks.push(Block::Heading(format!("{} {ph}", lang.t("plan-phase"))));
+        }
+        let live = |i: &&PlanItem| i.phase == *ph && i.status != domain::plans::ItemStatus::Declined;
+        let subtotal: i64 = plan.items.iter().filter(live).map(|i| i.fee_minor).sum();
+        let mut totals = Vec::new();
+        if phases.len() > 1 {
+            totals.push(vec![format!("{} {ph}", lang.t("plan-phase")), String::new(), String::new(), money(subtotal, cur)]);
+        }
+        if n + 1 == phases.len() {
+            totals.push(vec![lang.t("plan-total"), String::new(), String::new(), money(plan.analysis.total_value_minor, cur)]);
         }
         blocks.push(Block::Table {
             columns: vec![
@@ -1231,14 +1240,9 @@ pub async fn pdf(
                     ]
                 })
                 .collect(),
-            totals: Vec::new(),
+            totals,
         });
     }
-    blocks.push(Block::Table {
-        columns: vec![col("", 7.0, Align::Left), col("", 1.6, Align::Right)],
-        rows: Vec::new(),
-        totals: vec![vec![lang.t("plan-total"), money(plan.analysis.total_value_minor, cur)]],
-    });
     blocks.push(Block::Note(lang.t("plan-pdf-estimate")));
     if let (Some(by), Some(at)) = (&plan.decision.signed_by, plan.decided_at) {
         blocks.push(Block::Paragraph(format!(
