@@ -448,10 +448,13 @@ pub fn plans<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> 
                 .await
                 .map_err(err)?;
             let Some(plan) = routed.plan else { continue };
-            let to = |s| store.set_plan_status(&scope, &tc, plan.id, s, &Decision::default(), None);
+            let none = Decision::default();
             match i % 6 {
                 1 => {
-                    to(PlanStatus::Presented).await.map_err(err)?;
+                    store
+                        .set_plan_status(&scope, &tc, plan.id, PlanStatus::Presented, &none, None)
+                        .await
+                        .map_err(err)?;
                 }
                 2 | 3 => {
                     let d = Decision {
