@@ -571,7 +571,16 @@ async fn series(store: &Store, c: &Clinic, queries: usize) {
             })
             .collect();
         let plan = store
-            .create_plan(&c.scope, &actor, *p, &NewPlan { name: Some("bench".into()), items, alternative_of: None })
+            .create_plan(
+                &c.scope,
+                &actor,
+                *p,
+                &NewPlan {
+                    name: Some("bench".into()),
+                    items,
+                    alternative_of: None,
+                },
+            )
             .await
             .unwrap();
         plans.push(plan.id);
@@ -591,19 +600,28 @@ async fn series(store: &Store, c: &Clinic, queries: usize) {
             cpu = cpu_times();
         }
         let prefs = SeriesPreferences {
-            from: today.checked_add(jiff::Span::new().days(rng.random_range(0..60))).ok(),
+            from: today
+                .checked_add(jiff::Span::new().days(rng.random_range(0..60)))
+                .ok(),
             ..SeriesPreferences::default()
         };
         let plan = plans[i % plans.len()];
         let t = Instant::now();
-        let p = store.propose_series(&c.scope, &actor, plan, &prefs).await.unwrap();
+        let p = store
+            .propose_series(&c.scope, &actor, plan, &prefs)
+            .await
+            .unwrap();
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         visits += p.visits.len();
         if let (Some(a), Some(b)) = (p.visits.first(), p.visits.last()) {
             days += (b.slot.start.as_second() - a.slot.start.as_second()) / 86400;
         }
     }
-    let (p50, p99, max) = (pct(&mut times, 0.5), pct(&mut times, 0.99), pct(&mut times, 1.0));
+    let (p50, p99, max) = (
+        pct(&mut times, 0.5),
+        pct(&mut times, 0.99),
+        pct(&mut times, 1.0),
+    );
     println!(
         "series: {queries} proposals of 20 procedures, {:.1} visits over {:.0} days each; p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms on {} ({})",
         visits as f64 / queries as f64,

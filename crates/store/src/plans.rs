@@ -124,8 +124,11 @@ pub struct PlanItem {
 
 impl PlanItem {
     fn procedure(&self) -> Procedure {
-        let place = match (self.tooth.and_then(domain::clinical::teeth::Tooth::from_fdi), &self.area)
-        {
+        let place = match (
+            self.tooth
+                .and_then(domain::clinical::teeth::Tooth::from_fdi),
+            &self.area,
+        ) {
             (Some(t), _) => Place::Tooth(t),
             (None, Some(a)) => domain::clinical::teeth::Area::parse(a)
                 .map(Place::Area)
@@ -422,7 +425,9 @@ impl Store {
                 message: "at most 200 procedures in one plan".into(),
             });
         }
-        let rows = self.check_items(scope, patient, &new.items, 0, &mut errors).await?;
+        let rows = self
+            .check_items(scope, patient, &new.items, 0, &mut errors)
+            .await?;
         if let Some(alt) = new.alternative_of {
             let same = self
                 .db
@@ -453,7 +458,9 @@ impl Store {
         if let Some(v) = visit {
             // A replayed exam: its plan is already there.
             if let Some(r) = tx
-                .fetch_optional(Q::new("SELECT id FROM treatment_plans WHERE visit_id = $1").bind(v))
+                .fetch_optional(
+                    Q::new("SELECT id FROM treatment_plans WHERE visit_id = $1").bind(v),
+                )
                 .await?
             {
                 drop(tx);
@@ -643,16 +650,37 @@ impl Store {
         items: &[NewItem],
     ) -> Result<TreatmentPlan, WriteError> {
         let plan = self.plan_unaudited(scope, id).await?;
-        if !matches!(plan.status, PlanStatus::Pending | PlanStatus::Presented | PlanStatus::Accepted | PlanStatus::InProgress) {
-            return Err(invalid("status", format!("a {} plan cannot change: reopen it first", plan.status.code())));
+        if !matches!(
+            plan.status,
+            PlanStatus::Pending
+                | PlanStatus::Presented
+                | PlanStatus::Accepted
+                | PlanStatus::InProgress
+        ) {
+            return Err(invalid(
+                "status",
+                format!(
+                    "a {} plan cannot change: reopen it first",
+                    plan.status.code()
+                ),
+            ));
         }
         let mut errors = Vec::new();
         if items.is_empty() {
-            errors.push(FieldError { field: "procedures".into(), message: "choose a procedure".into() });
+            errors.push(FieldError {
+                field: "procedures".into(),
+                message: "choose a procedure".into(),
+            });
         }
         let next = plan.items.iter().map(|i| i.seq + 1).max().unwrap_or(0);
         let rows = self
-            .check_items(scope, plan.patient_id, items, usize::try_from(next).unwrap_or(0), &mut errors)
+            .check_items(
+                scope,
+                plan.patient_id,
+                items,
+                usize::try_from(next).unwrap_or(0),
+                &mut errors,
+            )
             .await?;
         if !errors.is_empty() {
             return Err(WriteError::Invalid(DomainError::validation(errors)));
@@ -663,9 +691,11 @@ impl Store {
             tx.insert_plan_item(scope, id, r, &cipher).await?;
         }
         tx.execute(
-            Q::new("UPDATE treatment_plans SET version = version + 1, updated_at = $1 WHERE id = $2")
-                .bind(self.now())
-                .bind(id),
+            Q::new(
+                "UPDATE treatment_plans SET version = version + 1, updated_at = $1 WHERE id = $2",
+            )
+            .bind(self.now())
+            .bind(id),
         )
         .await?;
         tx.audit(
@@ -696,18 +726,30 @@ impl Store {
             return Err(invalid("item", "no such procedure in this plan"));
         };
         if it.status != ItemStatus::Planned && it.status != ItemStatus::Declined {
-            return Err(invalid("item", "this procedure is booked: cancel its appointment first"));
+            return Err(invalid(
+                "item",
+                "this procedure is booked: cancel its appointment first",
+            ));
         }
         if plan.items.len() == 1 {
-            return Err(invalid("item", "a plan keeps at least one procedure: decline the plan instead"));
+            return Err(invalid(
+                "item",
+                "a plan keeps at least one procedure: decline the plan instead",
+            ));
         }
         let mut tx = self.begin().await?;
-        tx.execute(Q::new("DELETE FROM treatment_plan_items WHERE id = $1 AND plan_id = $2").bind(item).bind(id))
-            .await?;
         tx.execute(
-            Q::new("UPDATE treatment_plans SET version = version + 1, updated_at = $1 WHERE id = $2")
-                .bind(self.now())
+            Q::new("DELETE FROM treatment_plan_items WHERE id = $1 AND plan_id = $2")
+                .bind(item)
                 .bind(id),
+        )
+        .await?;
+        tx.execute(
+            Q::new(
+                "UPDATE treatment_plans SET version = version + 1, updated_at = $1 WHERE id = $2",
+            )
+            .bind(self.now())
+            .bind(id),
         )
         .await?;
         tx.audit(
@@ -726,7 +768,11 @@ impl Store {
     }
 
     /// Stores the plan's figures again after its procedures changed.
-    async fn refresh_figures(&self, scope: &Scope, id: uuid::Uuid) -> Result<TreatmentPlan, WriteError> {
+    async fn refresh_figures(
+        &self,
+        scope: &Scope,
+        id: uuid::Uuid,
+    ) -> Result<TreatmentPlan, WriteError> {
         let plan = self.plan_unaudited(scope, id).await?;
         self.db
             .execute(
@@ -757,7 +803,11 @@ impl Store {
 
     /// The plan's patient, if the plan is visible in the scope (not audited: no record is
     /// read).
-    pub async fn plan_patient(&self, scope: &Scope, id: uuid::Uuid) -> Result<PatientId, WriteError> {
+    pub async fn plan_patient(
+        &self,
+        scope: &Scope,
+        id: uuid::Uuid,
+    ) -> Result<PatientId, WriteError> {
         let r = self.plan_row(scope, id).await?;
         Ok(PatientId::from_uuid(r.uuid("patient_id")?))
     }
@@ -789,7 +839,10 @@ impl Store {
             .await?
         {
             let diagnosis = match i.opt_string("diagnosis_enc")? {
-                Some(enc) => Some(self.decrypt_field(scope.org(), DIAGNOSIS_FIELD, &enc).await?),
+                Some(enc) => Some(
+                    self.decrypt_field(scope.org(), DIAGNOSIS_FIELD, &enc)
+                        .await?,
+                ),
                 None => None,
             };
             let status = i.string("status")?;
@@ -818,7 +871,9 @@ impl Store {
         }
         let decision = match r.opt_string("decision_enc")? {
             Some(enc) => serde_json::from_str(
-                &self.decrypt_field(scope.org(), DECISION_FIELD, &enc).await?,
+                &self
+                    .decrypt_field(scope.org(), DECISION_FIELD, &enc)
+                    .await?,
             )
             .map_err(corrupt)?,
             None => Decision::default(),
@@ -972,11 +1027,7 @@ impl Store {
         if !plan.status.may_become(to) {
             return Err(invalid(
                 "status",
-                format!(
-                    "a {} plan cannot become {}",
-                    plan.status.code(),
-                    to.code()
-                ),
+                format!("a {} plan cannot become {}", plan.status.code(), to.code()),
             ));
         }
         let trim = |s: &Option<String>| {
@@ -1017,10 +1068,7 @@ impl Store {
         let enc = if d == Decision::default() {
             None
         } else {
-            Some(cipher.encrypt(
-                DECISION_FIELD,
-                &serde_json::to_string(&d).map_err(corrupt)?,
-            ))
+            Some(cipher.encrypt(DECISION_FIELD, &serde_json::to_string(&d).map_err(corrupt)?))
         };
         let now = self.now();
         let mut tx = self.begin().await?;
@@ -1153,9 +1201,11 @@ impl Store {
             .await?;
         }
         tx.execute(
-            Q::new("UPDATE treatment_plans SET version = version + 1, updated_at = $1 WHERE id = $2")
-                .bind(self.now())
-                .bind(id),
+            Q::new(
+                "UPDATE treatment_plans SET version = version + 1, updated_at = $1 WHERE id = $2",
+            )
+            .bind(self.now())
+            .bind(id),
         )
         .await?;
         tx.audit(
@@ -1205,7 +1255,10 @@ impl Store {
             .cloned()
             .collect();
         if todo.is_empty() {
-            return Err(invalid("procedures", "every procedure of this plan is booked or done"));
+            return Err(invalid(
+                "procedures",
+                "every procedure of this plan is booked or done",
+            ));
         }
         let (rules, _) = self.plan_settings(scope).await?;
         let procs: Vec<Procedure> = todo.iter().map(PlanItem::procedure).collect();
@@ -1248,8 +1301,12 @@ impl Store {
                 None => first,
             };
             for c in &series.constraints {
-                let Some(to) = series.visit_of(c.to.0, c.to.1) else { continue };
-                let Some(from) = series.visit_of(c.from.0, c.from.1) else { continue };
+                let Some(to) = series.visit_of(c.to.0, c.to.1) else {
+                    continue;
+                };
+                let Some(from) = series.visit_of(c.from.0, c.from.1) else {
+                    continue;
+                };
                 if to == k && from < k {
                     let d = dates[from]
                         .checked_add(jiff::Span::new().days(i64::from(c.min_days)))
@@ -1277,12 +1334,20 @@ impl Store {
                         "visit {}: nobody at {} can see this visit (a {} is needed)",
                         k + 1,
                         location.name,
-                        if v.dentist { "dentist" } else { "hygienist or dentist" }
+                        if v.dentist {
+                            "dentist"
+                        } else {
+                            "hygienist or dentist"
+                        }
                     ),
                 ));
             }
             let from_ts = start_of(earliest)?.max(self.now());
-            let to_ts = start_of(first.checked_add(jiff::Span::new().days(horizon)).unwrap_or(first))?;
+            let to_ts = start_of(
+                first
+                    .checked_add(jiff::Span::new().days(horizon))
+                    .unwrap_or(first),
+            )?;
             let mut best: Option<crate::scheduling::slots::Slot> = None;
             if from_ts < to_ts {
                 for p in &wanted {
@@ -1313,7 +1378,14 @@ impl Store {
                 let end = first
                     .checked_add(jiff::Span::new().days(horizon))
                     .unwrap_or(first);
-                let at = NoSlot { location: location.id, patient: plan.patient_id, visit: k, minutes: v.minutes, earliest, end };
+                let at = NoSlot {
+                    location: location.id,
+                    patient: plan.patient_id,
+                    visit: k,
+                    minutes: v.minutes,
+                    earliest,
+                    end,
+                };
                 return Err(self.no_slot_error(scope, &at, &tz, &wanted, prefs).await);
             };
             let start = Timestamp::from_microsecond(slot.start).map_err(|e| corrupt(e))?;
@@ -1360,12 +1432,20 @@ impl Store {
         // Day by day, the wished ones only.
         let mut day = from.to_zoned(tz.clone()).date();
         loop {
-            let start = day.to_zoned(tz.clone()).map_err(corrupt)?.timestamp().max(from);
+            let start = day
+                .to_zoned(tz.clone())
+                .map_err(corrupt)?
+                .timestamp()
+                .max(from);
             if start >= to {
                 return Ok(None);
             }
             let next = day.tomorrow().map_err(corrupt)?;
-            let end = next.to_zoned(tz.clone()).map_err(corrupt)?.timestamp().min(to);
+            let end = next
+                .to_zoned(tz.clone())
+                .map_err(corrupt)?
+                .timestamp()
+                .min(to);
             if days.contains(&day.weekday()) {
                 let q = SlotQuery {
                     from: Some(start),
@@ -1390,7 +1470,14 @@ impl Store {
         wanted: &[UserId],
         prefs: &SeriesPreferences,
     ) -> WriteError {
-        let NoSlot { location, patient, visit: k, minutes, earliest, end } = *at;
+        let NoSlot {
+            location,
+            patient,
+            visit: k,
+            minutes,
+            earliest,
+            end,
+        } = *at;
         let from = earliest.to_zoned(tz.clone()).map(|z| z.timestamp()).ok();
         let mut soonest: Option<i64> = None;
         if let Some(from) = from {
@@ -1414,7 +1501,11 @@ impl Store {
         }
         let when = soonest
             .and_then(|s| Timestamp::from_microsecond(s).ok())
-            .map(|t| t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string());
+            .map(|t| {
+                t.to_zoned(tz.clone())
+                    .strftime("%Y-%m-%d %H:%M")
+                    .to_string()
+            });
         let message = match when {
             Some(w) => format!(
                 "visit {} ({minutes} minutes): no free slot from {earliest} to {end}; the earliest possible is {w}",
@@ -1425,7 +1516,9 @@ impl Store {
                 k + 1
             ),
         };
-        WriteError::Invalid(DomainError::new(ErrorCode::Conflict, message.clone()).with_field("slot", message))
+        WriteError::Invalid(
+            DomainError::new(ErrorCode::Conflict, message.clone()).with_field("slot", message),
+        )
     }
 
     /// Books the series in one transaction: every visit or none. `slots`, when given, are the
@@ -1589,9 +1682,10 @@ impl Store {
         .await?;
         match tx.commit().await {
             Ok(()) => Ok((proposal, appts)),
-            Err(e) if is_overlap(&e) => {
-                Err(visit_error(0, self.conflict_after_race_of(&bookings[0]).await))
-            }
+            Err(e) if is_overlap(&e) => Err(visit_error(
+                0,
+                self.conflict_after_race_of(&bookings[0]).await,
+            )),
             Err(e) => Err(e.into()),
         }
     }
@@ -1716,7 +1810,11 @@ impl Store {
         )
         .await?;
         let title = match routing.route {
-            Route::Coordinator => format!("Present {} to the patient ({})", plan.reference(), routing.reason),
+            Route::Coordinator => format!(
+                "Present {} to the patient ({})",
+                plan.reference(),
+                routing.reason
+            ),
             Route::UrgentScheduling => format!("Book urgent treatment: {}", plan.reference()),
             Route::Checkout => format!("Check out and book {}", plan.reference()),
         };
@@ -1931,8 +2029,7 @@ fn visit_error(k: usize, e: WriteError) -> WriteError {
 fn is_signature(s: &str) -> bool {
     s.len() <= 100_000
         && s.contains('L')
-        && s
-            .chars()
+        && s.chars()
             .all(|c| matches!(c, 'M' | 'L' | ' ' | ',' | '.' | '-') || c.is_ascii_digit())
 }
 
@@ -1993,7 +2090,7 @@ impl crate::Txn {
                 .bind(r.dentist_only),
             )
             .await?;
-                Ok(())
+        Ok(())
     }
     /// Inserts a task unless one with its source key exists (then `None`); publishes
     /// `task.created` for the live badges.

@@ -31,7 +31,14 @@ const DENTIST: ChartPermits = ChartPermits {
 
 fn err(e: WriteError) -> (ErrorCode, String, Vec<String>) {
     match e {
-        WriteError::Invalid(d) => (d.code, d.message, d.fields.into_iter().map(|f| format!("{}: {}", f.field, f.message)).collect()),
+        WriteError::Invalid(d) => (
+            d.code,
+            d.message,
+            d.fields
+                .into_iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect(),
+        ),
         other => panic!("expected a domain error, got {other}"),
     }
 }
@@ -69,7 +76,15 @@ async fn clinic(store: &Store, slug: &str) -> Clinic {
     for n in ["Operatory 1", "Hygiene 1"] {
         chairs.push(
             store
-                .create_operatory(&scope, &Actor::system("t"), loc.id, &OperatoryInput { name: n.into(), short_name: String::new() })
+                .create_operatory(
+                    &scope,
+                    &Actor::system("t"),
+                    loc.id,
+                    &OperatoryInput {
+                        name: n.into(),
+                        short_name: String::new(),
+                    },
+                )
                 .await
                 .unwrap()
                 .id,
@@ -77,7 +92,13 @@ async fn clinic(store: &Store, slug: &str) -> Clinic {
     }
     let dentist = seed_provider(store, org.id, "Dr Ada Molar", Role::Dentist, "#2563eb").await;
     let hygienist = seed_provider(store, org.id, "Hal Hygienist", Role::Hygienist, "#16a34a").await;
-    Clinic { scope, loc, dentist, hygienist, chairs }
+    Clinic {
+        scope,
+        loc,
+        dentist,
+        hygienist,
+        chairs,
+    }
 }
 
 dual_test!(async fn a_plan_is_checked_analysed_and_decided(db) {

@@ -641,59 +641,109 @@ fn plan_schemas(s: &Value, id: &Value) -> Value {
     let mut put = |k: &str, v: Value| {
         out.insert(k.to_string(), v);
     };
-    put("PlanProcedureNew", obj(json!({
-        "code": s,
-        "tooth": {"type": "string", "description": "FDI (ISO 3950)"},
-        "area": {"type": "string", "description": "UR, UL, LL, LR, U, L, S1-S6 or mouth"},
-        "surfaces": {"type": "string", "description": "e.g. MOD"},
-        "priority": {"enum": ["routine", "soon", "urgent"]},
-        "phase": {"type": "integer", "minimum": 1, "maximum": 9},
-        "diagnosis": s
-    }), &["code"]));
-    put("TreatmentPlanNew", obj(json!({
-        "name": s,
-        "procedures": {"type": "array", "items": {"$ref": "#/components/schemas/PlanProcedureNew"}},
-        "alternative_of": id
-    }), &["procedures"]));
-    put("PlanProcedure", obj(json!({
-        "id": id, "code": s, "name": s, "category": s, "tooth": ns, "area": ns, "surfaces": ns,
-        "phase": int, "priority": s, "diagnosis": ns, "fee_minor": int, "minutes": int,
-        "status": {"enum": ["planned", "scheduled", "in_progress", "completed", "declined"]},
-        "appointment_id": ns, "seat_appointment_id": ns
-    }), &["id", "code", "status"]));
-    put("TreatmentPlan", obj(json!({
-        "id": id, "reference": s, "patient_id": id, "name": s,
-        "status": {"enum": ["pending", "presented", "accepted", "declined", "in_progress", "completed"]},
-        "procedures": {"type": "array", "items": {"$ref": "#/components/schemas/PlanProcedure"}},
-        "total_value": {"type": "integer", "description": "minor units of the clinic's currency"},
-        "complexity_score": int,
-        "urgency": {"enum": ["routine", "soon", "urgent"]},
-        "analysis": {"type": "object"},
-        "routing": obj(json!({"route": {"enum": ["coordinator", "urgent_scheduling", "checkout"]}, "assignee_role": s, "urgency": s, "reason": s}), &["route"]),
-        "version": int
-    }), &["id", "status", "procedures", "total_value", "complexity_score", "urgency", "routing"]));
-    put("SeriesPreferences", obj(json!({
-        "location_id": id, "provider_id": id, "hygienist_id": id,
-        "days": {"type": "array", "items": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}},
-        "earliest": {"type": "string", "description": "HH:MM"}, "latest": {"type": "string", "description": "HH:MM"},
-        "from": {"type": "string", "format": "date"}, "horizon_days": int,
-        "slots": {"type": "array", "description": "accept only: the slots shown, one per visit", "items": obj(json!({"start": s, "operatory_id": id, "provider_id": id}), &["start", "operatory_id", "provider_id"])}
-    }), &[]));
-    put("VisitSeries", obj(json!({
-        "plan_id": id, "location_id": id,
-        "visits": {"type": "array", "items": obj(json!({
-            "procedures": {"type": "array", "items": obj(json!({"id": id, "code": s, "tooth": ns, "area": ns, "surfaces": ns, "part": {"enum": ["whole", "prep", "seat"]}}), &["code", "part"])},
-            "duration_minutes": int,
-            "provider_kind": {"enum": ["dentist", "hygienist"]},
-            "slot": obj(json!({"start": s, "end": s, "operatory_id": id, "provider_id": id}), &["start", "operatory_id", "provider_id"])
-        }), &["procedures", "duration_minutes", "slot"])},
-        "constraints": {"type": "array", "items": {"type": "object"}},
-        "appointment_ids": {"type": "array", "items": id}
-    }), &["visits"]));
-    put("TaskList", obj(json!({
-        "open": int, "urgent": int,
-        "items": {"type": "array", "items": obj(json!({"id": id, "kind": s, "title": s, "patient_id": ns, "plan_id": ns, "assignee_role": ns, "urgency": s, "due_at": ns, "status": {"enum": ["open", "done"]}}), &["id", "kind", "title", "status"])}
-    }), &["open", "items"]));
+    put(
+        "PlanProcedureNew",
+        obj(
+            json!({
+                "code": s,
+                "tooth": {"type": "string", "description": "FDI (ISO 3950)"},
+                "area": {"type": "string", "description": "UR, UL, LL, LR, U, L, S1-S6 or mouth"},
+                "surfaces": {"type": "string", "description": "e.g. MOD"},
+                "priority": {"enum": ["routine", "soon", "urgent"]},
+                "phase": {"type": "integer", "minimum": 1, "maximum": 9},
+                "diagnosis": s
+            }),
+            &["code"],
+        ),
+    );
+    put(
+        "TreatmentPlanNew",
+        obj(
+            json!({
+                "name": s,
+                "procedures": {"type": "array", "items": {"$ref": "#/components/schemas/PlanProcedureNew"}},
+                "alternative_of": id
+            }),
+            &["procedures"],
+        ),
+    );
+    put(
+        "PlanProcedure",
+        obj(
+            json!({
+                "id": id, "code": s, "name": s, "category": s, "tooth": ns, "area": ns, "surfaces": ns,
+                "phase": int, "priority": s, "diagnosis": ns, "fee_minor": int, "minutes": int,
+                "status": {"enum": ["planned", "scheduled", "in_progress", "completed", "declined"]},
+                "appointment_id": ns, "seat_appointment_id": ns
+            }),
+            &["id", "code", "status"],
+        ),
+    );
+    put(
+        "TreatmentPlan",
+        obj(
+            json!({
+                "id": id, "reference": s, "patient_id": id, "name": s,
+                "status": {"enum": ["pending", "presented", "accepted", "declined", "in_progress", "completed"]},
+                "procedures": {"type": "array", "items": {"$ref": "#/components/schemas/PlanProcedure"}},
+                "total_value": {"type": "integer", "description": "minor units of the clinic's currency"},
+                "complexity_score": int,
+                "urgency": {"enum": ["routine", "soon", "urgent"]},
+                "analysis": {"type": "object"},
+                "routing": obj(json!({"route": {"enum": ["coordinator", "urgent_scheduling", "checkout"]}, "assignee_role": s, "urgency": s, "reason": s}), &["route"]),
+                "version": int
+            }),
+            &[
+                "id",
+                "status",
+                "procedures",
+                "total_value",
+                "complexity_score",
+                "urgency",
+                "routing",
+            ],
+        ),
+    );
+    put(
+        "SeriesPreferences",
+        obj(
+            json!({
+                "location_id": id, "provider_id": id, "hygienist_id": id,
+                "days": {"type": "array", "items": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}},
+                "earliest": {"type": "string", "description": "HH:MM"}, "latest": {"type": "string", "description": "HH:MM"},
+                "from": {"type": "string", "format": "date"}, "horizon_days": int,
+                "slots": {"type": "array", "description": "accept only: the slots shown, one per visit", "items": obj(json!({"start": s, "operatory_id": id, "provider_id": id}), &["start", "operatory_id", "provider_id"])}
+            }),
+            &[],
+        ),
+    );
+    put(
+        "VisitSeries",
+        obj(
+            json!({
+                "plan_id": id, "location_id": id,
+                "visits": {"type": "array", "items": obj(json!({
+                    "procedures": {"type": "array", "items": obj(json!({"id": id, "code": s, "tooth": ns, "area": ns, "surfaces": ns, "part": {"enum": ["whole", "prep", "seat"]}}), &["code", "part"])},
+                    "duration_minutes": int,
+                    "provider_kind": {"enum": ["dentist", "hygienist"]},
+                    "slot": obj(json!({"start": s, "end": s, "operatory_id": id, "provider_id": id}), &["start", "operatory_id", "provider_id"])
+                }), &["procedures", "duration_minutes", "slot"])},
+                "constraints": {"type": "array", "items": {"type": "object"}},
+                "appointment_ids": {"type": "array", "items": id}
+            }),
+            &["visits"],
+        ),
+    );
+    put(
+        "TaskList",
+        obj(
+            json!({
+                "open": int, "urgent": int,
+                "items": {"type": "array", "items": obj(json!({"id": id, "kind": s, "title": s, "patient_id": ns, "plan_id": ns, "assignee_role": ns, "urgency": s, "due_at": ns, "status": {"enum": ["open", "done"]}}), &["id", "kind", "title", "status"])}
+            }),
+            &["open", "items"],
+        ),
+    );
     Value::Object(out)
 }
 

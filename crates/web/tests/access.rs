@@ -293,7 +293,11 @@ async fn add_plan(app: &TestApp, org: domain::OrgId, patient: domain::PatientId)
             patient,
             &store::plans::NewPlan {
                 name: Some("Crown 26".into()),
-                items: vec![store::plans::NewItem { code: "CROWN".into(), tooth: Some("26".into()), ..Default::default() }],
+                items: vec![store::plans::NewItem {
+                    code: "CROWN".into(),
+                    tooth: Some("26".into()),
+                    ..Default::default()
+                }],
                 alternative_of: None,
             },
         )

@@ -33,9 +33,20 @@ fn entry(code: &str, tooth: &str, surfaces: Option<&str>) -> EntryRequest {
     }
 }
 
-async fn pdf_text(app: &TestApp, base: &str, email: &str, plan: uuid::Uuid, name: &str) -> Option<String> {
+async fn pdf_text(
+    app: &TestApp,
+    base: &str,
+    email: &str,
+    plan: uuid::Uuid,
+    name: &str,
+) -> Option<String> {
     let cookie = app.sign_in(email, STAFF_PASSWORD).await;
-    let r = test_support::http().get(format!("{base}/treatment-plans/{plan}/pdf")).header("cookie", cookie).send().await.unwrap();
+    let r = test_support::http()
+        .get(format!("{base}/treatment-plans/{plan}/pdf"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let bytes = r.bytes().await.unwrap();
@@ -44,14 +55,27 @@ async fn pdf_text(app: &TestApp, base: &str, email: &str, plan: uuid::Uuid, name
     let pdf = dir.join(format!("{name}.pdf"));
     std::fs::write(&pdf, &bytes).unwrap();
     if Command::new("pdftotext").arg("-v").output().is_err() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "pdftotext (poppler-utils) is needed under CI");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "pdftotext (poppler-utils) is needed under CI"
+        );
         eprintln!("SKIPPED: pdftotext not installed");
         return None;
     }
-    let out = Command::new("pdftotext").arg("-layout").arg(&pdf).arg("-").output().unwrap();
+    let out = Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     if name == "plan-high" {
-        let png = Command::new("pdftoppm").args(["-png", "-r", "80", "-singlefile"]).arg(&pdf).arg(dir.join("plan-pdf")).output().unwrap();
+        let png = Command::new("pdftoppm")
+            .args(["-png", "-r", "80", "-singlefile"])
+            .arg(&pdf)
+            .arg(dir.join("plan-pdf"))
+            .output()
+            .unwrap();
         assert!(png.status.success());
     }
     Some(String::from_utf8(out.stdout).unwrap())

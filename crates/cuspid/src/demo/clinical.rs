@@ -416,7 +416,8 @@ pub fn plans<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> 
             )
             .await
             .map_err(err)?;
-        let signature = "M 40 120 L 80 90 L 120 130 L 160 80 L 200 125 L 240 95 L 300 110 L 360 85 L 420 120";
+        let signature =
+            "M 40 120 L 80 90 L 120 130 L 160 80 L 200 125 L 240 95 L 300 110 L 360 85 L 420 120";
         for (i, r) in rows.iter().enumerate() {
             let p = PatientId::from_uuid(r.uuid("patient_id").map_err(err)?);
             let kind = if i % 9 == 4 {
@@ -444,7 +445,12 @@ pub fn plans<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> 
                 .await
                 .map_err(err)?;
             let routed = store
-                .route_exam(&scope, p, v.id, kind == domain::clinical::visit::VisitKind::Emergency)
+                .route_exam(
+                    &scope,
+                    p,
+                    v.id,
+                    kind == domain::clinical::visit::VisitKind::Emergency,
+                )
                 .await
                 .map_err(err)?;
             let Some(plan) = routed.plan else { continue };
@@ -473,7 +479,9 @@ pub fn plans<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>> 
                             .accept_series(
                                 &scope,
                                 &tc,
-                                store::scheduling::appointments::Permits { may_override: false },
+                                store::scheduling::appointments::Permits {
+                                    may_override: false,
+                                },
                                 accepted.id,
                                 &SeriesPreferences::default(),
                                 None,

@@ -383,7 +383,10 @@ pub fn route(a: &Analysis, settings: &RoutingSettings) -> Routing {
             ),
         )
     } else if a.urgency == Priority::Urgent {
-        (Route::UrgentScheduling, "urgent treatment needed".to_string())
+        (
+            Route::UrgentScheduling,
+            "urgent treatment needed".to_string(),
+        )
     } else {
         (Route::Checkout, "standard treatment plan".to_string())
     };
@@ -416,7 +419,10 @@ mod tests {
     fn complexity_score_counts_as_documented() {
         let rules = planner::RuleSet::starter();
         let one = [proc("COMP", "restorative", 40, 16000, Priority::Routine)];
-        assert_eq!(analyze(&one, &rules, &RoutingSettings::default()).complexity_score, 1);
+        assert_eq!(
+            analyze(&one, &rules, &RoutingSettings::default()).complexity_score,
+            1
+        );
         let big = [
             proc("RCT", "endodontics", 90, 90000, Priority::Routine),
             proc("CROWN", "prosthodontics", 90, 110000, Priority::Routine),
@@ -446,7 +452,10 @@ mod tests {
         assert_eq!(r.route, Route::UrgentScheduling);
         assert_eq!(r.urgency, Priority::Urgent);
         let simple = [proc("COMP", "restorative", 40, 16000, Priority::Routine)];
-        assert_eq!(route(&analyze(&simple, &rules, &s), &s).route, Route::Checkout);
+        assert_eq!(
+            route(&analyze(&simple, &rules, &s), &s).route,
+            Route::Checkout
+        );
         // Complexity alone: many small fillings in different specialties.
         let many: Vec<_> = (0..9)
             .map(|_| proc("SEAL", "preventive", 15, 4500, Priority::Routine))

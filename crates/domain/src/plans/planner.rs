@@ -91,9 +91,7 @@ pub enum PlanError {
     #[error("{0}")]
     Invalid(String),
     /// A rule orders work against the phases the dentist set.
-    #[error(
-        "rule \"{rule}\" puts {before} before {after}, but {after} is in an earlier phase"
-    )]
+    #[error("rule \"{rule}\" puts {before} before {after}, but {after} is in an earlier phase")]
     PhaseOrder {
         rule: String,
         before: String,
@@ -101,7 +99,11 @@ pub enum PlanError {
     },
     /// A step longer than the longest visit.
     #[error("{code} takes {minutes} minutes, longer than the longest visit ({max} minutes)")]
-    TooLong { code: String, minutes: u16, max: u16 },
+    TooLong {
+        code: String,
+        minutes: u16,
+        max: u16,
+    },
 }
 
 impl RuleSet {
@@ -400,14 +402,20 @@ pub fn plan(procedures: &[Procedure], rules: &RuleSet) -> Result<Series, PlanErr
         });
     }
     let last_part = |i: usize| {
-        if steps.iter().any(|s| s.procedure == i && s.part == Part::Seat) {
+        if steps
+            .iter()
+            .any(|s| s.procedure == i && s.part == Part::Seat)
+        {
             Part::Seat
         } else {
             Part::Whole
         }
     };
     let first_part = |i: usize| {
-        if steps.iter().any(|s| s.procedure == i && s.part == Part::Prep) {
+        if steps
+            .iter()
+            .any(|s| s.procedure == i && s.part == Part::Prep)
+        {
             Part::Prep
         } else {
             Part::Whole
@@ -662,7 +670,9 @@ mod tests {
         // The root canal first (endodontics is not restorative work: it need not wait),
         // scaling two quadrants per visit (90 minutes, a hygienist), the crown preparation two
         // weeks after the last scaling, and the seat two weeks after the preparation.
-        let srp: Vec<usize> = (2..6).map(|i| s.visit_of(i, Part::Whole).unwrap()).collect();
+        let srp: Vec<usize> = (2..6)
+            .map(|i| s.visit_of(i, Part::Whole).unwrap())
+            .collect();
         let rct = s.visit_of(0, Part::Whole).unwrap();
         let prep = s.visit_of(1, Part::Prep).unwrap();
         let seat = s.visit_of(1, Part::Seat).unwrap();
@@ -711,12 +721,24 @@ mod tests {
         let PlanError::Cycle(names) = &err else {
             panic!("{err:?}")
         };
-        assert!(names.contains(&"crown before the root canal".to_string()), "{names:?}");
+        assert!(
+            names.contains(&"crown before the root canal".to_string()),
+            "{names:?}"
+        );
         // The cycle found runs through the build-up: root canal → build-up → crown → root canal.
         assert_eq!(names.len(), 3, "{names:?}");
-        assert!(names.contains(&"root canal before the build-up".to_string()), "{names:?}");
-        assert!(names.contains(&"build-up before the crown".to_string()), "{names:?}");
-        assert!(err.to_string().starts_with("these rules go round in a circle: "));
+        assert!(
+            names.contains(&"root canal before the build-up".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"build-up before the crown".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("these rules go round in a circle: ")
+        );
     }
 
     #[test]
@@ -762,14 +784,12 @@ mod tests {
     }
 
     fn arb_rule() -> impl Strategy<Value = Rule> {
-        (0..CODES.len(), 0..CODES.len(), any::<bool>(), 0..60u16).prop_map(|(a, b, site, d)| {
-            Rule {
-                name: format!("{} before {}", CODES[a], CODES[b]),
-                before: Matcher::codes(&[CODES[a]]),
-                after: Matcher::codes(&[CODES[b]]),
-                same_site: site,
-                min_days: d,
-            }
+        (0..CODES.len(), 0..CODES.len(), any::<bool>(), 0..60u16).prop_map(|(a, b, site, d)| Rule {
+            name: format!("{} before {}", CODES[a], CODES[b]),
+            before: Matcher::codes(&[CODES[a]]),
+            after: Matcher::codes(&[CODES[b]]),
+            same_site: site,
+            min_days: d,
         })
     }
 

@@ -859,7 +859,9 @@ impl Store {
         let appt = tx.insert_booking(self, scope, actor, &booking).await?;
         match tx.commit().await {
             Ok(()) => Ok(appt),
-            Err(e) if is_overlap(&e) => Err(self.conflict_after_race(&booking.tz, &booking.busy, None).await),
+            Err(e) if is_overlap(&e) => Err(self
+                .conflict_after_race(&booking.tz, &booking.busy, None)
+                .await),
             Err(e) => Err(e.into()),
         }
     }

@@ -204,7 +204,11 @@ pub async fn api_create(
         .into_iter()
         .map(|mut i| {
             // FDI in, the clinic's numbering for the check.
-            if let Some(t) = i.tooth.as_deref().and_then(|t| Tooth::parse(t, Numbering::Fdi)) {
+            if let Some(t) = i
+                .tooth
+                .as_deref()
+                .and_then(|t| Tooth::parse(t, Numbering::Fdi))
+            {
                 i.tooth = Some(t.show(numbering));
             }
             i
@@ -310,9 +314,15 @@ impl PrefsBody {
         };
         let mut days = Vec::new();
         for d in &self.days {
-            days.push(weekday(d).ok_or_else(|| field_err("days", "mon, tue, wed, thu, fri, sat or sun"))?);
+            days.push(
+                weekday(d)
+                    .ok_or_else(|| field_err("days", "mon, tue, wed, thu, fri, sat or sun"))?,
+            );
         }
-        let window = match (time(&self.earliest, "earliest")?, time(&self.latest, "latest")?) {
+        let window = match (
+            time(&self.earliest, "earliest")?,
+            time(&self.latest, "latest")?,
+        ) {
             (None, None) => None,
             (a, b) => {
                 let a = a.unwrap_or(Time::midnight());
@@ -335,7 +345,8 @@ impl PrefsBody {
         }
         Ok(SeriesPreferences {
             location_id: id(&self.location_id, "location_id")?.and_then(|v| v.parse().ok()),
-            provider_id: id(&self.provider_id, "provider_id")?.and_then(|v| v.parse::<UserId>().ok()),
+            provider_id: id(&self.provider_id, "provider_id")?
+                .and_then(|v| v.parse::<UserId>().ok()),
             hygienist_id: id(&self.hygienist_id, "hygienist_id")?
                 .and_then(|v| v.parse::<UserId>().ok()),
             days,
@@ -365,7 +376,12 @@ pub async fn api_series(
     let prefs = body.map(|Json(b)| b).unwrap_or_default().parse()?;
     let p = state
         .store
-        .propose_series(&auth.scope(), &actor(&auth, &ctx, &ip), parse_plan(&id)?, &prefs)
+        .propose_series(
+            &auth.scope(),
+            &actor(&auth, &ctx, &ip),
+            parse_plan(&id)?,
+            &prefs,
+        )
         .await?;
     Ok(Json(proposal_json(&p)).into_response())
 }
@@ -404,14 +420,15 @@ pub async fn api_accept(
 }
 
 fn role_codes(auth: &Auth) -> Vec<String> {
-    auth.user.roles.iter().map(|r| r.code().to_string()).collect()
+    auth.user
+        .roles
+        .iter()
+        .map(|r| r.code().to_string())
+        .collect()
 }
 
 /// `GET /api/v1/tasks`: the signed-in user's open tasks and their count (the live badge).
-pub async fn api_tasks(
-    State(state): State<AppState>,
-    auth: Auth,
-) -> Result<Response, AppError> {
+pub async fn api_tasks(State(state): State<AppState>, auth: Auth) -> Result<Response, AppError> {
     let tasks = state
         .store
         .inbox(&auth.scope(), auth.user.id, &role_codes(&auth), false)
@@ -495,7 +512,10 @@ async fn patient_plans_page(
     let who = actor(auth, ctx, ip);
     let cur = currency(state, &scope).await?;
     let summary = state.store.patient_summary(&scope, patient).await?;
-    let listed = state.store.plans(&scope, &who, Some(patient), &[], 200).await?;
+    let listed = state
+        .store
+        .plans(&scope, &who, Some(patient), &[], 200)
+        .await?;
     let numbering = state.store.clinical_settings(&scope).await?.numbering;
     let chart = state.store.chart(&scope, &who, patient).await?;
     let planned = chart
@@ -558,7 +578,17 @@ pub async fn patient_plans(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = parse_patient_id(&id)?;
-    patient_plans_page(&state, &ctx, &auth, &ip, id, FieldErrors::default(), String::new(), StatusCode::OK).await
+    patient_plans_page(
+        &state,
+        &ctx,
+        &auth,
+        &ip,
+        id,
+        FieldErrors::default(),
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /patients/{id}/plans` with `name`, the chart entries to take (`entry`, repeated) and
@@ -706,7 +736,12 @@ struct PlanPage {
     notice: String,
 }
 
-fn item_rows(lang: Lang, plan: &TreatmentPlan, numbering: Numbering, cur: Currency) -> Vec<ItemRow> {
+fn item_rows(
+    lang: Lang,
+    plan: &TreatmentPlan,
+    numbering: Numbering,
+    cur: Currency,
+) -> Vec<ItemRow> {
     plan.items
         .iter()
         .map(|i| ItemRow {
@@ -722,7 +757,10 @@ fn item_rows(lang: Lang, plan: &TreatmentPlan, numbering: Numbering, cur: Curren
             minutes: i.minutes,
             status: lang.t(&format!("plan-item-{}", i.status.code())),
             status_code: i.status.code(),
-            removable: matches!(i.status, domain::plans::ItemStatus::Planned | domain::plans::ItemStatus::Declined),
+            removable: matches!(
+                i.status,
+                domain::plans::ItemStatus::Planned | domain::plans::ItemStatus::Declined
+            ),
         })
         .collect()
 }
@@ -736,9 +774,14 @@ fn plan_odontogram(lang: Lang, plan: &TreatmentPlan, numbering: Numbering) -> St
             .collect();
     let mut marks = Vec::new();
     for i in &plan.items {
-        let Some(t) = i.tooth.and_then(Tooth::from_fdi) else { continue };
-        let Some(effect) = effects.get(i.code.as_str()).copied() else { continue };
-        let surfaces = domain::clinical::teeth::Surfaces::parse_for(&i.surfaces, t).unwrap_or_default();
+        let Some(t) = i.tooth.and_then(Tooth::from_fdi) else {
+            continue;
+        };
+        let Some(effect) = effects.get(i.code.as_str()).copied() else {
+            continue;
+        };
+        let surfaces =
+            domain::clinical::teeth::Surfaces::parse_for(&i.surfaces, t).unwrap_or_default();
         marks.push(Mark {
             site: Site::Tooth(t, surfaces),
             status: ChartStatus::Planned,
@@ -753,7 +796,12 @@ fn plan_odontogram(lang: Lang, plan: &TreatmentPlan, numbering: Numbering) -> St
             .filter(|i| i.tooth == Some(t.fdi()))
             .map(|i| i.name.clone())
             .collect();
-        format!("{} {} {}", lang.t("chart-tooth"), t.show(numbering), work.join(", "))
+        format!(
+            "{} {} {}",
+            lang.t("chart-tooth"),
+            t.show(numbering),
+            work.join(", ")
+        )
     };
     svg::odontogram(&svg::Drawing {
         view: &view,
@@ -804,9 +852,18 @@ async fn plan_page(
                 format!("{} {}", a.lab_work, lang.t("plan-n-lab")),
             ),
         ),
-        (lang.t("plan-urgency"), lang.t(&format!("plan-priority-{}", a.urgency.code()))),
-        (lang.t("plan-value-category"), lang.t(&format!("plan-value-{}", a.value_category.code()))),
-        (lang.t("plan-chair-time"), format!("{} min", a.chair_minutes)),
+        (
+            lang.t("plan-urgency"),
+            lang.t(&format!("plan-priority-{}", a.urgency.code())),
+        ),
+        (
+            lang.t("plan-value-category"),
+            lang.t(&format!("plan-value-{}", a.value_category.code())),
+        ),
+        (
+            lang.t("plan-chair-time"),
+            format!("{} min", a.chair_minutes),
+        ),
     ];
     let mut decision = Vec::new();
     if let Some(t) = plan.presented_at {
@@ -821,21 +878,32 @@ async fn plan_page(
     if let Some(r) = &plan.decision.reason {
         decision.push((lang.t("plan-decline-reason"), r.clone()));
     }
-    let provider_list = state.store.agenda_providers(&scope, summary.location_id).await?;
+    let provider_list = state
+        .store
+        .agenda_providers(&scope, summary.location_id)
+        .await?;
     let choose = |dentist: bool| -> Vec<Choice> {
         std::iter::once(Choice {
             value: String::new(),
             label: lang.t("plan-anyone"),
             selected: true,
         })
-        .chain(provider_list.iter().filter(|p| p.dentist == dentist).map(|p| Choice {
-            value: p.id.to_string(),
-            label: p.name.clone(),
-            selected: false,
-        }))
+        .chain(
+            provider_list
+                .iter()
+                .filter(|p| p.dentist == dentist)
+                .map(|p| Choice {
+                    value: p.id.to_string(),
+                    label: p.name.clone(),
+                    selected: false,
+                }),
+        )
         .collect()
     };
-    let chairs = state.store.operatories(&scope, summary.location_id, true).await?;
+    let chairs = state
+        .store
+        .operatories(&scope, summary.location_id, true)
+        .await?;
     let tz = state
         .store
         .location(&scope, summary.location_id)
@@ -853,7 +921,10 @@ async fn plan_page(
                     n: k + 1,
                     when: format!(
                         "{} – {}",
-                        v.slot.start.to_zoned(tz.clone()).strftime("%a %Y-%m-%d %H:%M"),
+                        v.slot
+                            .start
+                            .to_zoned(tz.clone())
+                            .strftime("%a %Y-%m-%d %H:%M"),
                         v.end.to_zoned(tz.clone()).strftime("%H:%M")
                     ),
                     provider: provider_list
@@ -924,7 +995,8 @@ async fn plan_page(
             prefs: x.prefs,
             odontogram: plan_odontogram(lang, &plan, numbering),
             can_write: auth.can(Permission::TreatmentWrite) && plan.status.is_open(),
-            can_decide: (auth.can(Permission::TreatmentWrite) || auth.can(Permission::EstimatesView)),
+            can_decide: (auth.can(Permission::TreatmentWrite)
+                || auth.can(Permission::EstimatesView)),
             can_book: auth.can(Permission::ScheduleWrite) && plan.status.is_open(),
             fe: x.fe,
             error: x.error,
@@ -953,7 +1025,19 @@ pub async fn show(
         "" => String::new(),
         k => ctx.lang.t(&format!("plan-notice-{k}")),
     };
-    plan_page(&state, &ctx, &auth, &ip, parse_plan(&id)?, PageExtras { notice, ..PageExtras::default() }, StatusCode::OK).await
+    plan_page(
+        &state,
+        &ctx,
+        &auth,
+        &ip,
+        parse_plan(&id)?,
+        PageExtras {
+            notice,
+            ..PageExtras::default()
+        },
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /treatment-plans/{id}` with `action`: `add`, `remove`, `reorder`, `present`,
@@ -981,7 +1065,11 @@ pub async fn act(
             .unwrap_or_default()
     };
     let all = |k: &str| -> Vec<String> {
-        pairs.iter().filter(|(key, _)| key == k).map(|(_, v)| v.clone()).collect()
+        pairs
+            .iter()
+            .filter(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .collect()
     };
     let opt = |k: &str| Some(get(k)).filter(|v| !v.trim().is_empty());
     let base_version = get("base_version").parse::<i64>().ok();
@@ -997,13 +1085,24 @@ pub async fn act(
         slots: None,
     };
     let action = get("action");
-    let need = |p: bool| if p { Ok(()) } else { Err(AppError::Domain(domain::DomainError::new(domain::ErrorCode::Forbidden, "you may not do this"))) };
+    let need = |p: bool| {
+        if p {
+            Ok(())
+        } else {
+            Err(AppError::Domain(domain::DomainError::new(
+                domain::ErrorCode::Forbidden,
+                "you may not do this",
+            )))
+        }
+    };
     let decision = Decision {
         reason: opt("reason"),
         signed_by: opt("signed_by"),
         signature: opt("signature"),
     };
-    let done = |notice: &str| Ok(Redirect::to(&format!("/treatment-plans/{id}?notice={notice}")).into_response());
+    let done = |notice: &str| {
+        Ok(Redirect::to(&format!("/treatment-plans/{id}?notice={notice}")).into_response())
+    };
     let result: Result<Response, store::tenancy::WriteError> = match action.as_str() {
         "add" => {
             need(auth.can(Permission::TreatmentWrite))?;
@@ -1016,12 +1115,20 @@ pub async fn act(
                 phase: get("phase").parse().ok(),
                 diagnosis: opt("diagnosis"),
             };
-            state.store.add_plan_items(&scope, &who, id, &[item]).await.and_then(|_| done("added"))
+            state
+                .store
+                .add_plan_items(&scope, &who, id, &[item])
+                .await
+                .and_then(|_| done("added"))
         }
         "remove" => {
             need(auth.can(Permission::TreatmentWrite))?;
             let item = get("item").parse().map_err(|_| AppError::NotFound)?;
-            state.store.remove_plan_item(&scope, &who, id, item).await.and_then(|_| done("removed"))
+            state
+                .store
+                .remove_plan_item(&scope, &who, id, item)
+                .await
+                .and_then(|_| done("removed"))
         }
         "reorder" => {
             need(auth.can(Permission::TreatmentWrite))?;
@@ -1029,7 +1136,11 @@ pub async fn act(
                 .split(',')
                 .filter_map(|s| s.trim().parse().ok())
                 .collect();
-            state.store.reorder_plan(&scope, &who, id, &order).await.and_then(|_| done("reordered"))
+            state
+                .store
+                .reorder_plan(&scope, &who, id, &order)
+                .await
+                .and_then(|_| done("reordered"))
         }
         "present" | "accept" | "decline" | "reopen" => {
             need(auth.can(Permission::TreatmentWrite) || auth.can(Permission::EstimatesView))?;
@@ -1046,7 +1157,10 @@ pub async fn act(
                 .await
                 .and_then(|_| {
                     if back == "present" && to == PlanStatus::Accepted {
-                        Ok(Redirect::to(&format!("/treatment-plans/{id}/present?notice=accepted")).into_response())
+                        Ok(
+                            Redirect::to(&format!("/treatment-plans/{id}/present?notice=accepted"))
+                                .into_response(),
+                        )
                     } else {
                         done(to.code())
                     }
@@ -1057,14 +1171,40 @@ pub async fn act(
             let parsed = match prefs.parse() {
                 Ok(p) => p,
                 Err(AppError::Domain(d)) => {
-                    return plan_page(&state, &ctx, &auth, &ip, id, PageExtras { fe: FieldErrors::of(&d.fields), prefs, ..PageExtras::default() }, StatusCode::UNPROCESSABLE_ENTITY).await;
+                    return plan_page(
+                        &state,
+                        &ctx,
+                        &auth,
+                        &ip,
+                        id,
+                        PageExtras {
+                            fe: FieldErrors::of(&d.fields),
+                            prefs,
+                            ..PageExtras::default()
+                        },
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await;
                 }
                 Err(e) => return Err(e),
             };
             if action == "propose" {
                 match state.store.propose_series(&scope, &who, id, &parsed).await {
                     Ok(p) => {
-                        return plan_page(&state, &ctx, &auth, &ip, id, PageExtras { proposal: Some(p), prefs, ..PageExtras::default() }, StatusCode::OK).await;
+                        return plan_page(
+                            &state,
+                            &ctx,
+                            &auth,
+                            &ip,
+                            id,
+                            PageExtras {
+                                proposal: Some(p),
+                                prefs,
+                                ..PageExtras::default()
+                            },
+                            StatusCode::OK,
+                        )
+                        .await;
                     }
                     Err(e) => Err(e),
                 }
@@ -1086,7 +1226,14 @@ pub async fn act(
                     .collect();
                 state
                     .store
-                    .accept_series(&scope, &who, permits(&auth), id, &parsed, slots.as_deref().filter(|s| !s.is_empty()))
+                    .accept_series(
+                        &scope,
+                        &who,
+                        permits(&auth),
+                        id,
+                        &parsed,
+                        slots.as_deref().filter(|s| !s.is_empty()),
+                    )
                     .await
                     .and_then(|_| done("booked"))
             }
@@ -1097,7 +1244,21 @@ pub async fn act(
         Ok(r) => Ok(r),
         Err(store::tenancy::WriteError::Invalid(d)) => {
             let fe = FieldErrors::of(&d.fields);
-            plan_page(&state, &ctx, &auth, &ip, id, PageExtras { fe, error: d.message, prefs, ..PageExtras::default() }, StatusCode::UNPROCESSABLE_ENTITY).await
+            plan_page(
+                &state,
+                &ctx,
+                &auth,
+                &ip,
+                id,
+                PageExtras {
+                    fe,
+                    error: d.message,
+                    prefs,
+                    ..PageExtras::default()
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -1131,11 +1292,19 @@ pub async fn present(
 ) -> Result<Response, AppError> {
     let scope = auth.scope();
     let lang = ctx.lang;
-    let plan = state.store.plan(&scope, &actor(&auth, &ctx, &ip), parse_plan(&id)?).await?;
+    let plan = state
+        .store
+        .plan(&scope, &actor(&auth, &ctx, &ip), parse_plan(&id)?)
+        .await?;
     let summary = state.store.patient_summary(&scope, plan.patient_id).await?;
     let cur = currency(&state, &scope).await?;
     let numbering = state.store.clinical_settings(&scope).await?.numbering;
-    let org = state.store.org(scope.org()).await?.map(|o| o.name).unwrap_or_default();
+    let org = state
+        .store
+        .org(scope.org())
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
     html_status(
         &PresentPage {
             shell: Shell::build(&state, &ctx).await,
@@ -1147,10 +1316,18 @@ pub async fn present(
             clinic: org,
             signed_by: plan.decision.signed_by.clone().unwrap_or_default(),
             signature: plan.decision.signature.clone().unwrap_or_default(),
-            accepted: matches!(plan.status, PlanStatus::Accepted | PlanStatus::InProgress | PlanStatus::Completed),
-            can_decide: (auth.can(Permission::TreatmentWrite) || auth.can(Permission::EstimatesView))
+            accepted: matches!(
+                plan.status,
+                PlanStatus::Accepted | PlanStatus::InProgress | PlanStatus::Completed
+            ),
+            can_decide: (auth.can(Permission::TreatmentWrite)
+                || auth.can(Permission::EstimatesView))
                 && matches!(plan.status, PlanStatus::Pending | PlanStatus::Presented),
-            notice: if q.notice.is_empty() { String::new() } else { lang.t(&format!("plan-notice-{}", q.notice)) },
+            notice: if q.notice.is_empty() {
+                String::new()
+            } else {
+                lang.t(&format!("plan-notice-{}", q.notice))
+            },
         },
         StatusCode::OK,
     )
@@ -1166,13 +1343,23 @@ pub async fn pdf(
 ) -> Result<Response, AppError> {
     let scope = auth.scope();
     let lang = ctx.lang;
-    let plan = state.store.plan(&scope, &actor(&auth, &ctx, &ip), parse_plan(&id)?).await?;
+    let plan = state
+        .store
+        .plan(&scope, &actor(&auth, &ctx, &ip), parse_plan(&id)?)
+        .await?;
     let summary = state.store.patient_summary(&scope, plan.patient_id).await?;
     let cur = currency(&state, &scope).await?;
     let numbering = state.store.clinical_settings(&scope).await?.numbering;
-    let org = state.store.org(scope.org()).await?.ok_or(AppError::NotFound)?;
+    let org = state
+        .store
+        .org(scope.org())
+        .await?
+        .ok_or(AppError::NotFound)?;
     let location = state.store.location(&scope, summary.location_id).await?;
-    let tz = location.as_ref().and_then(|l| l.tz().ok()).unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = location
+        .as_ref()
+        .and_then(|l| l.tz().ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
     let mut from = vec![org.name.clone()];
     let mut paper = Paper::A4;
     if let Some(l) = &location {
@@ -1186,7 +1373,11 @@ pub async fn pdf(
         paper = Paper::for_country(&l.address.country);
     }
     let date = plan.created_at.to_zoned(tz.clone()).date().to_string();
-    let col = |t: &str, share: f32, align: Align| Column { title: t.to_string(), share, align };
+    let col = |t: &str, share: f32, align: Align| Column {
+        title: t.to_string(),
+        share,
+        align,
+    };
     let mut phases: Vec<u8> = plan.items.iter().map(|i| i.phase).collect();
     phases.sort_unstable();
     phases.dedup();
@@ -1195,7 +1386,10 @@ pub async fn pdf(
         Block::Fields(vec![
             (lang.t("rx-patient"), summary.display_name()),
             (lang.t("rx-chart"), summary.chart_number.to_string()),
-            (lang.t("plan-status"), lang.t(&format!("plan-status-{}", plan.status.code()))),
+            (
+                lang.t("plan-status"),
+                lang.t(&format!("plan-status-{}", plan.status.code())),
+            ),
         ]),
         Block::Rule,
     ];
@@ -1203,14 +1397,25 @@ pub async fn pdf(
         if phases.len() > 1 {
             blocks.push(Block::Heading(format!("{} {ph}", lang.t("plan-phase"))));
         }
-        let live = |i: &&PlanItem| i.phase == *ph && i.status != domain::plans::ItemStatus::Declined;
+        let live =
+            |i: &&PlanItem| i.phase == *ph && i.status != domain::plans::ItemStatus::Declined;
         let subtotal: i64 = plan.items.iter().filter(live).map(|i| i.fee_minor).sum();
         let mut totals = Vec::new();
         if phases.len() > 1 {
-            totals.push(vec![format!("{} {ph}", lang.t("plan-phase")), String::new(), String::new(), money(subtotal, cur)]);
+            totals.push(vec![
+                format!("{} {ph}", lang.t("plan-phase")),
+                String::new(),
+                String::new(),
+                money(subtotal, cur),
+            ]);
         }
         if n + 1 == phases.len() {
-            totals.push(vec![lang.t("plan-total"), String::new(), String::new(), money(plan.analysis.total_value_minor, cur)]);
+            totals.push(vec![
+                lang.t("plan-total"),
+                String::new(),
+                String::new(),
+                money(plan.analysis.total_value_minor, cur),
+            ]);
         }
         blocks.push(Block::Table {
             columns: vec![
@@ -1262,7 +1467,14 @@ pub async fn pdf(
         info: Info {
             title: format!("{} {}", lang.t("plan-pdf-title"), plan.reference()),
             author: org.name.clone(),
-            created: pdf_date(z.year(), z.month(), z.day(), z.hour(), z.minute(), z.second()),
+            created: pdf_date(
+                z.year(),
+                z.month(),
+                z.day(),
+                z.hour(),
+                z.minute(),
+                z.second(),
+            ),
         },
         from,
         reference: vec![plan.reference(), date],
@@ -1272,11 +1484,18 @@ pub async fn pdf(
     };
     let mut r = doc.render().into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{}.pdf\"", plan.reference())) {
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{}.pdf\"", plan.reference()))
+    {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, private"),
+    );
     Ok(r)
 }
 
@@ -1334,9 +1553,19 @@ pub struct TasksQuery {
     done: String,
 }
 
-async fn tasks_page(state: &AppState, ctx: &Ctx, auth: &Auth, show_done: bool, fe: FieldErrors, status: StatusCode) -> Result<Response, AppError> {
+async fn tasks_page(
+    state: &AppState,
+    ctx: &Ctx,
+    auth: &Auth,
+    show_done: bool,
+    fe: FieldErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let scope = auth.scope();
-    let tasks = state.store.inbox(&scope, auth.user.id, &role_codes(auth), show_done).await?;
+    let tasks = state
+        .store
+        .inbox(&scope, auth.user.id, &role_codes(auth), show_done)
+        .await?;
     let roles = domain::identity::Role::STAFF
         .iter()
         .map(|r| Choice {
@@ -1358,8 +1587,21 @@ async fn tasks_page(state: &AppState, ctx: &Ctx, auth: &Auth, show_done: bool, f
 }
 
 /// `GET /tasks[?done=1]`: the signed-in user's inbox (theirs and their roles').
-pub async fn tasks(State(state): State<AppState>, ctx: Ctx, auth: Auth, Query(q): Query<TasksQuery>) -> Result<Response, AppError> {
-    tasks_page(&state, &ctx, &auth, !q.done.is_empty(), FieldErrors::default(), StatusCode::OK).await
+pub async fn tasks(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Query(q): Query<TasksQuery>,
+) -> Result<Response, AppError> {
+    tasks_page(
+        &state,
+        &ctx,
+        &auth,
+        !q.done.is_empty(),
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /tasks` with `action`: `done`/`reopen` (`task`), or `create` (`title`, `role`,
@@ -1374,11 +1616,20 @@ pub async fn tasks_act(
     let scope = auth.scope();
     let who = actor(&auth, &ctx, &ip);
     let pairs: Vec<(String, String)> = form_urlencoded_pairs(&body).collect();
-    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     match get("action").as_str() {
         "done" | "reopen" => {
             let t: uuid::Uuid = get("task").parse().map_err(|_| AppError::NotFound)?;
-            state.store.set_task_done(&scope, &who, t, get("action") == "done").await?;
+            state
+                .store
+                .set_task_done(&scope, &who, t, get("action") == "done")
+                .await?;
             Ok(Redirect::to("/tasks").into_response())
         }
         "create" => {
@@ -1392,7 +1643,15 @@ pub async fn tasks_act(
                         .ok()
                         .map(|z| z.timestamp()),
                     Err(_) => {
-                        return tasks_page(&state, &ctx, &auth, false, FieldErrors(vec![("due".into(), ctx.lang.t("task-due-invalid"))]), StatusCode::UNPROCESSABLE_ENTITY).await;
+                        return tasks_page(
+                            &state,
+                            &ctx,
+                            &auth,
+                            false,
+                            FieldErrors(vec![("due".into(), ctx.lang.t("task-due-invalid"))]),
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                        )
+                        .await;
                     }
                 },
             };
@@ -1400,7 +1659,11 @@ pub async fn tasks_act(
                 title: get("title"),
                 kind: "manual".into(),
                 assignee_role: Some(role.clone()).filter(|r| !r.is_empty()),
-                assignee_id: if role.is_empty() { Some(auth.user.id) } else { None },
+                assignee_id: if role.is_empty() {
+                    Some(auth.user.id)
+                } else {
+                    None
+                },
                 urgency: Priority::from_code(&get("urgency")).unwrap_or_default(),
                 due_at: due,
                 ..NewTask::default()
@@ -1408,7 +1671,15 @@ pub async fn tasks_act(
             match state.store.create_task(&scope, &who, &new).await {
                 Ok(_) => Ok(Redirect::to("/tasks").into_response()),
                 Err(store::tenancy::WriteError::Invalid(d)) => {
-                    tasks_page(&state, &ctx, &auth, false, FieldErrors::of(&d.fields), StatusCode::UNPROCESSABLE_ENTITY).await
+                    tasks_page(
+                        &state,
+                        &ctx,
+                        &auth,
+                        false,
+                        FieldErrors::of(&d.fields),
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await
                 }
                 Err(e) => Err(e.into()),
             }
@@ -1432,33 +1703,73 @@ struct CoordinatorPage {
 /// `GET /coordinator`: plans to present (routed to the coordinator, not presented yet),
 /// plans presented and waiting for an answer, follow-ups, the acceptance rate of the last 90
 /// days.
-pub async fn coordinator(State(state): State<AppState>, ctx: Ctx, auth: Auth, ip: ClientIp) -> Result<Response, AppError> {
+pub async fn coordinator(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    ip: ClientIp,
+) -> Result<Response, AppError> {
     let scope = auth.scope();
     let lang = ctx.lang;
     let cur = currency(&state, &scope).await?;
-    let all = state.store.plans(&scope, &actor(&auth, &ctx, &ip), None, &[], 2000).await?;
+    let all = state
+        .store
+        .plans(&scope, &actor(&auth, &ctx, &ip), None, &[], 2000)
+        .await?;
     let now = state.store.now();
     let since = now.as_second() - 90 * 86400;
     let row = |l: &store::plans::ListedPlan| plan_row(lang, &l.plan, l.patient.display_name(), cur);
     let mut queue: Vec<&store::plans::ListedPlan> = all
         .iter()
-        .filter(|l| l.plan.status == PlanStatus::Pending && l.plan.routing.route == domain::plans::Route::Coordinator)
+        .filter(|l| {
+            l.plan.status == PlanStatus::Pending
+                && l.plan.routing.route == domain::plans::Route::Coordinator
+        })
         .collect();
-    queue.sort_by_key(|l| (std::cmp::Reverse(l.plan.analysis.urgency), std::cmp::Reverse(l.plan.analysis.total_value_minor)));
-    let waiting: Vec<PlanRow> = all.iter().filter(|l| l.plan.status == PlanStatus::Presented).map(row).collect();
+    queue.sort_by_key(|l| {
+        (
+            std::cmp::Reverse(l.plan.analysis.urgency),
+            std::cmp::Reverse(l.plan.analysis.total_value_minor),
+        )
+    });
+    let waiting: Vec<PlanRow> = all
+        .iter()
+        .filter(|l| l.plan.status == PlanStatus::Presented)
+        .map(row)
+        .collect();
     let recent: Vec<&store::plans::ListedPlan> = all
         .iter()
         .filter(|l| l.plan.decided_at.is_some_and(|d| d.as_second() >= since))
         .collect();
-    let accepted = recent.iter().filter(|l| !matches!(l.plan.status, PlanStatus::Declined | PlanStatus::Pending | PlanStatus::Presented)).count();
-    let declined = recent.iter().filter(|l| l.plan.status == PlanStatus::Declined).count();
+    let accepted = recent
+        .iter()
+        .filter(|l| {
+            !matches!(
+                l.plan.status,
+                PlanStatus::Declined | PlanStatus::Pending | PlanStatus::Presented
+            )
+        })
+        .count();
+    let declined = recent
+        .iter()
+        .filter(|l| l.plan.status == PlanStatus::Declined)
+        .count();
     let rate = if accepted + declined == 0 {
         "—".to_string()
     } else {
-        format!("{} %", (accepted * 100 + (accepted + declined) / 2) / (accepted + declined))
+        format!(
+            "{} %",
+            (accepted * 100 + (accepted + declined) / 2) / (accepted + declined)
+        )
     };
-    let tasks = state.store.inbox(&scope, auth.user.id, &["coordinator".to_string()], false).await?;
-    let follow: Vec<Task> = tasks.into_iter().filter(|t| t.kind == "follow_up").collect();
+    let tasks = state
+        .store
+        .inbox(&scope, auth.user.id, &["coordinator".to_string()], false)
+        .await?;
+    let follow: Vec<Task> = tasks
+        .into_iter()
+        .filter(|t| t.kind == "follow_up")
+        .collect();
     html_status(
         &CoordinatorPage {
             shell: Shell::build(&state, &ctx).await,
@@ -1486,18 +1797,28 @@ struct PendingPage {
 }
 
 /// `GET /treatment-plans/pending`: accepted work not booked, most valuable first.
-pub async fn pending(State(state): State<AppState>, ctx: Ctx, auth: Auth, ip: ClientIp) -> Result<Response, AppError> {
+pub async fn pending(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    ip: ClientIp,
+) -> Result<Response, AppError> {
     let scope = auth.scope();
     let cur = currency(&state, &scope).await?;
-    let list = state.store.pending_treatment(&scope, &actor(&auth, &ctx, &ip)).await?;
+    let list = state
+        .store
+        .pending_treatment(&scope, &actor(&auth, &ctx, &ip))
+        .await?;
     let total: i64 = list.iter().map(|l| l.plan.unscheduled_value()).sum();
     html_status(
         &PendingPage {
             shell: Shell::build(&state, &ctx).await,
-            rows: list.iter().map(|l| plan_row(ctx.lang, &l.plan, l.patient.display_name(), cur)).collect(),
+            rows: list
+                .iter()
+                .map(|l| plan_row(ctx.lang, &l.plan, l.patient.display_name(), cur))
+                .collect(),
             total: money(total, cur),
         },
         StatusCode::OK,
     )
 }
-
