@@ -378,6 +378,7 @@ async fn main() {
                         } else {
                             Some(c.dentists[rng.random_range(0..4)])
                         },
+                        providers: Vec::new(),
                         patient_id: None,
                         from: jiff::Timestamp::from_microsecond(from).ok(),
                         to: None,

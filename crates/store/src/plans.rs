@@ -1275,6 +1275,25 @@ impl Store {
         };
         let tz = location.tz()?;
         let providers = self.agenda_providers(scope, location.id).await?;
+        for (field, id, dentist) in [
+            ("provider_id", prefs.provider_id, true),
+            ("hygienist_id", prefs.hygienist_id, false),
+        ] {
+            if let Some(id) = id
+                && !providers
+                    .iter()
+                    .any(|p| p.id == id && (p.dentist || !dentist))
+            {
+                return Err(invalid(
+                    field,
+                    format!(
+                        "not a {} who works at {}",
+                        if dentist { "dentist" } else { "provider" },
+                        location.name
+                    ),
+                ));
+            }
+        }
         let today = self.now().to_zoned(tz.clone()).date();
         // Urgent work is looked for from now; the rest from tomorrow.
         let urgent = plan.analysis.urgency == Priority::Urgent;
@@ -1343,41 +1362,34 @@ impl Store {
                 ));
             }
             let from_ts = start_of(earliest)?.max(self.now());
+            // The horizon counts from the day the visit may first happen (a retainer two
+            // years after the braces is looked for around then).
             let to_ts = start_of(
-                first
+                earliest
                     .checked_add(jiff::Span::new().days(horizon))
-                    .unwrap_or(first),
+                    .unwrap_or(earliest),
             )?;
-            let mut best: Option<crate::scheduling::slots::Slot> = None;
-            if from_ts < to_ts {
-                for p in &wanted {
-                    let q = SlotQuery {
-                        location_id: Some(location.id),
-                        duration_minutes: Some(i64::from(v.minutes)),
-                        provider_id: Some(*p),
-                        patient_id: Some(plan.patient_id),
-                        from: Some(from_ts),
-                        to: Some(to_ts),
-                        window: prefs.window,
-                        limit: 1,
-                        ..SlotQuery::default()
-                    };
-                    let fit = self.first_slot(scope, &q, &tz, &prefs.days).await?;
-                    if let Some(s) = fit
-                        && best.as_ref().is_none_or(|b| s.start < b.start)
-                    {
-                        best = Some(s);
-                    }
-                    if best.is_some() && prefs.provider_id.is_none() && !v.dentist {
-                        // Hygienists come first in `wanted`; one of them is enough.
-                        break;
-                    }
-                }
-            }
+            // One search over every provider who may see the visit, in order of preference.
+            let q = SlotQuery {
+                location_id: Some(location.id),
+                duration_minutes: Some(i64::from(v.minutes)),
+                providers: wanted.clone(),
+                patient_id: Some(plan.patient_id),
+                from: Some(from_ts),
+                to: Some(to_ts),
+                window: prefs.window,
+                limit: 1,
+                ..SlotQuery::default()
+            };
+            let best = if from_ts < to_ts {
+                self.first_slot(scope, &q, &tz, &prefs.days).await?
+            } else {
+                None
+            };
             let Some(slot) = best else {
-                let end = first
+                let end = earliest
                     .checked_add(jiff::Span::new().days(horizon))
-                    .unwrap_or(first);
+                    .unwrap_or(earliest);
                 let at = NoSlot {
                     location: location.id,
                     patient: plan.patient_id,
@@ -1482,21 +1494,19 @@ impl Store {
         let mut soonest: Option<i64> = None;
         if let Some(from) = from {
             let to = Timestamp::from_microsecond(from.as_microsecond() + 399 * DAY).ok();
-            for p in wanted {
-                let q = SlotQuery {
-                    location_id: Some(location),
-                    duration_minutes: Some(i64::from(minutes)),
-                    provider_id: Some(*p),
-                    patient_id: Some(patient),
-                    from: Some(from),
-                    to,
-                    window: prefs.window,
-                    limit: 1,
-                    ..SlotQuery::default()
-                };
-                if let Ok(Some(s)) = self.first_slot(scope, &q, tz, &prefs.days).await {
-                    soonest = Some(soonest.map_or(s.start, |x: i64| x.min(s.start)));
-                }
+            let q = SlotQuery {
+                location_id: Some(location),
+                duration_minutes: Some(i64::from(minutes)),
+                providers: wanted.to_vec(),
+                patient_id: Some(patient),
+                from: Some(from),
+                to,
+                window: prefs.window,
+                limit: 1,
+                ..SlotQuery::default()
+            };
+            if let Ok(Some(s)) = self.first_slot(scope, &q, tz, &prefs.days).await {
+                soonest = Some(s.start);
             }
         }
         let when = soonest

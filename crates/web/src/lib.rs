@@ -544,6 +544,16 @@ pub fn routes() -> Routes {
             clinical::plans::pdf,
         )
         .get(
+            "/settings/plans",
+            Perm(P::SettingsManage),
+            clinical::plans::settings,
+        )
+        .post(
+            "/settings/plans",
+            Perm(P::SettingsManage),
+            clinical::plans::save_settings,
+        )
+        .get(
             "/coordinator",
             Perm(P::EstimatesView),
             clinical::plans::coordinator,

@@ -95,6 +95,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/settings/roles", "nav-roles"),
     ("/settings/scheduling", "nav-scheduling"),
     ("/settings/clinical", "nav-clinical"),
+    ("/settings/plans", "nav-plan-settings"),
     ("/settings/security", "nav-security"),
     ("/settings/api-tokens", "nav-api-tokens"),
     ("/admin/jobs", "nav-jobs"),

@@ -66,6 +66,36 @@ pub struct LabRule {
     pub seat_minutes: u16,
 }
 
+/// One procedure of a template: `on_tooth` ones go on the tooth chosen when it is applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateItem {
+    pub code: String,
+    #[serde(default)]
+    pub on_tooth: bool,
+    #[serde(default)]
+    pub area: Option<String>,
+    #[serde(default = "phase_one")]
+    pub phase: u8,
+}
+
+fn phase_one() -> u8 {
+    1
+}
+
+/// A plan template (seed 001), applied in one click.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanTemplate {
+    pub name: String,
+    pub items: Vec<TemplateItem>,
+}
+
+impl PlanTemplate {
+    /// Does applying it need a tooth?
+    pub fn needs_tooth(&self) -> bool {
+        self.items.iter().any(|i| i.on_tooth)
+    }
+}
+
 /// A clinic's planning rules.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleSet {
@@ -74,6 +104,58 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     #[serde(default)]
     pub labs: Vec<LabRule>,
+    #[serde(default = "starter_templates")]
+    pub templates: Vec<PlanTemplate>,
+}
+
+/// Cuspid's starter templates.
+pub fn starter_templates() -> Vec<PlanTemplate> {
+    let t = |code: &str, on_tooth: bool, area: Option<&str>, phase: u8| TemplateItem {
+        code: code.into(),
+        on_tooth,
+        area: area.map(str::to_string),
+        phase,
+    };
+    vec![
+        PlanTemplate {
+            name: "Crown on an endodontically treated tooth".into(),
+            items: vec![
+                t("RCT", true, None, 1),
+                t("CORE", true, None, 1),
+                t("CROWN", true, None, 1),
+            ],
+        },
+        PlanTemplate {
+            name: "Quadrant scaling and root planing".into(),
+            items: vec![
+                t("SRP", false, Some("UR"), 1),
+                t("SRP", false, Some("UL"), 1),
+                t("SRP", false, Some("LL"), 1),
+                t("SRP", false, Some("LR"), 1),
+                t("PERIO-M", false, None, 2),
+            ],
+        },
+        PlanTemplate {
+            name: "Extraction and implant".into(),
+            items: vec![t("EXT", true, None, 1), t("IMPL", true, None, 1)],
+        },
+        PlanTemplate {
+            name: "Full braces, 24 months".into(),
+            items: vec![
+                t("PANO", false, None, 1),
+                t("ORTHO-F", false, None, 1),
+                t("ORTHO-D", false, None, 1),
+            ],
+        },
+        PlanTemplate {
+            name: "Aligners, 18 months".into(),
+            items: vec![
+                t("PANO", false, None, 1),
+                t("ORTHO-A", false, None, 1),
+                t("ORTHO-D", false, None, 1),
+            ],
+        },
+    ]
 }
 
 impl Default for RuleSet {
@@ -167,6 +249,20 @@ impl RuleSet {
                     14,
                 ),
                 rule(
+                    "braces stay on 24 months",
+                    Matcher::codes(&["ORTHO-F"]),
+                    Matcher::codes(&["ORTHO-D"]),
+                    false,
+                    730,
+                ),
+                rule(
+                    "aligners take 18 months",
+                    Matcher::codes(&["ORTHO-A"]),
+                    Matcher::codes(&["ORTHO-D"]),
+                    false,
+                    548,
+                ),
+                rule(
                     "extraction heals before the denture",
                     Matcher::codes(&["EXT", "EXT-S"]),
                     Matcher::codes(&["DENT-F", "DENT-P"]),
@@ -180,6 +276,7 @@ impl RuleSet {
                 lab(&["DENT-F", "DENT-P"], 21, 30),
                 lab(&["NIGHT"], 10, 15),
             ],
+            templates: starter_templates(),
         }
     }
 
@@ -222,6 +319,23 @@ impl RuleSet {
                 return Err(PlanError::Invalid(
                     "a seat takes at least a minute and fits in a visit".into(),
                 ));
+            }
+        }
+        for t in &self.templates {
+            if t.name.trim().is_empty() || t.items.is_empty() {
+                return Err(PlanError::Invalid(
+                    "a template has a name and at least one procedure".into(),
+                ));
+            }
+            if let Some(i) = t
+                .items
+                .iter()
+                .find(|i| !catalog.iter().any(|(c, _)| c.eq_ignore_ascii_case(&i.code)))
+            {
+                return Err(PlanError::Invalid(format!(
+                    "template \"{}\": {} is not in the catalog",
+                    t.name, i.code
+                )));
             }
         }
         // The graph over codes: an edge code → code for each rule, labelled by the rule.

@@ -30,8 +30,11 @@ pub struct SlotQuery {
     pub location_id: Option<LocationId>,
     pub appointment_type_id: Option<AppointmentTypeId>,
     pub duration_minutes: Option<i64>,
-    /// `None`: anyone who works there.
+    /// `None`: anyone who works there (or one of `providers`).
     pub provider_id: Option<UserId>,
+    /// Without `provider_id`: only these providers, in this order of preference (empty:
+    /// anyone).
+    pub providers: Vec<UserId>,
     /// Keep clear of this patient's other appointments.
     pub patient_id: Option<PatientId>,
     pub from: Option<Timestamp>,
@@ -159,7 +162,13 @@ impl Store {
                     DomainError::field("provider_id", "no such provider at this location").into(),
                 );
             }
-            None => all_providers.clone(),
+            None if q.providers.is_empty() => all_providers.clone(),
+            None => q
+                .providers
+                .iter()
+                .filter(|p| all_providers.contains(p))
+                .copied()
+                .collect(),
         };
         let tz = location.tz()?;
         let req = SlotRequest {

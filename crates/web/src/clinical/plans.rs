@@ -491,6 +491,7 @@ struct PatientPlansPage {
     /// Work planned on the chart: (value, label), offered to the new plan.
     planned: Vec<Choice>,
     codes: Vec<Choice>,
+    templates: Vec<Choice>,
     can_write: bool,
     fe: FieldErrors,
     name: String,
@@ -546,6 +547,24 @@ async fn patient_plans_page(
                 .collect(),
             planned,
             codes: code_choices(state, &scope).await?,
+            templates: state
+                .store
+                .plan_settings(&scope)
+                .await?
+                .0
+                .templates
+                .iter()
+                .enumerate()
+                .map(|(n, t)| Choice {
+                    value: n.to_string(),
+                    label: if t.needs_tooth() {
+                        format!("{} (*)", t.name)
+                    } else {
+                        t.name.clone()
+                    },
+                    selected: false,
+                })
+                .collect(),
             can_write: auth.can(Permission::TreatmentWrite),
             fe,
             name,
@@ -607,8 +626,12 @@ pub async fn create_plan(
     let mut name = String::new();
     let mut entries: Vec<String> = Vec::new();
     let mut extra = NewItem::default();
+    let mut template: Option<usize> = None;
+    let mut template_tooth = String::new();
     for (k, v) in form_urlencoded_pairs(&body) {
         match k.as_str() {
+            "template" => template = v.parse().ok(),
+            "template_tooth" => template_tooth = v,
             "name" => name = v,
             "entry" => entries.push(v),
             "code" => extra.code = v,
@@ -629,6 +652,25 @@ pub async fn create_plan(
         .collect();
     if !extra.code.trim().is_empty() {
         items.push(extra);
+    }
+    if let Some(n) = template {
+        let (rules, _) = state.store.plan_settings(&scope).await?;
+        let t = rules.templates.get(n).ok_or(AppError::NotFound)?;
+        if name.trim().is_empty() {
+            name = t.name.clone();
+        }
+        let tooth = Some(template_tooth.trim().to_string()).filter(|t| !t.is_empty());
+        items.extend(t.items.iter().map(|i| NewItem {
+            code: i.code.clone(),
+            tooth: if i.on_tooth {
+                tooth.clone().or(Some(String::new()))
+            } else {
+                None
+            },
+            area: i.area.clone(),
+            phase: Some(i.phase),
+            ..NewItem::default()
+        }));
     }
     match state
         .store
@@ -1821,4 +1863,327 @@ pub async fn pending(
         },
         StatusCode::OK,
     )
+}
+
+// ---------- settings ----------
+
+pub struct RuleRow {
+    pub n: usize,
+    pub name: String,
+    pub before: String,
+    pub after: String,
+    pub same_site: bool,
+    pub min_days: u16,
+}
+
+pub struct TemplateRow {
+    pub n: usize,
+    pub name: String,
+    pub items: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings_plans.html")]
+struct SettingsPage {
+    shell: Shell,
+    routing: domain::plans::RoutingSettings,
+    max_visit: u16,
+    coordinator_value: String,
+    medium_value: String,
+    currency: String,
+    rules: Vec<RuleRow>,
+    labs: Vec<RuleRow>,
+    templates: Vec<TemplateRow>,
+    fe: FieldErrors,
+    notice: String,
+}
+
+fn matcher_text(m: &domain::plans::planner::Matcher) -> String {
+    m.codes
+        .iter()
+        .cloned()
+        .chain(m.categories.iter().map(|c| format!("[{c}]")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `CODE CODE [category]` → a matcher.
+fn parse_matcher(s: &str) -> domain::plans::planner::Matcher {
+    let mut m = domain::plans::planner::Matcher::default();
+    for w in s.split([' ', ',']).map(str::trim).filter(|w| !w.is_empty()) {
+        match w.strip_prefix('[').and_then(|w| w.strip_suffix(']')) {
+            Some(c) => m.categories.push(c.to_string()),
+            None => m.codes.push(w.to_ascii_uppercase()),
+        }
+    }
+    m
+}
+
+fn template_text(t: &domain::plans::planner::PlanTemplate) -> String {
+    t.items
+        .iter()
+        .map(|i| {
+            let mut s = i.code.clone();
+            if i.on_tooth {
+                s.push_str(" *");
+            }
+            if let Some(a) = &i.area {
+                s.push(' ');
+                s.push_str(a);
+            }
+            if i.phase != 1 {
+                s.push_str(&format!(" p{}", i.phase));
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn settings_page(
+    state: &AppState,
+    ctx: &Ctx,
+    auth: &Auth,
+    fe: FieldErrors,
+    notice: String,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let scope = auth.scope();
+    let (rules, routing) = state.store.plan_settings(&scope).await?;
+    let cur = currency(state, &scope).await?;
+    html_status(
+        &SettingsPage {
+            shell: Shell::build(state, ctx).await,
+            max_visit: rules.max_visit_minutes,
+            coordinator_value: Money::from_minor(routing.coordinator_value_minor, cur)
+                .to_string()
+                .trim_end_matches(&format!(" {cur}"))
+                .to_string(),
+            medium_value: Money::from_minor(routing.medium_value_minor, cur)
+                .to_string()
+                .trim_end_matches(&format!(" {cur}"))
+                .to_string(),
+            currency: cur.to_string(),
+            rules: rules
+                .rules
+                .iter()
+                .enumerate()
+                .map(|(n, r)| RuleRow {
+                    n,
+                    name: r.name.clone(),
+                    before: matcher_text(&r.before),
+                    after: matcher_text(&r.after),
+                    same_site: r.same_site,
+                    min_days: r.min_days,
+                })
+                .collect(),
+            labs: rules
+                .labs
+                .iter()
+                .enumerate()
+                .map(|(n, l)| RuleRow {
+                    n,
+                    name: matcher_text(&l.matcher),
+                    before: String::new(),
+                    after: format!("{} min", l.seat_minutes),
+                    same_site: false,
+                    min_days: l.lead_days,
+                })
+                .collect(),
+            templates: rules
+                .templates
+                .iter()
+                .enumerate()
+                .map(|(n, t)| TemplateRow {
+                    n,
+                    name: t.name.clone(),
+                    items: template_text(t),
+                })
+                .collect(),
+            routing,
+            fe,
+            notice,
+        },
+        status,
+    )
+}
+
+/// `GET /settings/plans`: the routing thresholds, the planner's rules, laboratory times and
+/// templates.
+pub async fn settings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, AppError> {
+    let notice = if q.notice.is_empty() {
+        String::new()
+    } else {
+        ctx.lang.t("plan-settings-saved")
+    };
+    settings_page(
+        &state,
+        &ctx,
+        &auth,
+        FieldErrors::default(),
+        notice,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /settings/plans` with `action`: `routing`, `add_rule`, `remove_rule`, `add_lab`,
+/// `remove_lab`, `add_template`, `remove_template`. Every change is checked as a whole (a
+/// cycle is refused with its rules named) and nothing is saved when refused.
+pub async fn save_settings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    ip: ClientIp,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    use domain::plans::planner::{LabRule, PlanTemplate, Rule, TemplateItem};
+    let scope = auth.scope();
+    let pairs: Vec<(String, String)> = form_urlencoded_pairs(&body).collect();
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let (mut rules, mut routing) = state.store.plan_settings(&scope).await?;
+    let bad = |f: &str, m: &str| FieldErrors(vec![(f.to_string(), m.to_string())]);
+    let number = |k: &str| get(k).parse::<i64>().ok();
+    let index = get("n").parse::<usize>().ok();
+    let problem: Option<FieldErrors> = match get("action").as_str() {
+        "routing" => {
+            let cur = currency(&state, &scope).await?;
+            let money_of = |k: &str| Money::parse(&get(k), cur).ok().map(|m| m.minor());
+            match (
+                money_of("coordinator_value"),
+                number("coordinator_complexity"),
+                money_of("medium_value"),
+                number("follow_up_days"),
+                number("max_visit_minutes"),
+            ) {
+                (Some(cv), Some(cc), Some(mv), Some(fd), Some(mx)) => {
+                    routing.coordinator_value_minor = cv;
+                    routing.coordinator_complexity = u32::try_from(cc).unwrap_or(0);
+                    routing.medium_value_minor = mv;
+                    routing.follow_up_days = u16::try_from(fd).unwrap_or(0);
+                    rules.max_visit_minutes = u16::try_from(mx).unwrap_or(0);
+                    None
+                }
+                _ => Some(bad("routing", &ctx.lang.t("plan-settings-numbers"))),
+            }
+        }
+        "add_rule" => {
+            rules.rules.push(Rule {
+                name: get("name"),
+                before: parse_matcher(&get("before")),
+                after: parse_matcher(&get("after")),
+                same_site: get("same_site") == "on",
+                min_days: u16::try_from(number("min_days").unwrap_or(0)).unwrap_or(u16::MAX),
+            });
+            None
+        }
+        "remove_rule" => match index {
+            Some(n) if n < rules.rules.len() => {
+                rules.rules.remove(n);
+                None
+            }
+            _ => Some(bad("n", "no such rule")),
+        },
+        "add_lab" => {
+            rules.labs.push(LabRule {
+                matcher: parse_matcher(&get("codes")),
+                lead_days: u16::try_from(number("lead_days").unwrap_or(0)).unwrap_or(0),
+                seat_minutes: u16::try_from(number("seat_minutes").unwrap_or(0)).unwrap_or(0),
+            });
+            None
+        }
+        "remove_lab" => match index {
+            Some(n) if n < rules.labs.len() => {
+                rules.labs.remove(n);
+                None
+            }
+            _ => Some(bad("n", "no such laboratory time")),
+        },
+        "add_template" => {
+            let items: Vec<TemplateItem> = get("items")
+                .split([',', '\n'])
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let mut words = l.split_whitespace();
+                    let code = words.next().unwrap_or_default().to_ascii_uppercase();
+                    let mut item = TemplateItem {
+                        code,
+                        on_tooth: false,
+                        area: None,
+                        phase: 1,
+                    };
+                    for w in words {
+                        if w == "*" {
+                            item.on_tooth = true;
+                        } else if let Some(p) = w.strip_prefix('p').and_then(|p| p.parse().ok()) {
+                            item.phase = p;
+                        } else {
+                            item.area = Some(w.to_ascii_uppercase());
+                        }
+                    }
+                    item
+                })
+                .collect();
+            rules.templates.push(PlanTemplate {
+                name: get("name"),
+                items,
+            });
+            None
+        }
+        "remove_template" => match index {
+            Some(n) if n < rules.templates.len() => {
+                rules.templates.remove(n);
+                None
+            }
+            _ => Some(bad("n", "no such template")),
+        },
+        _ => Some(bad("action", "unknown action")),
+    };
+    if let Some(fe) = problem {
+        return settings_page(
+            &state,
+            &ctx,
+            &auth,
+            fe,
+            String::new(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    match state
+        .store
+        .set_plan_settings(&scope, &actor(&auth, &ctx, &ip), &rules, &routing)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/settings/plans?notice=saved").into_response()),
+        Err(store::tenancy::WriteError::Invalid(d)) => {
+            let fe = if d.fields.is_empty() {
+                FieldErrors(vec![("settings".into(), d.message)])
+            } else {
+                FieldErrors::of(&d.fields)
+            };
+            settings_page(
+                &state,
+                &ctx,
+                &auth,
+                fe,
+                String::new(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -477,6 +477,7 @@ pub async fn slots(
         appointment_type_id: id_field(&mut errors, "appointment_type_id", &q.appointment_type_id),
         duration_minutes: q.duration_minutes,
         provider_id: id_field(&mut errors, "provider_id", &q.provider_id),
+        providers: Vec::new(),
         patient_id: id_field(&mut errors, "patient_id", &q.patient_id),
         from: None,
         to: None,

@@ -422,6 +422,7 @@ pub async fn slots(
             appointment_type_id: nonempty(&q.type_id).and_then(|s| s.parse().ok()),
             duration_minutes: nonempty(&q.duration).and_then(|s| s.parse().ok()),
             provider_id: nonempty(&q.provider).and_then(|s| s.parse().ok()),
+            providers: Vec::new(),
             patient_id: patient,
             from,
             to: None,
