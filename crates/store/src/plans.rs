@@ -123,7 +123,8 @@ pub struct PlanItem {
 }
 
 impl PlanItem {
-    fn procedure(&self) -> Procedure {
+    /// The procedure as analysis and the planner see it.
+    pub fn procedure(&self) -> Procedure {
         let place = match (
             self.tooth
                 .and_then(domain::clinical::teeth::Tooth::from_fdi),

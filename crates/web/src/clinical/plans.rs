@@ -758,6 +758,7 @@ struct PlanPage {
     plan_id: String,
     p: PlanRow,
     version: i64,
+    alternative_of: String,
     items: Vec<ItemRow>,
     analysis: Vec<(String, String)>,
     routing_reason: String,
@@ -770,6 +771,7 @@ struct PlanPage {
     prefs: PrefsBody,
     day_picks: Vec<Choice>,
     odontogram: String,
+    timeline: String,
     can_write: bool,
     can_decide: bool,
     can_book: bool,
@@ -805,6 +807,97 @@ fn item_rows(
             ),
         })
         .collect()
+}
+
+/// The planner's series for the plan's remaining work, as a timeline: one row per visit, placed
+/// by its earliest day (counted from the first visit), with its work and length.
+fn plan_timeline(
+    lang: Lang,
+    plan: &TreatmentPlan,
+    rules: &domain::plans::planner::RuleSet,
+    numbering: Numbering,
+) -> String {
+    let todo: Vec<&PlanItem> = plan
+        .items
+        .iter()
+        .filter(|i| {
+            !matches!(
+                i.status,
+                domain::plans::ItemStatus::Declined | domain::plans::ItemStatus::Completed
+            )
+        })
+        .collect();
+    if todo.is_empty() {
+        return String::new();
+    }
+    let procs: Vec<domain::plans::Procedure> = todo.iter().map(|i| i.procedure()).collect();
+    let series = match domain::plans::planner::plan(&procs, rules) {
+        Ok(s) => s,
+        Err(e) => {
+            return format!(
+                "<p class=\"hint\" id=\"timeline-error\">{}</p>",
+                svg::esc(&e.to_string())
+            );
+        }
+    };
+    let last = series
+        .visits
+        .last()
+        .map(|v| v.earliest_day)
+        .unwrap_or(0)
+        .max(1) as f32;
+    let (w, left, usable) = (900.0_f32, 70.0_f32, 300.0_f32);
+    let h = 34.0 + 30.0 * series.visits.len() as f32;
+    let mut out = format!(
+        "<svg class=\"plan-timeline\" id=\"plan-timeline\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\">",
+        svg::esc(&lang.t("plan-timeline"))
+    );
+    out.push_str(&format!(
+        "<line x1=\"{left}\" y1=\"18\" x2=\"{}\" y2=\"18\" class=\"tl-axis\"/>",
+        left + usable
+    ));
+    for (d, anchor) in [(0.0, "start"), (last, "end")] {
+        out.push_str(&format!(
+            "<text x=\"{}\" y=\"12\" text-anchor=\"{anchor}\" class=\"tl-tick\">{} {}</text>",
+            left + d / last * usable,
+            svg::esc(&lang.t("plan-day")),
+            d as u32
+        ));
+    }
+    for (k, v) in series.visits.iter().enumerate() {
+        let y = 34.0 + 30.0 * k as f32;
+        let x = left + v.earliest_day as f32 / last * usable;
+        let work: Vec<String> = v
+            .steps
+            .iter()
+            .map(|st| {
+                let i = todo[st.procedure];
+                let site = site_of(i, numbering);
+                let part = match st.part {
+                    Part::Whole => String::new(),
+                    Part::Prep => format!(" ({})", lang.t("plan-part-prep")),
+                    Part::Seat => format!(" ({})", lang.t("plan-part-seat")),
+                };
+                format!("{} {site}{part}", i.code).replace("  ", " ")
+            })
+            .collect();
+        out.push_str(&format!(
+            "<text x=\"0\" y=\"{}\" class=\"tl-visit\">{} {}</text><line x1=\"{left}\" y1=\"{y}\" x2=\"{x}\" y2=\"{y}\" class=\"tl-wait\"/><rect x=\"{}\" y=\"{}\" width=\"12\" height=\"16\" rx=\"3\" class=\"{}\"/><text x=\"{}\" y=\"{}\" class=\"tl-work\">{} · {} min · {}</text>",
+            y + 5.0,
+            svg::esc(&lang.t("plan-visit")),
+            k + 1,
+            x - 6.0,
+            y - 8.0,
+            if v.dentist { "tl-box tl-dentist" } else { "tl-box tl-hygiene" },
+            left + usable + 24.0,
+            y + 5.0,
+            svg::esc(&format!("{} {}", lang.t("plan-day"), v.earliest_day)),
+            v.minutes,
+            svg::esc(&work.join(", "))
+        ));
+    }
+    out.push_str("</svg>");
+    out
 }
 
 /// The plan's work drawn as planned on the odontogram.
@@ -1016,6 +1109,10 @@ async fn plan_page(
             plan_id: plan.id.to_string(),
             p: plan_row(lang, &plan, summary.display_name(), cur),
             version: plan.version,
+            alternative_of: plan
+                .alternative_of
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
             items: item_rows(lang, &plan, numbering, cur),
             analysis,
             routing_reason: plan.routing.reason.clone(),
@@ -1036,6 +1133,12 @@ async fn plan_page(
                 .collect(),
             prefs: x.prefs,
             odontogram: plan_odontogram(lang, &plan, numbering),
+            timeline: plan_timeline(
+                lang,
+                &plan,
+                &state.store.plan_settings(&scope).await?.0,
+                numbering,
+            ),
             can_write: auth.can(Permission::TreatmentWrite) && plan.status.is_open(),
             can_decide: (auth.can(Permission::TreatmentWrite)
                 || auth.can(Permission::EstimatesView)),
@@ -1162,6 +1265,42 @@ pub async fn act(
                 .add_plan_items(&scope, &who, id, &[item])
                 .await
                 .and_then(|_| done("added"))
+        }
+        "alternative" => {
+            // Option B: a copy of this plan to change, linked to it.
+            need(auth.can(Permission::TreatmentWrite))?;
+            let plan = state.store.plan(&scope, &who, id).await?;
+            let numbering = state.store.clinical_settings(&scope).await?.numbering;
+            let items = plan
+                .items
+                .iter()
+                .map(|i| NewItem {
+                    code: i.code.clone(),
+                    tooth: i.tooth.and_then(Tooth::from_fdi).map(|t| t.show(numbering)),
+                    area: i.area.clone(),
+                    surfaces: Some(i.surfaces.clone()).filter(|s| !s.is_empty()),
+                    priority: Some(i.priority.code().to_string()),
+                    phase: Some(i.phase),
+                    diagnosis: i.diagnosis.clone(),
+                })
+                .collect();
+            let b = state
+                .store
+                .create_plan(
+                    &scope,
+                    &who,
+                    plan.patient_id,
+                    &NewPlan {
+                        name: Some(format!("{} ({})", plan.name, ctx.lang.t("plan-option-b"))),
+                        items,
+                        alternative_of: Some(plan.alternative_of.unwrap_or(plan.id)),
+                    },
+                )
+                .await;
+            b.map(|b| {
+                Redirect::to(&format!("/treatment-plans/{}?notice=alternative", b.id))
+                    .into_response()
+            })
         }
         "remove" => {
             need(auth.can(Permission::TreatmentWrite))?;
