@@ -536,7 +536,9 @@ fn steal_since(before: Option<(u64, u64)>) -> String {
 async fn series(store: &Store, c: &Clinic, queries: usize) {
     use store::plans::{NewItem, NewPlan, SeriesPreferences};
     let actor = Actor::system("bench");
-    let work: [(&str, Option<&str>, Option<&str>, Option<&str>); 20] = [
+    // (code, tooth, surfaces, area)
+    type Work<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+    let work: [Work; 20] = [
         ("EXAM", None, None, None),
         ("BW", None, None, None),
         ("CLEAN", None, None, None),

@@ -438,7 +438,7 @@ impl Store {
                         .bind(scope.org()),
                 )
                 .await?;
-            if !same.is_some_and(|r| r.uuid("patient_id").ok() == Some(patient.as_uuid())) {
+            if same.is_none_or(|r| r.uuid("patient_id").ok() != Some(patient.as_uuid())) {
                 errors.push(FieldError {
                     field: "alternative_of".into(),
                     message: "no such plan for this patient".into(),
@@ -1401,7 +1401,7 @@ impl Store {
                 };
                 return Err(self.no_slot_error(scope, &at, &tz, &wanted, prefs).await);
             };
-            let start = Timestamp::from_microsecond(slot.start).map_err(|e| corrupt(e))?;
+            let start = Timestamp::from_microsecond(slot.start).map_err(corrupt)?;
             dates.push(start.to_zoned(tz.clone()).date());
             let steps = v
                 .steps
@@ -1417,7 +1417,7 @@ impl Store {
                     operatory_id: slot.operatory_id,
                     provider_id: slot.provider_id,
                 },
-                end: Timestamp::from_microsecond(slot.end).map_err(|e| corrupt(e))?,
+                end: Timestamp::from_microsecond(slot.end).map_err(corrupt)?,
             });
         }
         Ok(Proposal {
@@ -1841,7 +1841,17 @@ impl Store {
                     title,
                     assignee_role: Some(routing.assignee_role.to_string()),
                     urgency: routing.urgency,
-                    due_at: Some(self.now()),
+                    // Urgent work today (two hours); a checkout before the day is out; a
+                    // presentation within two days.
+                    due_at: Timestamp::from_microsecond(
+                        self.now().as_microsecond()
+                            + match routing.route {
+                                Route::UrgentScheduling => 2 * 60 * MINUTE,
+                                Route::Checkout => 8 * 60 * MINUTE,
+                                Route::Coordinator => 2 * DAY,
+                            },
+                    )
+                    .ok(),
                     source_key: Some(key),
                     ..NewTask::default()
                 },

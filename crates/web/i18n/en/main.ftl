@@ -1305,3 +1305,4 @@ plan-timeline = Timeline
 plan-timeline-help = How the planner groups the remaining work into visits and how long each waits (days from the first visit; dentist visits dark, hygiene visits light).
 plan-day = day
 plan-visit = Visit
+task-overdue = overdue

@@ -1305,3 +1305,4 @@ plan-timeline = Chronologie
 plan-timeline-help = Comment le planificateur regroupe les actes restants en séances et combien de temps chacune attend (jours depuis la première séance ; séances du dentiste en foncé, d'hygiène en clair).
 plan-day = jour
 plan-visit = Séance
+task-overdue = en retard

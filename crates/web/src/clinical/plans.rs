@@ -979,12 +979,16 @@ async fn plan_page(
         (
             lang.t("plan-complexity"),
             format!(
-                "{} ({} · {} · {} · {})",
+                "{} ({} {} · {} {} · {} {} · {} {})",
                 a.complexity_score,
-                format!("{} {}", a.procedures, lang.t("plan-n-procedures")),
-                format!("{} {}", a.specialties, lang.t("plan-n-specialties")),
-                format!("{} {}", a.surgical, lang.t("plan-n-surgical")),
-                format!("{} {}", a.lab_work, lang.t("plan-n-lab")),
+                a.procedures,
+                lang.t("plan-n-procedures"),
+                a.specialties,
+                lang.t("plan-n-specialties"),
+                a.surgical,
+                lang.t("plan-n-surgical"),
+                a.lab_work,
+                lang.t("plan-n-lab"),
             ),
         ),
         (
@@ -1935,13 +1939,10 @@ pub async fn coordinator(
         .iter()
         .filter(|l| l.plan.status == PlanStatus::Declined)
         .count();
-    let rate = if accepted + declined == 0 {
-        "—".to_string()
-    } else {
-        format!(
-            "{} %",
-            (accepted * 100 + (accepted + declined) / 2) / (accepted + declined)
-        )
+    let decided = accepted + declined;
+    let rate = match (accepted * 100 + decided / 2).checked_div(decided) {
+        None => "—".to_string(),
+        Some(r) => format!("{r} %"),
     };
     let tasks = state
         .store
