@@ -101,23 +101,9 @@ impl Store {
         let now = self.now();
         let mut tx = self.begin().await?;
         tx.patient_row(scope, patient).await?;
-        tx.execute(
-            Q::new(
-                "INSERT INTO treatment_case_counters (org_id, next_number) VALUES ($1, 1) ON CONFLICT (org_id) DO NOTHING",
-            )
-            .bind(scope.org()),
-        )
-        .await?;
         let number = tx
-            .fetch_one(
-                Q::new(
-                    "UPDATE treatment_case_counters SET next_number = next_number + 1 WHERE org_id = $1 \
-                     RETURNING next_number - 1 AS n",
-                )
-                .bind(scope.org()),
-            )
-            .await?
-            .i64("n")?;
+            .next_number("treatment_case_counters", scope.org())
+            .await?;
         tx.execute(
             Q::new(
                 "INSERT INTO treatment_cases (id, org_id, patient_id, number, dentist_id, record_enc, status, \

@@ -639,6 +639,33 @@ fn one_line(s: &str) -> String {
     s.lines().next().unwrap_or("").trim().to_string()
 }
 
+impl crate::Txn {
+    /// The organization's next number from a `*_counters` table (prescriptions, cases,
+    /// plans): numbers follow each other per organization, taken under the row's lock.
+    pub(crate) async fn next_number(
+        &mut self,
+        table: &'static str,
+        org: domain::OrgId,
+    ) -> DbResult<i64> {
+        self.execute(
+            Q::generated(format!(
+                "INSERT INTO {table} (org_id, next_number) VALUES ($1, 1) ON CONFLICT (org_id) DO NOTHING"
+            ))
+            .bind(org),
+        )
+        .await?;
+        self.fetch_one(
+            Q::generated(format!(
+                "UPDATE {table} SET next_number = next_number + 1 WHERE org_id = $1 \
+                 RETURNING next_number - 1 AS n"
+            ))
+            .bind(org),
+        )
+        .await?
+        .i64("n")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -468,23 +468,9 @@ impl Store {
                 return self.plan_unaudited(scope, r.uuid("id")?).await;
             }
         }
-        tx.execute(
-            Q::new(
-                "INSERT INTO treatment_plan_counters (org_id, next_number) VALUES ($1, 1) ON CONFLICT (org_id) DO NOTHING",
-            )
-            .bind(scope.org()),
-        )
-        .await?;
         let number = tx
-            .fetch_one(
-                Q::new(
-                    "UPDATE treatment_plan_counters SET next_number = next_number + 1 WHERE org_id = $1 \
-                     RETURNING next_number - 1 AS n",
-                )
-                .bind(scope.org()),
-            )
-            .await?
-            .i64("n")?;
+            .next_number("treatment_plan_counters", scope.org())
+            .await?;
         tx.execute(
             Q::new(
                 "INSERT INTO treatment_plans (id, org_id, patient_id, number, name, status, alternative_of, visit_id, \

@@ -415,23 +415,7 @@ impl Store {
         let prescriber_id = actor.id.ok_or_else(|| invalid("prescriber", "signed-in"))?;
         let mut tx = self.begin().await?;
         tx.patient_row(scope, patient).await?;
-        tx.execute(
-            Q::new(
-                "INSERT INTO prescription_counters (org_id, next_number) VALUES ($1, 1) ON CONFLICT (org_id) DO NOTHING",
-            )
-            .bind(scope.org()),
-        )
-        .await?;
-        let number = tx
-            .fetch_one(
-                Q::new(
-                    "UPDATE prescription_counters SET next_number = next_number + 1 WHERE org_id = $1 \
-                     RETURNING next_number - 1 AS n",
-                )
-                .bind(scope.org()),
-            )
-            .await?
-            .i64("n")?;
+        let number = tx.next_number("prescription_counters", scope.org()).await?;
         tx.execute(
             Q::new(
                 "INSERT INTO prescriptions (id, org_id, patient_id, number, visit_id, medicine_id, prescriber_id, \

@@ -10,7 +10,7 @@
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use documents::pdf::{Info, pdf_date};
 use documents::{Align, Block, Column, Document, Paper};
@@ -1667,21 +1667,7 @@ pub async fn pdf(
         footer: format!("{} · {}", org.name, plan.reference()),
         page_label: lang.t("doc-page-label"),
     };
-    let mut r = doc.render().into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{}.pdf\"", plan.reference()))
-    {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, private"),
-    );
-    Ok(r)
+    Ok(super::rx::pdf_response(doc.render(), &plan.reference()))
 }
 
 pub struct TaskRow {

@@ -737,7 +737,7 @@ async fn pdf_of(
     Ok(doc.render())
 }
 
-fn pdf_response(bytes: Vec<u8>, reference: &str) -> Response {
+pub(crate) fn pdf_response(bytes: Vec<u8>, reference: &str) -> Response {
     let mut r = bytes.into_response();
     let h = r.headers_mut();
     h.insert(
