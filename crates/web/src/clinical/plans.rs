@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use documents::pdf::{Info, pdf_date};
-use documents::{Align, Block, Column, Document, Paper};
+use documents::{Align, Block, Column, Document};
 use domain::clinical::chart::{ChartStatus, Mark, Site, odontogram};
 use domain::clinical::teeth::{Dentition, Numbering, Tooth};
 use domain::identity::Permission;
@@ -44,7 +44,8 @@ fn parse_plan(s: &str) -> Result<uuid::Uuid, AppError> {
     s.parse().map_err(|_| AppError::NotFound)
 }
 
-async fn currency(state: &AppState, scope: &Scope) -> Result<Currency, AppError> {
+/// The organization's currency: its first clinic's (fees are kept in one currency).
+pub(crate) async fn currency(state: &AppState, scope: &Scope) -> Result<Currency, AppError> {
     Ok(state
         .store
         .locations(scope)
@@ -1535,28 +1536,12 @@ pub async fn pdf(
     let summary = state.store.patient_summary(&scope, plan.patient_id).await?;
     let cur = currency(&state, &scope).await?;
     let numbering = state.store.clinical_settings(&scope).await?.numbering;
-    let org = state
-        .store
-        .org(scope.org())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let location = state.store.location(&scope, summary.location_id).await?;
-    let tz = location
-        .as_ref()
-        .and_then(|l| l.tz().ok())
-        .unwrap_or(jiff::tz::TimeZone::UTC);
-    let mut from = vec![org.name.clone()];
-    let mut paper = Paper::A4;
-    if let Some(l) = &location {
-        if l.name != org.name {
-            from.push(l.name.clone());
-        }
-        let a = l.address.one_line();
-        if !a.is_empty() {
-            from.push(a);
-        }
-        paper = Paper::for_country(&l.address.country);
-    }
+    let super::rx::Letterhead {
+        org_name,
+        from,
+        paper,
+        tz,
+    } = super::rx::letterhead(&state, &scope, summary.location_id).await?;
     let date = plan.created_at.to_zoned(tz.clone()).date().to_string();
     let col = |t: &str, share: f32, align: Align| Column {
         title: t.to_string(),
@@ -1651,7 +1636,7 @@ pub async fn pdf(
         paper,
         info: Info {
             title: format!("{} {}", lang.t("plan-pdf-title"), plan.reference()),
-            author: org.name.clone(),
+            author: org_name.clone(),
             created: pdf_date(
                 z.year(),
                 z.month(),
@@ -1664,7 +1649,7 @@ pub async fn pdf(
         from,
         reference: vec![plan.reference(), date],
         blocks,
-        footer: format!("{} · {}", org.name, plan.reference()),
+        footer: format!("{} · {}", org_name, plan.reference()),
         page_label: lang.t("doc-page-label"),
     };
     Ok(super::rx::pdf_response(doc.render(), &plan.reference()))

@@ -599,25 +599,30 @@ fn long_date(lang: Lang, d: jiff::civil::Date) -> String {
     format!("{} {m} {}", d.day(), d.year())
 }
 
-/// The printable prescription.
-async fn pdf_of(
+/// What a printed document's letterhead says: the organization, the clinic's name and address,
+/// the paper of its country, and its time zone for the dates.
+pub(crate) struct Letterhead {
+    pub org_name: String,
+    pub from: Vec<String>,
+    pub paper: Paper,
+    pub tz: jiff::tz::TimeZone,
+}
+
+pub(crate) async fn letterhead(
     state: &AppState,
     scope: &Scope,
-    lang: Lang,
-    patient: &Patient,
-    p: &Prescription,
-) -> Result<Vec<u8>, AppError> {
+    location: domain::LocationId,
+) -> Result<Letterhead, AppError> {
     let org = state
         .store
         .org(scope.org())
         .await?
         .ok_or(AppError::NotFound)?;
-    let location = state.store.location(scope, patient.location_id).await?;
+    let location = state.store.location(scope, location).await?;
     let tz = location
         .as_ref()
         .and_then(|l| l.tz().ok())
         .unwrap_or(jiff::tz::TimeZone::UTC);
-    let date = long_date(lang, p.prescribed_at.to_zoned(tz).date());
     let mut from = vec![org.name.clone()];
     let mut paper = Paper::A4;
     if let Some(l) = &location {
@@ -630,6 +635,29 @@ async fn pdf_of(
         }
         paper = Paper::for_country(&l.address.country);
     }
+    Ok(Letterhead {
+        org_name: org.name,
+        from,
+        paper,
+        tz,
+    })
+}
+
+/// The printable prescription.
+async fn pdf_of(
+    state: &AppState,
+    scope: &Scope,
+    lang: Lang,
+    patient: &Patient,
+    p: &Prescription,
+) -> Result<Vec<u8>, AppError> {
+    let Letterhead {
+        org_name,
+        from,
+        paper,
+        tz,
+    } = letterhead(state, scope, patient.location_id).await?;
+    let date = long_date(lang, p.prescribed_at.to_zoned(tz).date());
     let mut prescriber = vec![(lang.t("rx-prescriber"), p.prescriber.name.clone())];
     if !p.prescriber.specialty.is_empty() {
         prescriber.push((
@@ -710,7 +738,7 @@ async fn pdf_of(
             "{} {} · {}",
             lang.t("rx-pdf-footnote"),
             p.reference(),
-            org.name
+            org_name
         )),
     ]);
     let z = p.prescribed_at.to_zoned(jiff::tz::TimeZone::UTC);
@@ -731,7 +759,7 @@ async fn pdf_of(
         from,
         reference: vec![p.reference(), date],
         blocks,
-        footer: format!("{} · {}", org.name, p.reference()),
+        footer: format!("{} · {}", org_name, p.reference()),
         page_label: lang.t("doc-page-label"),
     };
     Ok(doc.render())

@@ -56,13 +56,7 @@ pub struct NoticeQuery {
 }
 
 async fn currency(state: &AppState, auth: &Auth) -> Result<domain::Currency, AppError> {
-    Ok(state
-        .store
-        .locations(&auth.scope())
-        .await?
-        .first()
-        .map(|l| l.currency)
-        .unwrap_or(domain::Currency::USD))
+    super::plans::currency(state, &auth.scope()).await
 }
 
 async fn page(
