@@ -191,10 +191,18 @@ pub struct Senders {
 }
 
 /// The job handlers of the whole application.
-pub fn job_runner(store: Store, settings: RunnerSettings, senders: Senders) -> JobRunner {
+pub fn job_runner(
+    store: Store,
+    objects: Arc<store::objects::ObjectStorage>,
+    settings: RunnerSettings,
+    senders: Senders,
+) -> JobRunner {
     JobRunner::new(store, settings)
         .handle("events.prune", prune_events)
-        .handle(store::plans::EXAM_ROUTE, store::plans::ExamRouter)
+        .handle(
+            store::plans::EXAM_ROUTE,
+            web::clinical::plans::ExamRouter { objects },
+        )
         .handle(
             store::phone::SMS_SIGN_IN_CODE,
             web::phone::SignInCodeSender { sms: senders.sms },
@@ -301,7 +309,12 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
             mail: mailer(&cfg)?,
             public_url: cfg.http.public_url.clone(),
         };
-        let runner = job_runner(store.clone(), runner_settings(&cfg), senders);
+        let runner = job_runner(
+            store.clone(),
+            state.objects.clone(),
+            runner_settings(&cfg),
+            senders,
+        );
         tasks.push(tokio::spawn(runner.run(stop_rx.clone())));
     }
     tasks.push(tokio::spawn(store::events::relay_remote_events(

@@ -71,6 +71,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(20, "0020", "prescriptions"),
     migration!(21, "0021", "treatment_cases"),
     migration!(22, "0022", "treatment_plans"),
+    migration!(23, "0023", "plan_documents"),
 ];
 
 /// The newest schema version this binary knows.

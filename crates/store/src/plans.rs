@@ -12,8 +12,8 @@ use domain::plans::{
     analyze, route,
 };
 use domain::{
-    AppointmentId, DomainError, ErrorCode, FieldError, LocationId, OperatoryId, PatientId, Scope,
-    UserId,
+    AppointmentId, DocumentId, DomainError, ErrorCode, FieldError, LocationId, OperatoryId,
+    PatientId, Scope, UserId,
 };
 use jiff::Timestamp;
 use jiff::civil::{Date, Time, Weekday};
@@ -22,6 +22,8 @@ use serde_json::json;
 
 use crate::Store;
 use crate::db::{DbError, DbResult, Q, Row};
+use crate::objects::ObjectStorage;
+use crate::patients::documents::{BuiltinScanner, Document, Upload, UploadError};
 use crate::patients::{Actor, PatientSummary};
 use crate::scheduling::appointments::{
     Appointment, NewAppointment, Permits, deadlock_retry, is_overlap,
@@ -47,22 +49,39 @@ impl crate::jobs::JobHandler for ExamRouter {
         job: &'a crate::jobs::Job,
     ) -> futures::future::BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let org = job.org_id.ok_or("an exam.route job without organization")?;
-            let p = &job.payload;
-            let id = |k: &str| {
-                p.get(k)
-                    .and_then(|v| v.as_str())
-                    .and_then(|s| uuid::Uuid::parse_str(s).ok())
-                    .ok_or_else(|| format!("exam.route: no {k}"))
-            };
-            let patient = PatientId::from_uuid(id("patient_id")?);
-            let visit = id("visit_id")?;
-            let urgent = p.get("urgent").and_then(|v| v.as_bool()).unwrap_or(false);
+            let j = RouteJob::of(job)?;
             store
-                .route_exam(&Scope::system(org), patient, visit, urgent)
+                .route_exam(&j.scope, j.patient, j.visit, j.urgent)
                 .await
                 .map(|_| ())
                 .map_err(|e| format!("{e:?}"))
+        })
+    }
+}
+
+/// What an [`EXAM_ROUTE`] job asks for.
+pub struct RouteJob {
+    pub scope: Scope,
+    pub patient: PatientId,
+    pub visit: uuid::Uuid,
+    pub urgent: bool,
+}
+
+impl RouteJob {
+    pub fn of(job: &crate::jobs::Job) -> Result<RouteJob, String> {
+        let org = job.org_id.ok_or("an exam.route job without organization")?;
+        let p = &job.payload;
+        let id = |k: &str| {
+            p.get(k)
+                .and_then(|v| v.as_str())
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .ok_or_else(|| format!("exam.route: no {k}"))
+        };
+        Ok(RouteJob {
+            scope: Scope::system(org),
+            patient: PatientId::from_uuid(id("patient_id")?),
+            visit: id("visit_id")?,
+            urgent: p.get("urgent").and_then(|v| v.as_bool()).unwrap_or(false),
         })
     }
 }
@@ -179,6 +198,8 @@ pub struct TreatmentPlan {
     pub created_at: Timestamp,
     pub version: i64,
     pub items: Vec<PlanItem>,
+    /// The printed plan filed in the patient's documents (by the exam's routing).
+    pub document_id: Option<DocumentId>,
 }
 
 impl TreatmentPlan {
@@ -892,6 +913,7 @@ impl Store {
             created_at: r.ts("created_at")?,
             version: r.i64("version")?,
             items,
+            document_id: r.opt_uuid("document_id")?.map(DocumentId::from_uuid),
         })
     }
 
@@ -1860,6 +1882,79 @@ impl Store {
         })
     }
 
+    /// Files a plan's printed document in the patient's documents (category
+    /// `treatment_plan`), once: the plan keeps the document, and a plan that has one files
+    /// nothing (`None`), so a replayed routing job does not file it twice.
+    pub async fn file_plan_document(
+        &self,
+        objects: &ObjectStorage,
+        scope: &Scope,
+        actor: &Actor,
+        plan: uuid::Uuid,
+        title: String,
+        pdf: Vec<u8>,
+    ) -> Result<Option<Document>, UploadError> {
+        let r = self
+            .db
+            .fetch_optional(
+                Q::new(
+                    "SELECT patient_id, number, document_id FROM treatment_plans WHERE id = $1 AND org_id = $2",
+                )
+                .bind(plan)
+                .bind(scope.org()),
+            )
+            .await?
+            .ok_or_else(|| UploadError::Refused(DomainError::not_found("plan")))?;
+        if r.opt_uuid("document_id")?.is_some() {
+            return Ok(None);
+        }
+        let patient = PatientId::from_uuid(r.uuid("patient_id")?);
+        let size = pdf.len();
+        let doc = self
+            .add_document(
+                objects,
+                &BuiltinScanner,
+                scope,
+                actor,
+                patient,
+                Upload {
+                    category: "treatment_plan".into(),
+                    title,
+                    file_name: format!("TP-{:06}.pdf", r.i64("number")?),
+                    data: bytes::Bytes::from(pdf),
+                    replaces: None,
+                },
+                size.max(1),
+            )
+            .await?;
+        self.db
+            .execute(
+                Q::new(
+                    "UPDATE treatment_plans SET document_id = $1 WHERE id = $2 AND document_id IS NULL",
+                )
+                .bind(doc.id)
+                .bind(plan),
+            )
+            .await?;
+        Ok(Some(doc))
+    }
+
+    /// The language a patient reads (for what is printed for them), `en` when unknown.
+    pub async fn patient_language(&self, scope: &Scope, patient: PatientId) -> DbResult<String> {
+        let r = self
+            .db
+            .fetch_optional(
+                Q::new("SELECT language FROM patients WHERE id = $1 AND org_id = $2")
+                    .bind(patient)
+                    .bind(scope.org()),
+            )
+            .await?;
+        Ok(match r {
+            Some(r) => r.string("language")?,
+            None => "en".into(),
+        })
+    }
+
     /// Creates a task by hand.
     pub async fn create_task(
         &self,
@@ -1923,45 +2018,100 @@ impl Store {
     }
 
     /// A user's inbox: open tasks given to them or to one of their roles, most urgent and
-    /// oldest first (`all`: the done ones of the last 50 too).
+    /// oldest first (`include_done`: the last 50 done ones after them). Tasks about patients of
+    /// locations the scope does not reach are not shown. With an actor, the patients listed are
+    /// audited (the names are on the page); the badge asks [`Store::inbox_counts`] instead.
     pub async fn inbox(
         &self,
         scope: &Scope,
+        actor: Option<&Actor>,
         user: UserId,
         roles: &[String],
         include_done: bool,
     ) -> DbResult<Vec<Task>> {
-        let rows = self
-            .db
-            .fetch_all(
-                Q::new(
-                    "SELECT t.*, p.given_name, p.family_name FROM staff_tasks t \
-                     LEFT JOIN patients p ON p.id = t.patient_id \
-                     WHERE t.org_id = $1 AND (t.status = 'open' OR $2) ORDER BY t.created_at DESC LIMIT 1000",
-                )
-                .bind(scope.org())
-                .bind(include_done),
-            )
-            .await?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let t = task_from(r)?;
-            let mine = t.assignee_id == Some(user)
-                || t.assignee_role.as_ref().is_some_and(|r| roles.contains(r));
-            if mine {
-                out.push(t);
-            }
-        }
+        let mut out = self.inbox_rows(scope, user, roles, "open", 1000).await?;
         out.sort_by_key(|t| {
             (
-                !t.open,
                 std::cmp::Reverse(t.urgency),
                 t.due_at.unwrap_or(t.created_at),
             )
         });
         if include_done {
-            let open = out.iter().filter(|t| t.open).count();
-            out.truncate(open + 50);
+            out.extend(self.inbox_rows(scope, user, roles, "done", 50).await?);
+        }
+        if let Some(actor) = actor {
+            let mut ids: Vec<PatientId> = out.iter().filter_map(|t| t.patient_id).collect();
+            ids.sort_unstable_by_key(|p| p.as_uuid());
+            ids.dedup();
+            self.audit_listed_ids(
+                scope,
+                actor,
+                "task.list_read",
+                &ids,
+                json!({ "tasks": out.len() }),
+            )
+            .await?;
+        }
+        Ok(out)
+    }
+
+    /// The open tasks of a user's inbox and how many are urgent (no names: the live badge).
+    pub async fn inbox_counts(
+        &self,
+        scope: &Scope,
+        user: UserId,
+        roles: &[String],
+    ) -> DbResult<(usize, usize)> {
+        let open = self.inbox_rows(scope, user, roles, "open", 1000).await?;
+        let urgent = open
+            .iter()
+            .filter(|t| t.urgency == Priority::Urgent)
+            .count();
+        Ok((open.len(), urgent))
+    }
+
+    async fn inbox_rows(
+        &self,
+        scope: &Scope,
+        user: UserId,
+        roles: &[String],
+        status: &str,
+        limit: i64,
+    ) -> DbResult<Vec<Task>> {
+        // Placeholders for the roles (the text is ours; the codes are bound).
+        let in_roles = if roles.is_empty() {
+            String::new()
+        } else {
+            let marks: Vec<String> = (0..roles.len()).map(|i| format!("${}", i + 5)).collect();
+            format!(" OR t.assignee_role IN ({})", marks.join(", "))
+        };
+        let order = if status == "open" {
+            "t.created_at"
+        } else {
+            "t.done_at DESC"
+        };
+        let mut q = Q::generated(format!(
+            "SELECT t.*, p.given_name, p.family_name, p.location_id FROM staff_tasks t \
+             LEFT JOIN patients p ON p.id = t.patient_id \
+             WHERE t.org_id = $1 AND t.status = $2 AND (t.assignee_id = $3{in_roles}) \
+             ORDER BY {order} LIMIT $4"
+        ))
+        .bind(scope.org())
+        .bind(status)
+        .bind(user)
+        .bind(limit);
+        for r in roles {
+            q = q.bind(r.as_str());
+        }
+        let rows = self.db.fetch_all(q).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(loc) = r.opt_uuid("location_id")?
+                && !scope.allows_location(LocationId::from_uuid(loc))
+            {
+                continue;
+            }
+            out.push(task_from(r)?);
         }
         Ok(out)
     }

@@ -153,8 +153,13 @@ dual_test!(async fn a_plan_is_checked_analysed_and_decided(db) {
     // Presenting makes a follow-up task for the coordinators.
     let presented = store.set_plan_status(&c.scope, &actor, plan.id, PlanStatus::Presented, &Decision::default(), Some(plan.version)).await.unwrap();
     assert!(presented.presented_at.is_some());
-    let inbox = store.inbox(&c.scope, c.dentist, &["coordinator".into()], false).await.unwrap();
+    let inbox = store.inbox(&c.scope, Some(&actor), c.dentist, &["coordinator".into()], false).await.unwrap();
     assert_eq!(inbox.iter().filter(|t| t.kind == "follow_up").count(), 1);
+    // The names on an inbox are a listing of patients: audited.
+    let events = store.audit_events(c.scope.org(), 0, 100_000).await.unwrap();
+    let listed = events.iter().rev().find(|e| e.action == "task.list_read").expect("the inbox is audited");
+    assert!(listed.details.contains(&p.to_string()), "{}", listed.details);
+    assert_eq!(store.inbox_counts(&c.scope, c.dentist, &["coordinator".into()]).await.unwrap(), (inbox.len(), inbox.iter().filter(|t| t.urgency == Priority::Urgent).count()));
     assert_eq!(inbox[0].due_at.unwrap().as_second() - presented.presented_at.unwrap().as_second(), 7 * 86400);
     // A stale version, acceptance without a signature, a decline without reason: refused.
     let (code, ..) = err(store.set_plan_status(&c.scope, &actor, plan.id, PlanStatus::Accepted, &Decision::default(), Some(plan.version)).await.unwrap_err());
@@ -169,7 +174,7 @@ dual_test!(async fn a_plan_is_checked_analysed_and_decided(db) {
         .unwrap();
     assert_eq!(accepted.decision.signed_by.as_deref(), Some("Noah Roy"));
     // The answer closes the follow-up.
-    let inbox = store.inbox(&c.scope, c.dentist, &["coordinator".into()], false).await.unwrap();
+    let inbox = store.inbox(&c.scope, None, c.dentist, &["coordinator".into()], false).await.unwrap();
     assert!(inbox.iter().all(|t| t.kind != "follow_up"));
     let declined = store.set_plan_status(&c.scope, &actor, b.id, PlanStatus::Declined, &Decision { reason: Some("Prefers the implant".into()), ..Decision::default() }, None).await.unwrap();
     assert_eq!(declined.items[0].status, ItemStatus::Declined);
@@ -343,7 +348,7 @@ dual_test!(async fn exam_routing_fills_the_three_inboxes_once(db) {
     let (scope, dentist) = (&c.scope, c.dentist);
     let tasks = |role: &str| {
         let role = role.to_string();
-        async move { store.inbox(scope, dentist, &[role], false).await.unwrap() }
+        async move { store.inbox(scope, None, dentist, &[role], false).await.unwrap() }
     };
     let coord = tasks("coordinator").await;
     let desk = tasks("receptionist").await;
@@ -374,7 +379,7 @@ dual_test!(async fn exam_routing_fills_the_three_inboxes_once(db) {
         .create_task(&c.scope, &dr, &store::plans::NewTask { title: "Call the lab about 36".into(), assignee_id: Some(c.hygienist), ..Default::default() })
         .await
         .unwrap();
-    assert_eq!(store.inbox(&c.scope, c.hygienist, &[], false).await.unwrap()[0].id, mine.id);
+    assert_eq!(store.inbox(&c.scope, None, c.hygienist, &[], false).await.unwrap()[0].id, mine.id);
     assert!(store.create_task(&c.scope, &dr, &store::plans::NewTask { title: " ".into(), assignee_id: Some(c.hygienist), ..Default::default() }).await.is_err());
 });
 

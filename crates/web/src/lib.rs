@@ -561,6 +561,11 @@ pub fn routes() -> Routes {
         .get("/tasks", SignedIn, clinical::plans::tasks)
         .post("/tasks", SignedIn, clinical::plans::tasks_act)
         .get("/api/v1/tasks", SignedIn, clinical::plans::api_tasks)
+        .get(
+            "/api/v1/tasks/count",
+            SignedIn,
+            clinical::plans::api_task_count,
+        )
         .post(
             "/api/v1/patients/{id}/treatment-plans",
             Perm(P::TreatmentWrite),

@@ -406,10 +406,18 @@ const OPS: &[Op] = &[
     Op {
         method: "GET",
         path: "/api/v1/tasks",
-        summary: "The signed-in user's open tasks (theirs and their roles') and their count.",
+        summary: "The signed-in user's open tasks (theirs and their roles') and their count; the patients listed are audited.",
         request: None,
         status: "200",
         response: Some("TaskList"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/tasks/count",
+        summary: "How many open tasks the signed-in user has and how many are urgent (the live badge; no names).",
+        request: None,
+        status: "200",
+        response: Some("TaskCount"),
     },
     Op {
         method: "GET",
@@ -733,6 +741,10 @@ fn plan_schemas(s: &Value, id: &Value) -> Value {
             }),
             &["visits"],
         ),
+    );
+    put(
+        "TaskCount",
+        obj(json!({ "open": int, "urgent": int }), &["open", "urgent"]),
     );
     put(
         "TaskList",

@@ -460,7 +460,7 @@ function startTaskBadge() {
   badge.hidden = true;
   link.append(" ", badge);
   const refresh = () =>
-    fetch("/api/v1/tasks", { headers: { Accept: "application/json" } })
+    fetch("/api/v1/tasks/count", { headers: { Accept: "application/json" } })
       .then((r) => (r.ok ? r.json() : null))
       .then((j) => {
         if (!j) return;

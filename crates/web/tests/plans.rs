@@ -106,6 +106,27 @@ dual_test!(async fn plans_over_http_from_the_api_to_a_booked_series(db) {
     for code in ["RCT", "CORE", "CROWN"] {
         assert!(plan_page.body.contains(&format!("<strong>{code}</strong>")), "{code}");
     }
+    // Presented to the patient: a follow-up lands in the coordinators' inbox. The badge's
+    // count has no names; the list has, and is audited.
+    let crown_plan = r.header("location").unwrap().trim_start_matches("/treatment-plans/").to_string();
+    let r = app.request(form(&format!("/treatment-plans/{crown_plan}"), &dentist, "action=present")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let coordinator = app.sign_in_as("tph", Role::TreatmentCoordinator).await;
+    let coordinator_user = store.user_by_email(&staff_email("tph", Role::TreatmentCoordinator)).await.unwrap().unwrap();
+    let count = app.get_as("/api/v1/tasks/count", &coordinator).await.json();
+    assert_eq!(count, json!({"open": 1, "urgent": 0}));
+    let listed_before = store.audit_events(org.id, 0, 1_000_000).await.unwrap().iter().filter(|e| e.action == "task.list_read").count();
+    let tasks = app.get_as("/api/v1/tasks", &coordinator).await.json();
+    assert_eq!(tasks["open"], 1);
+    assert_eq!(tasks["items"][0]["kind"], "follow_up");
+    assert_eq!(tasks["items"][0]["patient_id"], p.id.to_string());
+    let events = store.audit_events(org.id, 0, 1_000_000).await.unwrap();
+    let listed: Vec<_> = events.iter().filter(|e| e.action == "task.list_read").collect();
+    assert_eq!(listed.len(), listed_before + 1);
+    assert!(listed[listed.len() - 1].details.contains(&p.id.to_string()) && listed[listed.len() - 1].actor_id == Some(coordinator_user.id), "{:?}", listed[listed.len() - 1]);
+    // Nobody else's: the front desk has none of it.
+    assert_eq!(app.get_as("/api/v1/tasks/count", &desk).await.json(), json!({"open": 0, "urgent": 0}));
+
     // Without the tooth it needs: refused, saying so.
     let r = app.request(form(&format!("/patients/{}/plans", p.id), &dentist, "template=0&template_tooth=")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -50,10 +50,15 @@ async fn pdf_text(
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let bytes = r.bytes().await.unwrap();
+    pdf_to_text(&bytes, name)
+}
+
+/// The text of a PDF (kept under target/screenshots), `None` without pdftotext outside CI.
+fn pdf_to_text(bytes: &[u8], name: &str) -> Option<String> {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     let pdf = dir.join(format!("{name}.pdf"));
-    std::fs::write(&pdf, &bytes).unwrap();
+    std::fs::write(&pdf, bytes).unwrap();
     if Command::new("pdftotext").arg("-v").output().is_err() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
@@ -114,7 +119,7 @@ dual_test!(system_clock async fn exam_completion_routes_to_the_coordinator_the_u
     let base = app.serve().await;
     let store = &app.db.store;
     let runner = store::jobs::JobRunner::new(store.clone(), store::jobs::RunnerSettings::default())
-        .handle(store::plans::EXAM_ROUTE, store::plans::ExamRouter);
+        .handle(store::plans::EXAM_ROUTE, web::clinical::plans::ExamRouter { objects: app.state.objects.clone() });
 
     let Some(b) = Browser::start().await else { return };
     // The dentist signs the three exams.
@@ -167,9 +172,17 @@ dual_test!(system_clock async fn exam_completion_routes_to_the_coordinator_the_u
     assert_eq!(f.text_of("#notice").await, "The series is booked and linked to the plan.");
     assert_eq!(f.text_of("#plan-status").await, "Accepted");
     assert!(f.text_of("#plan-items").await.contains("Scheduled"));
+    // The printed plan is filed in the patient's documents.
+    f.goto(&format!("{base}/patients/{}", exams[1].0)).await;
+    let docs = f.text_of("#documents").await;
+    assert!(docs.contains("Treatment plan TP-") && docs.contains("Plan from the exam"), "{docs}");
     f.close().await;
 
-    // Each plan has its PDF.
+    // Each plan has its PDF, on demand and filed once in the patient's documents.
+    let filed = |p: domain::PatientId| {
+        let scope = scope.clone();
+        async move { store.documents(&scope, p, false).await.unwrap() }
+    };
     let plans = store.plans(&scope, &dr, None, &[], 50).await.unwrap();
     assert_eq!(plans.len(), 3);
     let plan_of = |given: &str| plans.iter().find(|l| l.patient.given_name == given).unwrap().plan.clone();
@@ -177,6 +190,14 @@ dual_test!(system_clock async fn exam_completion_routes_to_the_coordinator_the_u
         let plan = plan_of(given);
         if let Some(text) = pdf_text(&app, &base, &staff_email("tpb", Role::TreatmentCoordinator), plan.id, name).await {
             assert!(text.contains("Treatment plan") && text.contains(&plan.reference()) && text.contains(want) && text.contains(&format!("Martin, {given}")), "{name}:\n{text}");
+        }
+        let docs = filed(plan.patient_id).await;
+        assert_eq!(docs.len(), 1, "{given}: {docs:?}");
+        assert_eq!((docs[0].category.as_str(), docs[0].content_type.as_str()), ("treatment_plan", "application/pdf"));
+        assert_eq!(plan.document_id, Some(docs[0].id));
+        let (_, bytes) = app.state.objects.get(store, &scope, docs[0].object_id).await.unwrap();
+        if let Some(text) = pdf_to_text(&bytes, &format!("{name}-filed")) {
+            assert!(text.contains(&plan.reference()) && text.contains(want), "{name} filed:\n{text}");
         }
     }
 
@@ -186,9 +207,12 @@ dual_test!(system_clock async fn exam_completion_routes_to_the_coordinator_the_u
     }
     runner.tick().await.unwrap();
     assert_eq!(store.plans(&scope, &dr, None, &[], 50).await.unwrap().len(), 3);
+    for (p, _) in &exams {
+        assert_eq!(filed(*p).await.len(), 1, "the replay files no second document");
+    }
     let coordinator = store.user_by_email(&staff_email("tpb", Role::TreatmentCoordinator)).await.unwrap().unwrap();
-    assert_eq!(store.inbox(&scope, coordinator.id, &["coordinator".into()], false).await.unwrap().len(), 1);
-    assert_eq!(store.inbox(&scope, coordinator.id, &["receptionist".into()], false).await.unwrap().len(), 2);
+    assert_eq!(store.inbox(&scope, None, coordinator.id, &["coordinator".into()], false).await.unwrap().len(), 1);
+    assert_eq!(store.inbox(&scope, None, coordinator.id, &["receptionist".into()], false).await.unwrap().len(), 2);
 
     // The coordinator presents the plan; the patient signs on the tablet.
     let high = plan_of("Hugo");

@@ -30,6 +30,7 @@ pub const CATEGORIES: &[&str] = &[
     "photo",
     "correspondence",
     "medical_record",
+    "treatment_plan",
     "other",
 ];
 

@@ -919,16 +919,28 @@ impl Store {
         actor: &Actor,
         action: &str,
         listed: &[PatientSummary],
+        details: serde_json::Value,
+    ) -> DbResult<()> {
+        let ids: Vec<PatientId> = listed.iter().map(|p| p.id).collect();
+        self.audit_listed_ids(scope, actor, action, &ids, details)
+            .await
+    }
+
+    /// [`Store::audit_listing`] by ids: one event naming every patient a page or an answer
+    /// listed (nothing when it listed none).
+    pub(crate) async fn audit_listed_ids(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        action: &str,
+        listed: &[PatientId],
         mut details: serde_json::Value,
     ) -> DbResult<()> {
         if listed.is_empty() {
             return Ok(());
         }
         if let Some(m) = details.as_object_mut() {
-            m.insert(
-                "patients".into(),
-                serde_json::json!(listed.iter().map(|p| p.id).collect::<Vec<_>>()),
-            );
+            m.insert("patients".into(), serde_json::json!(listed));
         }
         let mut tx = self.begin().await?;
         tx.audit(

@@ -478,6 +478,7 @@ doccat-external_xray = External X-ray
 doccat-photo = Photo
 doccat-correspondence = Correspondence
 doccat-medical_record = Medical record
+doccat-treatment_plan = Treatment plan
 doccat-other = Other
 merge-title = Merge a duplicate record into this one
 merge-explain = Documents, phone numbers, messages and medical history move to this record; the other one is kept, marked merged. The merge can be undone for

@@ -478,6 +478,7 @@ doccat-external_xray = Radiographie externe
 doccat-photo = Photo
 doccat-correspondence = Correspondance
 doccat-medical_record = Dossier médical
+doccat-treatment_plan = Plan de traitement
 doccat-other = Autre
 merge-title = Fusionner un doublon dans ce dossier
 merge-explain = Documents, téléphones, messages et antécédents passent dans ce dossier ; l'autre est conservé, marqué fusionné. La fusion peut être annulée pendant

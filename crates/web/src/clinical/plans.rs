@@ -46,8 +46,11 @@ fn parse_plan(s: &str) -> Result<uuid::Uuid, AppError> {
 
 /// The organization's currency: its first clinic's (fees are kept in one currency).
 pub(crate) async fn currency(state: &AppState, scope: &Scope) -> Result<Currency, AppError> {
-    Ok(state
-        .store
+    currency_of(&state.store, scope).await
+}
+
+async fn currency_of(store: &store::Store, scope: &Scope) -> Result<Currency, AppError> {
+    Ok(store
         .locations(scope)
         .await?
         .first()
@@ -428,11 +431,35 @@ fn role_codes(auth: &Auth) -> Vec<String> {
         .collect()
 }
 
-/// `GET /api/v1/tasks`: the signed-in user's open tasks and their count (the live badge).
-pub async fn api_tasks(State(state): State<AppState>, auth: Auth) -> Result<Response, AppError> {
+/// `GET /api/v1/tasks/count`: how many open tasks the signed-in user has, and how many are
+/// urgent (the live badge: no names, so nothing to audit).
+pub async fn api_task_count(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Response, AppError> {
+    let (open, urgent) = state
+        .store
+        .inbox_counts(&auth.scope(), auth.user.id, &role_codes(&auth))
+        .await?;
+    Ok(Json(json!({ "open": open, "urgent": urgent })).into_response())
+}
+
+/// `GET /api/v1/tasks`: the signed-in user's open tasks (the patients listed are audited).
+pub async fn api_tasks(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    ip: ClientIp,
+) -> Result<Response, AppError> {
     let tasks = state
         .store
-        .inbox(&auth.scope(), auth.user.id, &role_codes(&auth), false)
+        .inbox(
+            &auth.scope(),
+            Some(&actor(&auth, &ctx, &ip)),
+            auth.user.id,
+            &role_codes(&auth),
+            false,
+        )
         .await?;
     Ok(Json(json!({
         "open": tasks.len(),
@@ -1528,20 +1555,86 @@ pub async fn pdf(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let scope = auth.scope();
-    let lang = ctx.lang;
     let plan = state
         .store
         .plan(&scope, &actor(&auth, &ctx, &ip), parse_plan(&id)?)
         .await?;
-    let summary = state.store.patient_summary(&scope, plan.patient_id).await?;
-    let cur = currency(&state, &scope).await?;
-    let numbering = state.store.clinical_settings(&scope).await?.numbering;
+    let bytes = plan_pdf(&state.store, &scope, ctx.lang, &plan).await?;
+    Ok(super::rx::pdf_response(bytes, &plan.reference()))
+}
+
+/// Runs [`store::plans::EXAM_ROUTE`] jobs: the exam's routing (the plan, its task in the right
+/// inbox, the live notification), then the printed plan filed in the patient's documents in the
+/// patient's language. A replay finds everything done and does nothing.
+pub struct ExamRouter {
+    pub objects: std::sync::Arc<store::objects::ObjectStorage>,
+}
+
+impl store::jobs::JobHandler for ExamRouter {
+    fn run<'a>(
+        &'a self,
+        store: &'a store::Store,
+        job: &'a store::jobs::Job,
+    ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let j = store::plans::RouteJob::of(job)?;
+            let routed = store
+                .route_exam(&j.scope, j.patient, j.visit, j.urgent)
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            let Some(plan) = routed.plan else {
+                return Ok(());
+            };
+            if plan.document_id.is_some() {
+                return Ok(());
+            }
+            let code = store
+                .patient_language(&j.scope, plan.patient_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            let lang = Lang::from_code(&code).unwrap_or(Lang::En);
+            let pdf = plan_pdf(store, &j.scope, lang, &plan)
+                .await
+                .map_err(|e| format!("the plan's document: {e:?}"))?;
+            let title = format!(
+                "{} {} · {}",
+                lang.t("plan-pdf-title"),
+                plan.reference(),
+                plan.name
+            );
+            store
+                .file_plan_document(
+                    &self.objects,
+                    &j.scope,
+                    &store::patients::Actor::system("exam routing"),
+                    plan.id,
+                    title,
+                    pdf,
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("filing the plan's document: {e}"))
+        })
+    }
+}
+
+/// The printed plan: its procedures by phase with fees and totals, the estimate note, and the
+/// patient's signature (or who signed it, when).
+pub async fn plan_pdf(
+    store: &store::Store,
+    scope: &Scope,
+    lang: Lang,
+    plan: &store::plans::TreatmentPlan,
+) -> Result<Vec<u8>, AppError> {
+    let summary = store.patient_summary(scope, plan.patient_id).await?;
+    let cur = currency_of(store, scope).await?;
+    let numbering = store.clinical_settings(scope).await?.numbering;
     let super::rx::Letterhead {
         org_name,
         from,
         paper,
         tz,
-    } = super::rx::letterhead(&state, &scope, summary.location_id).await?;
+    } = super::rx::letterhead(store, scope, summary.location_id).await?;
     let date = plan.created_at.to_zoned(tz.clone()).date().to_string();
     let col = |t: &str, share: f32, align: Align| Column {
         title: t.to_string(),
@@ -1652,7 +1745,7 @@ pub async fn pdf(
         footer: format!("{} · {}", org_name, plan.reference()),
         page_label: lang.t("doc-page-label"),
     };
-    Ok(super::rx::pdf_response(doc.render(), &plan.reference()))
+    Ok(doc.render())
 }
 
 pub struct TaskRow {
@@ -1713,6 +1806,7 @@ async fn tasks_page(
     state: &AppState,
     ctx: &Ctx,
     auth: &Auth,
+    who: &store::patients::Actor,
     show_done: bool,
     fe: FieldErrors,
     status: StatusCode,
@@ -1720,7 +1814,13 @@ async fn tasks_page(
     let scope = auth.scope();
     let tasks = state
         .store
-        .inbox(&scope, auth.user.id, &role_codes(auth), show_done)
+        .inbox(
+            &scope,
+            Some(who),
+            auth.user.id,
+            &role_codes(auth),
+            show_done,
+        )
         .await?;
     let roles = domain::identity::Role::STAFF
         .iter()
@@ -1747,12 +1847,14 @@ pub async fn tasks(
     State(state): State<AppState>,
     ctx: Ctx,
     auth: Auth,
+    ip: ClientIp,
     Query(q): Query<TasksQuery>,
 ) -> Result<Response, AppError> {
     tasks_page(
         &state,
         &ctx,
         &auth,
+        &actor(&auth, &ctx, &ip),
         !q.done.is_empty(),
         FieldErrors::default(),
         StatusCode::OK,
@@ -1803,6 +1905,7 @@ pub async fn tasks_act(
                             &state,
                             &ctx,
                             &auth,
+                            &who,
                             false,
                             FieldErrors(vec![("due".into(), ctx.lang.t("task-due-invalid"))]),
                             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1831,6 +1934,7 @@ pub async fn tasks_act(
                         &state,
                         &ctx,
                         &auth,
+                        &who,
                         false,
                         FieldErrors::of(&d.fields),
                         StatusCode::UNPROCESSABLE_ENTITY,
@@ -1917,7 +2021,13 @@ pub async fn coordinator(
     };
     let tasks = state
         .store
-        .inbox(&scope, auth.user.id, &["coordinator".to_string()], false)
+        .inbox(
+            &scope,
+            Some(&actor(&auth, &ctx, &ip)),
+            auth.user.id,
+            &["coordinator".to_string()],
+            false,
+        )
         .await?;
     let follow: Vec<Task> = tasks
         .into_iter()

@@ -609,16 +609,12 @@ pub(crate) struct Letterhead {
 }
 
 pub(crate) async fn letterhead(
-    state: &AppState,
+    store: &store::Store,
     scope: &Scope,
     location: domain::LocationId,
 ) -> Result<Letterhead, AppError> {
-    let org = state
-        .store
-        .org(scope.org())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let location = state.store.location(scope, location).await?;
+    let org = store.org(scope.org()).await?.ok_or(AppError::NotFound)?;
+    let location = store.location(scope, location).await?;
     let tz = location
         .as_ref()
         .and_then(|l| l.tz().ok())
@@ -656,7 +652,7 @@ async fn pdf_of(
         from,
         paper,
         tz,
-    } = letterhead(state, scope, patient.location_id).await?;
+    } = letterhead(&state.store, scope, patient.location_id).await?;
     let date = long_date(lang, p.prescribed_at.to_zoned(tz).date());
     let mut prescriber = vec![(lang.t("rx-prescriber"), p.prescriber.name.clone())];
     if !p.prescriber.specialty.is_empty() {
