@@ -1,6 +1,7 @@
 //! Cuspid's pure rules. This crate does no I/O: time comes in through a [`kernel::clock::Clock`],
 //! randomness comes in as bytes, and nothing here knows about SQL or HTTP.
 
+pub mod billing;
 pub mod clinical;
 pub mod identity;
 pub mod kernel;

@@ -15,6 +15,7 @@ mod durable;
 pub mod events;
 pub mod identity;
 pub mod jobs;
+pub mod ledger;
 pub mod mfa;
 pub mod migrate;
 pub mod objects;

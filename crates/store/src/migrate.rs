@@ -72,6 +72,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(21, "0021", "treatment_cases"),
     migration!(22, "0022", "treatment_plans"),
     migration!(23, "0023", "plan_documents"),
+    migration!(24, "0024", "ledger"),
 ];
 
 /// The newest schema version this binary knows.

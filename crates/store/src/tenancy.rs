@@ -230,6 +230,12 @@ impl Store {
 /// from each in this order. Every context adds its tables here (a test checks that every table
 /// with an `org_id` column is listed here or in [`KEPT_TABLES`]).
 pub const TENANT_TABLES: &[&str] = &[
+    "idempotency_keys",
+    "ledger_closed_days",
+    "ledger_allocations",
+    "ledger_lines",
+    "ledger_postings",
+    "ledger_counters",
     "staff_tasks",
     "treatment_plan_items",
     "treatment_plans",
@@ -308,10 +314,7 @@ impl Store {
     /// trail, and archives its row (its slug is freed for reuse). The retirement is audited.
     pub async fn retire_org(&self, org: OrgId) -> DbResult<()> {
         let mut tx = self.begin().await?;
-        for table in TENANT_TABLES {
-            tx.execute(Q::generated(format!("DELETE FROM {table} WHERE org_id = $1")).bind(org))
-                .await?;
-        }
+        // Archived first: the books' triggers let an archived organization's postings go.
         let now = self.now();
         tx.execute(
             Q::new(
@@ -323,6 +326,10 @@ impl Store {
             .bind(org),
         )
         .await?;
+        for table in TENANT_TABLES {
+            tx.execute(Q::generated(format!("DELETE FROM {table} WHERE org_id = $1")).bind(org))
+                .await?;
+        }
         tx.audit(
             self,
             org,

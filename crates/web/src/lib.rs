@@ -5,6 +5,7 @@
 pub mod access;
 pub mod assets;
 pub mod audit_page;
+pub mod billing;
 pub mod clinical;
 pub mod comms;
 pub mod doctors;
@@ -565,6 +566,12 @@ pub fn routes() -> Routes {
             "/api/v1/tasks/count",
             SignedIn,
             clinical::plans::api_task_count,
+        )
+        .post("/api/v1/payments", Perm(P::BillingPost), billing::api_pay)
+        .get(
+            "/api/v1/patients/{id}/account",
+            Perm(P::BillingRead),
+            billing::api_account,
         )
         .post(
             "/api/v1/patients/{id}/treatment-plans",

@@ -420,6 +420,22 @@ const OPS: &[Op] = &[
         response: Some("TaskCount"),
     },
     Op {
+        method: "POST",
+        path: "/api/v1/payments",
+        summary: "Take a payment (header Idempotency-Key, required): the same key and body again returns the same 201 (header Idempotent-Replayed: true), the key with another body is a 422, a retry while the first is answered a 409. Paid to the oldest charges unless allocations say; more than owed is refused unless rest_to_credit.",
+        request: Some("PaymentNew"),
+        status: "201",
+        response: Some("Payment"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/patients/{id}/account",
+        summary: "The patient's balance, credit on account and aging (0-30, 31-60, 61-90, 91-120, over 120 days) in minor units, as of the end of a day (today by default).",
+        request: None,
+        status: "200",
+        response: Some("Account"),
+    },
+    Op {
         method: "GET",
         path: "/api/v1/openapi.json",
         summary: "This document.",
@@ -552,7 +568,53 @@ fn schemas() -> Value {
     if let (Some(m), Value::Object(more)) = (all.as_object_mut(), rx_schemas(&s, &id)) {
         m.extend(more);
     }
+    if let (Some(m), Value::Object(more)) = (all.as_object_mut(), billing_schemas(&s, &id)) {
+        m.extend(more);
+    }
     all
+}
+
+/// Payments and accounts.
+fn billing_schemas(s: &Value, id: &Value) -> Value {
+    let (s, id) = (s.clone(), id.clone());
+    let int = json!({"type": "integer"});
+    let mut out = Map::new();
+    out.insert(
+        "PaymentNew".into(),
+        obj(
+            json!({
+                "patient_id": id, "amount": {"type": "integer", "minimum": 1, "description": "minor units"},
+                "currency": {"type": "string", "description": "ISO 4217; must be the books' currency"},
+                "method": {"enum": ["cash", "card", "cheque", "bank_transfer", "insurance", "credit"]},
+                "location_id": id, "reference": s, "rest_to_credit": {"type": "boolean"},
+                "invoice_id": id,
+                "allocations": {"type": "array", "items": obj(json!({"charge_id": id, "amount": int}), &["charge_id", "amount"])}
+            }),
+            &["patient_id", "amount", "currency", "method"],
+        ),
+    );
+    out.insert(
+        "Payment".into(),
+        obj(
+            json!({
+                "id": id, "patient_id": id, "amount": int, "currency": s, "method": s, "posted_on": s,
+                "to_credit": int,
+                "postings": {"type": "array", "items": obj(json!({"id": id, "seq": int, "kind": s, "amount": int, "currency": s, "posted_on": s, "allocations": {"type": "array", "items": {"type": "object"}}}), &["id", "seq", "kind", "amount"])}
+            }),
+            &["id", "patient_id", "amount", "currency", "postings"],
+        ),
+    );
+    out.insert(
+        "Account".into(),
+        obj(
+            json!({
+                "patient_id": id, "as_of": s, "currency": s, "balance": int, "credit": int, "charged": int, "paid": int,
+                "aging": obj(json!({"current": int, "over_30": int, "over_60": int, "over_90": int, "over_120": int}), &["current", "over_30", "over_60", "over_90", "over_120"])
+            }),
+            &["patient_id", "as_of", "currency", "balance", "credit", "aging"],
+        ),
+    );
+    Value::Object(out)
 }
 
 /// The prescriptions API's schemas.
@@ -939,6 +1001,17 @@ fn query_params(method: &str, path: &str) -> Vec<Value> {
                 "mornings or afternoons only",
             ),
         ],
+        ("POST", "/api/v1/payments") => vec![json!({
+            "name": "Idempotency-Key", "in": "header", "required": true,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": "one key per payment: retries with it never pay twice"
+        })],
+        ("GET", "/api/v1/patients/{id}/account") => vec![q(
+            "as_of",
+            json!({"type": "string", "format": "date"}),
+            false,
+            "the day (YYYY-MM-DD); today at the patient's location by default",
+        )],
         _ => Vec::new(),
     }
 }

@@ -42,7 +42,8 @@ pub const PATIENT_LINKS: &[(&str, &str)] = &[
 /// names the record it was given for; recalls are recomputed for both records from their
 /// appointments after the move (`Txn::recompute_recalls`); a chart's version counter belongs to
 /// its record (the survivor's next change counts past the entries moved in, see
-/// `crate::clinical`).
+/// `crate::clinical`); the books are never rewritten (a record with postings is not merged
+/// away, see `merge_patients`).
 pub const NOT_MOVED: &[&str] = &[
     "charts",
     "audit_events",
@@ -50,6 +51,7 @@ pub const NOT_MOVED: &[&str] = &[
     "medical_histories",
     "break_glass",
     "patient_recalls",
+    "ledger_postings",
 ];
 
 /// What a merge moved, to move it back.
@@ -108,6 +110,21 @@ impl Store {
         let m = tx.patient_row(scope, merged).await?;
         if status_of(&s)? == PatientStatus::Merged || status_of(&m)? == PatientStatus::Merged {
             return Err(conflict("one of these records was already merged"));
+        }
+        // The books are never rewritten: a duplicate with postings keeps them, so it is not
+        // merged until its balance is moved by a transfer and the record is left with none.
+        let posted = tx
+            .fetch_one(
+                Q::new("SELECT COUNT(*) AS n FROM ledger_postings WHERE patient_id = $1 AND org_id = $2")
+                    .bind(merged)
+                    .bind(scope.org()),
+            )
+            .await?
+            .i64("n")?;
+        if posted > 0 {
+            return Err(conflict(
+                "this record has postings in the books; they are never rewritten, so keep it as the surviving record (or merge the other way)",
+            ));
         }
         // A guarantor with other members in the family cannot disappear from it.
         let m_family = m.uuid("family_id")?;

@@ -1,0 +1,154 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+//! The books on both databases: charges and payments as balanced double entries, aging as of
+//! any day, overpayment refused or taken as credit, refunds bounded by what was paid, another
+//! currency refused, a closed day refused with the correction posted today, postings that no
+//! SQL can edit or delete, and a verification that finds a posting that does not balance.
+
+use domain::billing::{Account, Aging, Entry, Method};
+use domain::{ErrorCode, Scope};
+use jiff::civil::date;
+use store::Q;
+use store::ledger::NewPosting;
+use store::patients::Actor;
+use store::tenancy::WriteError;
+use test_support::{dual_test, patient_input, seed_org, seed_patient};
+
+fn err(e: WriteError) -> (ErrorCode, String) {
+    match e {
+        WriteError::Invalid(d) => (d.code, d.to_string()),
+        other => panic!("expected a domain error, got {other}"),
+    }
+}
+
+dual_test!(fixed_clock async fn postings_balance_age_and_refuse_what_the_books_cannot_take(db, clock) {
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "books").await;
+    let scope = Scope::system(org.id);
+    let desk = Actor::system("desk@books");
+    let p = seed_patient(store, org.id, loc.id, patient_input("Ada", "Roy", "1980-01-01")).await.id;
+    let post = |entry: Entry| NewPosting::new(p, entry, "test");
+
+    // A crown charged on 2026-03-02 (today at the clinic, New York).
+    let charge = store.post(&scope, &desk, &post(Entry::Charge { amount: 120_000 })).await.unwrap();
+    assert_eq!(charge.len(), 1);
+    let crown = &charge[0];
+    assert_eq!((crown.seq, crown.kind.as_str(), crown.posted_on), (1, "charge", date(2026, 3, 2)));
+    assert_eq!(crown.receivable(), 120_000);
+    assert_eq!(crown.lines.iter().map(|l| l.amount).sum::<i64>(), 0);
+    assert_eq!(crown.lines[1].account, Account::Revenue);
+
+    // Forty days later: a cleaning, and a partial card payment paying the crown first.
+    clock.advance(jiff::SignedDuration::from_hours(40 * 24));
+    store.post(&scope, &desk, &post(Entry::Charge { amount: 15_000 })).await.unwrap();
+    let pay = store.post(&scope, &desk, &post(Entry::Payment { amount: 50_000, method: Method::Card })).await.unwrap();
+    assert_eq!(pay[0].allocations, vec![(crown.id, 50_000)]);
+    let a = store.account(&scope, &desk, p, None).await.unwrap();
+    assert_eq!(a.as_of, date(2026, 4, 11));
+    assert_eq!(a.balance, 85_000);
+    assert_eq!(a.aging, Aging { current: 15_000, over_30: 70_000, ..Aging::default() });
+    assert_eq!((a.charged, a.paid, a.credit), (135_000, 50_000, 0));
+    // As of a day before the cleaning: only the crown, then still current.
+    let before = store.account(&scope, &desk, p, Some(date(2026, 3, 20))).await.unwrap();
+    assert_eq!((before.balance, before.aging.current), (120_000, 120_000));
+
+    // Paying more than owed: refused, saying so; with the rest to credit, two postings.
+    let (code, msg) = err(store.post(&scope, &desk, &post(Entry::Payment { amount: 100_000, method: Method::Cash })).await.unwrap_err());
+    assert_eq!(code, ErrorCode::Validation);
+    assert!(msg.contains("more than the 850.00 USD owed") && msg.contains("credit on account"), "{msg}");
+    let over = store
+        .post(&scope, &desk, &NewPosting { rest_to_credit: true, ..post(Entry::Payment { amount: 100_000, method: Method::Cash }) })
+        .await
+        .unwrap();
+    assert_eq!(over.iter().map(|p| (p.kind.as_str(), p.amount)).collect::<Vec<_>>(), vec![("payment", 85_000), ("prepayment", 15_000)]);
+    let a = store.account(&scope, &desk, p, None).await.unwrap();
+    assert_eq!((a.balance, a.credit), (0, 15_000));
+
+    // Refunds: not above what was paid; the credit is refunded from the credit.
+    let (_, msg) = err(store.post(&scope, &desk, &post(Entry::Refund { amount: 200_000, method: Method::Card })).await.unwrap_err());
+    assert!(msg.contains("more than what was paid"), "{msg}");
+    let (_, msg) = err(store.post(&scope, &desk, &post(Entry::CreditRefund { amount: 15_001, method: Method::Cash })).await.unwrap_err());
+    assert!(msg.contains("more than the credit on account (150.00 USD)"), "{msg}");
+    store.post(&scope, &desk, &post(Entry::CreditRefund { amount: 5_000, method: Method::Cash })).await.unwrap();
+    assert_eq!(store.account(&scope, &desk, p, None).await.unwrap().credit, 10_000);
+
+    // Bad input: zero or negative amounts, another currency, a future day. Nothing posted.
+    let before = store.verify_ledger(org.id).await.unwrap().postings;
+    assert!(err(store.post(&scope, &desk, &post(Entry::Charge { amount: 0 })).await.unwrap_err()).1.contains("more than zero"));
+    assert!(err(store.post(&scope, &desk, &post(Entry::Payment { amount: -500, method: Method::Cash })).await.unwrap_err()).1.contains("more than zero"));
+    let (_, msg) = err(store.post(&scope, &desk, &NewPosting { currency: Some("eur".into()), ..post(Entry::Charge { amount: 100 }) }).await.unwrap_err());
+    assert!(msg.contains("kept in USD; this is in EUR"), "{msg}");
+    let (_, msg) = err(store.post(&scope, &desk, &NewPosting { on: Some(date(2026, 4, 12)), ..post(Entry::Charge { amount: 100 }) }).await.unwrap_err());
+    assert!(msg.contains("after today"), "{msg}");
+    let (_, msg) = err(store.post(&scope, &desk, &post(Entry::Discount { amount: 1 })).await.unwrap_err());
+    assert!(msg.contains("more than the 0.00 USD owed"), "{msg}");
+    assert_eq!(store.verify_ledger(org.id).await.unwrap().postings, before);
+
+    // The day closes: a posting dated on it is refused; the correction is a reversal today.
+    assert!(store.close_day(&scope, &desk, loc.id, date(2026, 3, 2)).await.unwrap());
+    assert!(!store.close_day(&scope, &desk, loc.id, date(2026, 3, 2)).await.unwrap());
+    assert!(store.close_day(&scope, &desk, loc.id, date(2026, 4, 12)).await.is_err());
+    let (code, msg) = err(store.post(&scope, &desk, &NewPosting { on: Some(date(2026, 3, 2)), ..post(Entry::Charge { amount: 100 }) }).await.unwrap_err());
+    assert_eq!(code, ErrorCode::Conflict);
+    assert!(msg.contains("the books of 2026-03-02 are closed") && msg.contains("post the correction today"), "{msg}");
+    // The paid crown cannot be reversed until its payments are.
+    let (_, msg) = err(store.reverse(&scope, &desk, crown.id, "wrong tooth").await.unwrap_err());
+    assert!(msg.contains("reverse the payment first"), "{msg}");
+    let card = store.reverse(&scope, &desk, pay[0].id, "card declined after all").await.unwrap();
+    assert_eq!((card.kind.as_str(), card.posted_on, card.reverses), ("reversal", date(2026, 4, 11), Some(pay[0].id)));
+    assert_eq!(card.receivable(), 50_000);
+    assert!(err(store.reverse(&scope, &desk, pay[0].id, "again").await.unwrap_err()).1.contains("reversed already"));
+    assert!(err(store.reverse(&scope, &desk, card.id, "undo the undo").await.unwrap_err()).1.contains("not reversed"));
+    assert!(store.reverse(&scope, &desk, crown.id, "").await.is_err());
+
+    // No SQL edits or deletes a posting or its lines.
+    for sql in [
+        "UPDATE ledger_postings SET amount_minor = 1",
+        "DELETE FROM ledger_postings",
+        "UPDATE ledger_lines SET amount_minor = 1",
+        "DELETE FROM ledger_lines",
+        "DELETE FROM ledger_closed_days",
+    ] {
+        let r = store.db.execute(Q::new(sql)).await;
+        assert!(r.is_err(), "{sql} went through");
+        assert!(r.unwrap_err().to_string().contains("immutable"), "{sql}");
+    }
+    // The books verify; a posting slipped in that does not balance is found.
+    let report = store.verify_ledger(org.id).await.unwrap();
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    assert_eq!(report.postings, 7);
+    let sneaky = store.new_uuid();
+    store.db.execute(
+        Q::new("INSERT INTO ledger_postings (id, org_id, seq, location_id, patient_id, kind, amount_minor, currency, posted_on, posted_at, actor_name, reason, reference) \
+                VALUES ($1, $2, 8, $3, $4, 'charge', 5, 'USD', '2026-04-11', 0, 'x', 'x', '')")
+            .bind(sneaky).bind(org.id).bind(loc.id).bind(p),
+    ).await.unwrap();
+    store.db.execute(
+        Q::new("INSERT INTO ledger_lines (posting_id, n, org_id, account, party_id, amount_minor) VALUES ($1, 0, $2, 'receivable', $3, 5)")
+            .bind(sneaky).bind(org.id).bind(p.as_uuid()),
+    ).await.unwrap();
+    let report = store.verify_ledger(org.id).await.unwrap();
+    assert!(report.faults.iter().any(|f| f.contains("posting 8 does not balance")), "{:?}", report.faults);
+    assert!(report.faults.iter().any(|f| f.contains("trial balance is 5")), "{:?}", report.faults);
+});
+
+dual_test!(async fn transfers_stay_in_the_family_and_an_org_retires_with_its_books(db) {
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "fam").await;
+    let scope = Scope::system(org.id);
+    let desk = Actor::system("desk@fam");
+    let parent = seed_patient(store, org.id, loc.id, patient_input("Marc", "Roy", "1970-01-01")).await.id;
+    let stranger = seed_patient(store, org.id, loc.id, patient_input("Zoe", "Lee", "1990-01-01")).await.id;
+    store.post(&scope, &desk, &NewPosting::new(parent, Entry::Charge { amount: 9_000 }, "exam")).await.unwrap();
+    let (_, msg) = err(store.post(&scope, &desk, &NewPosting::new(parent, Entry::Transfer { amount: 1_000, to: stranger.as_uuid() }, "x")).await.unwrap_err());
+    assert!(msg.contains("one family"), "{msg}");
+    // A merge does not take away a record that has postings.
+    let (code, msg) = err(store.merge_patients(&scope, &desk, stranger, parent).await.unwrap_err());
+    assert_eq!(code, ErrorCode::Conflict);
+    assert!(msg.contains("postings in the books"), "{msg}");
+    // Retiring the organization takes its books with it (the triggers let an archived
+    // organization's rows go, and only those).
+    store.retire_org(org.id).await.unwrap();
+    let n = store.db.fetch_one(Q::new("SELECT COUNT(*) AS n FROM ledger_postings WHERE org_id = $1").bind(org.id)).await.unwrap().i64("n").unwrap();
+    assert_eq!(n, 0);
+});

@@ -1,0 +1,115 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+//! Payments over HTTP on both databases: 50 concurrent retries of one payment with one
+//! Idempotency-Key post exactly once and answer alike; the key with another body is refused;
+//! a refused payment leaves its key free; bad input is refused by field; the account's aging.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use domain::billing::Entry;
+use domain::identity::Role;
+use serde_json::json;
+use store::ledger::NewPosting;
+use test_support::{TestApp, dual_test, patient_input, seed_org, seed_patient, seed_staff};
+
+fn pay(cookie: &str, key: Option<&str>, body: serde_json::Value) -> Request<Body> {
+    let mut r = Request::post("/api/v1/payments")
+        .header("content-type", "application/json")
+        .header("cookie", cookie);
+    if let Some(k) = key {
+        r = r.header("idempotency-key", k);
+    }
+    r.body(Body::from(body.to_string())).unwrap()
+}
+
+dual_test!(system_clock async fn a_payment_retried_fifty_times_at_once_posts_once(db) {
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "pay").await;
+    seed_staff(store, &org).await;
+    let scope = domain::Scope::system(org.id);
+    let actor = store::patients::Actor::system("test");
+    let p = seed_patient(store, org.id, loc.id, patient_input("Noah", "Roy", "1980-01-01")).await.id;
+    let charge = store.post(&scope, &actor, &NewPosting::new(p, Entry::Charge { amount: 10_000 }, "exam")).await.unwrap();
+    let app = TestApp::new(db).await;
+    let store = &app.db.store;
+    let billing = app.sign_in_as("pay", Role::Billing).await;
+    let assistant = app.sign_in_as("pay", Role::Assistant).await;
+    let base = app.serve().await;
+    let body = json!({"patient_id": p.to_string(), "amount": 4_000, "currency": "USD", "method": "card", "reference": "visa 4242"});
+
+    // Fifty retries at once, one key: one posting, and every answer that is not "being
+    // answered" (409) is the same 201.
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (base, cookie, body) = (base.clone(), billing.clone(), body.to_string());
+        tasks.push(tokio::spawn(async move {
+            let r = test_support::http()
+                .post(format!("{base}/api/v1/payments"))
+                .header("content-type", "application/json")
+                .header("cookie", cookie)
+                .header("idempotency-key", "pay-noah-1")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }));
+    }
+    let mut created = Vec::new();
+    for t in tasks {
+        let (status, text) = t.await.unwrap();
+        match status {
+            201 => created.push(text),
+            409 => assert!(text.contains("being answered"), "{text}"),
+            s => panic!("{s}: {text}"),
+        }
+    }
+    assert!(!created.is_empty());
+    assert!(created.iter().all(|c| c == &created[0]), "{created:?}");
+    let postings = store.db.fetch_one(store::Q::new("SELECT COUNT(*) AS n FROM ledger_postings WHERE org_id = $1 AND kind = 'payment'").bind(org.id)).await.unwrap().i64("n").unwrap();
+    assert_eq!(postings, 1);
+    let first: serde_json::Value = serde_json::from_str(&created[0]).unwrap();
+    assert_eq!(first["amount"], 4_000);
+    assert_eq!(first["postings"][0]["allocations"][0]["charge_id"], charge[0].id.to_string());
+    // A later retry: the same answer, marked as replayed.
+    let r = app.request(pay(&billing, Some("pay-noah-1"), body.clone())).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.header("idempotent-replayed"), Some("true"));
+    assert_eq!(r.json(), first);
+    // The key with another body: refused, nothing posted.
+    let r = app.request(pay(&billing, Some("pay-noah-1"), json!({"patient_id": p.to_string(), "amount": 4_001, "currency": "USD", "method": "card"}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("used with another request"), "{}", r.body);
+
+    // Bad input, refused by field; the key of a refused payment stays free.
+    let r = app.request(pay(&billing, None, body.clone())).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Idempotency-Key"), "{}", r.body);
+    for (bad, field, says) in [
+        (json!({"patient_id": p.to_string(), "amount": -5, "currency": "USD", "method": "cash"}), "amount", "more than zero"),
+        (json!({"patient_id": p.to_string(), "amount": 500, "currency": "EUR", "method": "cash"}), "currency", "kept in USD"),
+        (json!({"patient_id": p.to_string(), "amount": 500, "currency": "USD", "method": "gold"}), "method", "one of cash"),
+        (json!({"patient_id": p.to_string(), "amount": 9_000, "currency": "USD", "method": "cash"}), "amount", "credit on account"),
+    ] {
+        let r = app.request(pay(&billing, Some("pay-noah-2"), bad.clone())).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", r.body);
+        assert!(r.body.contains(field) && r.body.contains(says), "{bad}: {}", r.body);
+    }
+    // The overpayment, as credit: accepted under the same (still free) key.
+    let r = app.request(pay(&billing, Some("pay-noah-2"), json!({"patient_id": p.to_string(), "amount": 9_000, "currency": "USD", "method": "cash", "rest_to_credit": true}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!((r.json()["amount"].as_i64(), r.json()["to_credit"].as_i64()), (Some(9_000), Some(3_000)));
+    let n = store.db.fetch_one(store::Q::new("SELECT COUNT(*) AS n FROM ledger_postings WHERE org_id = $1").bind(org.id)).await.unwrap().i64("n").unwrap();
+    assert_eq!(n, 4, "charge, card payment, cash payment and its credit");
+
+    // The account: nothing owed, 30.00 on credit; the assistant may not see it or pay.
+    let a = app.get_as(&format!("/api/v1/patients/{p}/account"), &billing).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let a = a.json();
+    assert_eq!((a["balance"].as_i64(), a["credit"].as_i64(), a["aging"]["current"].as_i64()), (Some(0), Some(3_000), Some(0)));
+    let r = app.get_as(&format!("/api/v1/patients/{p}/account?as_of=2020-01-01"), &billing).await;
+    assert_eq!(r.json()["balance"], 0);
+    assert_eq!(app.get_as(&format!("/api/v1/patients/{p}/account?as_of=yesterday"), &billing).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.get_as(&format!("/api/v1/patients/{p}/account"), &assistant).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.request(pay(&assistant, Some("pay-x"), body.clone())).await.status, StatusCode::FORBIDDEN);
+});
