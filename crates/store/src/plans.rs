@@ -1146,16 +1146,44 @@ impl Store {
             )
             .await?;
         }
+        let mut closed = 0;
+        if matches!(
+            to,
+            PlanStatus::Presented | PlanStatus::Accepted | PlanStatus::Declined
+        ) {
+            // Presented: the coordinator's "present this plan" is done.
+            closed += tx
+                .execute(
+                    Q::new(
+                        "UPDATE staff_tasks SET status = 'done', done_at = $1, done_by_name = $2 \
+                         WHERE plan_id = $3 AND kind = 'route.coordinator' AND status = 'open'",
+                    )
+                    .bind(now)
+                    .bind(actor.name.as_str())
+                    .bind(id),
+                )
+                .await?;
+        }
         if matches!(to, PlanStatus::Accepted | PlanStatus::Declined) {
             // The answer came: the follow-ups of this plan are done.
-            tx.execute(
-                Q::new(
-                    "UPDATE staff_tasks SET status = 'done', done_at = $1, done_by_name = $2 \
-                     WHERE plan_id = $3 AND kind = 'follow_up' AND status = 'open'",
+            closed += tx
+                .execute(
+                    Q::new(
+                        "UPDATE staff_tasks SET status = 'done', done_at = $1, done_by_name = $2 \
+                         WHERE plan_id = $3 AND kind = 'follow_up' AND status = 'open'",
+                    )
+                    .bind(now)
+                    .bind(actor.name.as_str())
+                    .bind(id),
                 )
-                .bind(now)
-                .bind(actor.name.as_str())
-                .bind(id),
+                .await?;
+        }
+        if closed > 0 {
+            tx.publish(
+                self,
+                Some(scope.org()),
+                "task.changed",
+                json!({ "plan_id": id, "closed": closed }),
             )
             .await?;
         }
@@ -1699,6 +1727,28 @@ impl Store {
             }),
         )
         .await?;
+        // Booked: the front desk's "book urgent treatment" is done (a checkout stays: the
+        // patient still checks out).
+        let closed = tx
+            .execute(
+                Q::new(
+                    "UPDATE staff_tasks SET status = 'done', done_at = $1, done_by_name = $2 \
+                     WHERE plan_id = $3 AND kind = 'route.urgent_scheduling' AND status = 'open'",
+                )
+                .bind(self.now())
+                .bind(actor.name.as_str())
+                .bind(id),
+            )
+            .await?;
+        if closed > 0 {
+            tx.publish(
+                self,
+                Some(scope.org()),
+                "task.changed",
+                json!({ "plan_id": id, "closed": closed }),
+            )
+            .await?;
+        }
         match tx.commit().await {
             Ok(()) => Ok((proposal, appts)),
             Err(e) if is_overlap(&e) => Err(visit_error(
