@@ -620,6 +620,44 @@ pub async fn keys_rotate(cfg: Config, org: Option<String>, batch: i64) -> Result
     Ok(())
 }
 
+/// `cuspid ledger verify`: every organization's books (or one's).
+pub async fn ledger_verify(cfg: Config, org: Option<String>) -> Result<(), String> {
+    let store = open_store(&cfg).await?;
+    let orgs = match org {
+        Some(o) => vec![
+            o.parse()
+                .map_err(|_| format!("--org: {o:?} is not an organization id"))?,
+        ],
+        None => store.org_ids().await.map_err(|e| e.to_string())?,
+    };
+    let mut failures = 0;
+    for org in orgs {
+        let started = Instant::now();
+        let r = store.verify_ledger(org).await.map_err(|e| e.to_string())?;
+        if r.faults.is_empty() {
+            println!(
+                "org {org}: balanced, {} postings, {} lines ({:.2} s)",
+                r.postings,
+                r.lines,
+                started.elapsed().as_secs_f64()
+            );
+        } else {
+            failures += 1;
+            println!("org {org}: {} fault(s)", r.faults.len());
+            for f in &r.faults {
+                println!("  {f}");
+            }
+        }
+    }
+    if failures > 0 {
+        Err(format!(
+            "{failures} organization(s) with books that do not balance"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 pub async fn audit_verify(cfg: Config, org: Option<String>) -> Result<(), String> {
     let store = open_store(&cfg).await?;
     let public_key = store.audit_signer.as_ref().map(|s| s.public_key());

@@ -107,6 +107,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The books.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Field-encryption keys.
     Keys {
         #[command(subcommand)]
@@ -187,6 +192,19 @@ enum KeysCommand {
 #[derive(Subcommand, Debug)]
 enum AuditCommand {
     /// Check the hash chain and signed checkpoints; exits non-zero naming the first broken event.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only this organization.
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum LedgerCommand {
+    /// Check that the books balance: gapless numbering, every posting's double entry, the
+    /// trial balance, reversals and allocations; exits non-zero naming what is wrong.
     Verify {
         #[command(flatten)]
         db: DbArgs,
@@ -306,6 +324,12 @@ fn main() -> ExitCode {
             } => {
                 let cfg = load(&cli.config, &db_overrides(&db))?;
                 app::audit_verify(cfg, org).await
+            }
+            Command::Ledger {
+                command: LedgerCommand::Verify { db, org },
+            } => {
+                let cfg = load(&cli.config, &db_overrides(&db))?;
+                app::ledger_verify(cfg, org).await
             }
             Command::Keys {
                 command: KeysCommand::Rotate { db, org, batch },

@@ -11,7 +11,9 @@ use domain::clinical::catalog::{CatalogEntry, Effect, EntryKind, STARTER, SiteRu
 use domain::clinical::chart::{ChartStatus, EntryRequest, Mark, Site};
 use domain::clinical::perio::PerioExam;
 use domain::clinical::teeth::{Area, Numbering, Surfaces, Tooth};
-use domain::{ChartEntryId, DomainError, ErrorCode, PatientId, ProcedureCodeId, Scope, UserId};
+use domain::{
+    ChartEntryId, DomainError, ErrorCode, LocationId, PatientId, ProcedureCodeId, Scope, UserId,
+};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -519,7 +521,8 @@ impl Store {
         let code = code.filter(|c| c.active);
         let cipher = self.field_cipher(scope.org()).await?;
         let mut tx = self.begin().await?;
-        tx.patient_row(scope, patient).await?;
+        let location =
+            LocationId::from_uuid(tx.patient_row(scope, patient).await?.uuid("location_id")?);
         let version = tx.lock_chart(self, scope, patient).await?;
         let chart = self.chart_in(&mut tx, scope, patient).await?;
         let missing = chart.missing_teeth();
@@ -547,6 +550,19 @@ impl Store {
                 new_version,
             )
             .await?;
+        if checked.status == ChartStatus::Completed && code.entry.kind == EntryKind::Procedure {
+            tx.charge_procedure(
+                self,
+                scope,
+                actor,
+                patient,
+                location,
+                id,
+                &code.entry.code,
+                code.entry.fee_minor,
+            )
+            .await?;
+        }
         tx.finish_chart_change(
             self,
             scope,
@@ -666,7 +682,8 @@ impl Store {
         // Loaded before the transaction: a first use writes the data key.
         self.field_cipher(scope.org()).await?;
         let mut tx = self.begin().await?;
-        tx.patient_row(scope, patient).await?;
+        let location =
+            LocationId::from_uuid(tx.patient_row(scope, patient).await?.uuid("location_id")?);
         let version = tx.lock_chart(self, scope, patient).await?;
         let chart = self.chart_in(&mut tx, scope, patient).await?;
         let Some(current) = chart.entries.iter().find(|e| e.id == entry) else {
@@ -687,16 +704,23 @@ impl Store {
                 if current.status != ChartStatus::Planned {
                     return Err(invalid("status", "only planned work can be completed"));
                 }
-                let dentist_only = tx
+                let catalog = tx
                     .fetch_optional(
-                        Q::new("SELECT dentist_only FROM procedure_codes WHERE org_id = $1 AND code = $2")
+                        Q::new("SELECT dentist_only, fee_minor FROM procedure_codes WHERE org_id = $1 AND code = $2")
                             .bind(scope.org())
                             .bind(current.code.as_str()),
                     )
-                    .await?
+                    .await?;
+                let dentist_only = catalog
+                    .as_ref()
                     .map(|r| r.bool("dentist_only"))
                     .transpose()?
                     .unwrap_or(false);
+                let fee = catalog
+                    .as_ref()
+                    .map(|r| r.i64("fee_minor"))
+                    .transpose()?
+                    .unwrap_or(0);
                 if dentist_only && !permits.may_complete_dentist_only {
                     return Err(WriteError::Invalid(DomainError::new(
                         ErrorCode::Forbidden,
@@ -718,6 +742,19 @@ impl Store {
                     .bind(patient),
                 )
                 .await?;
+                if current.kind == EntryKind::Procedure {
+                    tx.charge_procedure(
+                        self,
+                        scope,
+                        actor,
+                        patient,
+                        location,
+                        entry,
+                        &current.code,
+                        fee,
+                    )
+                    .await?;
+                }
                 (
                     "chart.entry_completed",
                     json!({ "entry": entry, "code": current.code }),
@@ -741,6 +778,10 @@ impl Store {
                     .bind(patient),
                 )
                 .await?;
+                if current.status == ChartStatus::Completed {
+                    tx.reverse_procedure_charge(self, scope, actor, entry, reason)
+                        .await?;
+                }
                 (
                     "chart.entry_voided",
                     json!({ "entry": entry, "code": current.code }),

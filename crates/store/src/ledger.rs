@@ -485,8 +485,11 @@ impl Store {
             .await?
             .ok_or_else(|| refused("location_id", "no such location"))?;
         let today = self.now().to_zoned(loc.tz()?).date();
-        if day > today {
-            return Err(refused("day", "a day is closed once it has happened"));
+        if day >= today {
+            return Err(refused(
+                "day",
+                "a day is closed once it is over (today's work is still being posted)",
+            ));
         }
         let mut tx = self.begin().await?;
         let n = tx
@@ -764,6 +767,18 @@ impl Store {
         Ok(report)
     }
 
+    /// The organizations whose books `cuspid ledger verify` checks: every one not retired.
+    pub async fn org_ids(&self) -> DbResult<Vec<OrgId>> {
+        self.db
+            .fetch_all(Q::new(
+                "SELECT id FROM organizations WHERE archived_at IS NULL ORDER BY id",
+            ))
+            .await?
+            .iter()
+            .map(|r| Ok(OrgId::from_uuid(r.uuid("id")?)))
+            .collect()
+    }
+
     /// Claims an idempotency key for a request (by the hash of what it asks).
     pub async fn claim_idempotent(
         &self,
@@ -878,6 +893,126 @@ fn method_of(e: &Entry) -> Option<Method> {
 }
 
 impl Txn {
+    /// Charges a completed procedure at its fee, today at the patient's location, in the
+    /// chart's transaction (completing the work and owing for it are one change). No fee, no
+    /// posting.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn charge_procedure(
+        &mut self,
+        store: &Store,
+        scope: &Scope,
+        actor: &Actor,
+        patient: PatientId,
+        location: LocationId,
+        procedure: ChartEntryId,
+        code: &str,
+        fee: i64,
+    ) -> Result<(), WriteError> {
+        if fee <= 0 {
+            return Ok(());
+        }
+        let loc = store
+            .location(&Scope::system(scope.org()), location)
+            .await?
+            .ok_or_else(|| refused("location_id", "the patient's location is gone"))?;
+        let today = store.now().to_zoned(loc.tz()?).date();
+        self.lock_books(scope.org()).await?;
+        let lines = Entry::Charge { amount: fee }
+            .lines(patient.as_uuid())
+            .map_err(WriteError::Invalid)?;
+        let reason = format!("{code} completed");
+        self.insert_posting(
+            store,
+            scope,
+            actor,
+            PostingRow {
+                location,
+                patient,
+                kind: "charge",
+                amount: fee,
+                currency: loc.currency.code(),
+                method: None,
+                on: today,
+                reason: &reason,
+                reference: code,
+                reverses: None,
+                procedure: Some(procedure),
+                provider: None,
+                transfer_to: None,
+            },
+            &lines,
+            &[],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Reverses the charge of a procedure that is voided (the work did not happen), today.
+    /// What was paid on it stays paid: it becomes the patient's credit.
+    pub(crate) async fn reverse_procedure_charge(
+        &mut self,
+        store: &Store,
+        scope: &Scope,
+        actor: &Actor,
+        procedure: ChartEntryId,
+        reason: &str,
+    ) -> Result<(), WriteError> {
+        let Some(c) = self
+            .fetch_optional(
+                Q::new(
+                    "SELECT * FROM ledger_postings c WHERE c.org_id = $1 AND c.procedure_id = $2 AND c.kind = 'charge' \
+                     AND NOT EXISTS (SELECT 1 FROM ledger_postings r WHERE r.reverses = c.id)",
+                )
+                .bind(scope.org())
+                .bind(procedure),
+            )
+            .await?
+        else {
+            return Ok(());
+        };
+        let charge = posting_from(&c)?;
+        let loc = store
+            .location(&Scope::system(scope.org()), charge.location_id)
+            .await?
+            .ok_or_else(|| refused("location_id", "the charge's location is gone"))?;
+        let today = store.now().to_zoned(loc.tz()?).date();
+        self.lock_books(scope.org()).await?;
+        let lines = self
+            .fetch_all(
+                Q::new("SELECT * FROM ledger_lines WHERE posting_id = $1 ORDER BY n")
+                    .bind(charge.id),
+            )
+            .await?
+            .iter()
+            .map(line_from)
+            .collect::<DbResult<Vec<_>>>()?;
+        let reason = format!("voided: {reason}");
+        self.insert_posting(
+            store,
+            scope,
+            actor,
+            PostingRow {
+                location: charge.location_id,
+                patient: charge.patient_id,
+                kind: "reversal",
+                amount: charge.amount,
+                currency: &charge.currency,
+                method: None,
+                on: today,
+                reason: &reason,
+                reference: &charge.reference,
+                reverses: Some(charge.id),
+                procedure: Some(procedure),
+                provider: charge.provider_id,
+                transfer_to: None,
+            },
+            &billing::reversal(&lines),
+            &[],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn day_closed(&mut self, org: OrgId, location: LocationId, day: Date) -> DbResult<bool> {
         Ok(self
             .fetch_optional(

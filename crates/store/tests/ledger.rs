@@ -88,6 +88,8 @@ dual_test!(fixed_clock async fn postings_balance_age_and_refuse_what_the_books_c
     assert!(store.close_day(&scope, &desk, loc.id, date(2026, 3, 2)).await.unwrap());
     assert!(!store.close_day(&scope, &desk, loc.id, date(2026, 3, 2)).await.unwrap());
     assert!(store.close_day(&scope, &desk, loc.id, date(2026, 4, 12)).await.is_err());
+    let (_, msg) = err(store.close_day(&scope, &desk, loc.id, date(2026, 4, 11)).await.unwrap_err());
+    assert!(msg.contains("once it is over"), "{msg}");
     let (code, msg) = err(store.post(&scope, &desk, &NewPosting { on: Some(date(2026, 3, 2)), ..post(Entry::Charge { amount: 100 }) }).await.unwrap_err());
     assert_eq!(code, ErrorCode::Conflict);
     assert!(msg.contains("the books of 2026-03-02 are closed") && msg.contains("post the correction today"), "{msg}");
@@ -151,4 +153,48 @@ dual_test!(async fn transfers_stay_in_the_family_and_an_org_retires_with_its_boo
     store.retire_org(org.id).await.unwrap();
     let n = store.db.fetch_one(Q::new("SELECT COUNT(*) AS n FROM ledger_postings WHERE org_id = $1").bind(org.id)).await.unwrap().i64("n").unwrap();
     assert_eq!(n, 0);
+});
+
+dual_test!(async fn completing_a_procedure_charges_its_fee_and_voiding_it_reverses_the_charge(db) {
+    use domain::clinical::chart::EntryRequest;
+    use domain::clinical::teeth::Numbering;
+    use store::clinical::{ChartPermits, EntryChange};
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "chg").await;
+    let scope = Scope::system(org.id);
+    let dr = Actor::system("dr@chg");
+    let permits = ChartPermits { may_complete_dentist_only: true };
+    let p = seed_patient(store, org.id, loc.id, patient_input("Lea", "Brun", "1975-04-02")).await.id;
+    let req = |code: &str, tooth: &str, surfaces: Option<&str>, status: &str| EntryRequest {
+        code: code.into(),
+        tooth: Some(tooth.into()),
+        surfaces: surfaces.map(str::to_string),
+        status: Some(status.into()),
+        ..Default::default()
+    };
+    // Planned work and a finding owe nothing.
+    let crown = store.add_chart_entry(&scope, &dr, permits, p, Numbering::Fdi, &req("CROWN", "36", None, "planned"), None).await.unwrap();
+    store.add_chart_entry(&scope, &dr, permits, p, Numbering::Fdi, &req("CARIES", "17", Some("O"), "condition"), None).await.unwrap();
+    assert_eq!(store.account(&scope, &dr, p, None).await.unwrap().balance, 0);
+    // A filling charted as done, and the crown completed: each charged at the catalog's fee.
+    store.add_chart_entry(&scope, &dr, permits, p, Numbering::Fdi, &req("COMP", "17", Some("O"), "completed"), None).await.unwrap();
+    store.change_chart_entry(&scope, &dr, permits, p, crown.id, EntryChange::Complete, None).await.unwrap();
+    let a = store.account(&scope, &dr, p, None).await.unwrap();
+    assert_eq!((a.balance, a.charged), (16_000 + 110_000, 126_000));
+    let postings = store.postings(&scope, &dr, p, 10).await.unwrap();
+    let crown_charge = postings.iter().find(|x| x.procedure_id == Some(crown.id.as_uuid())).unwrap();
+    assert_eq!((crown_charge.kind.as_str(), crown_charge.amount, crown_charge.reason.as_str()), ("charge", 110_000, "CROWN completed"));
+    // Part paid, then the crown voided: its charge reversed, what was paid on it is credit.
+    store.post(&scope, &dr, &NewPosting::new(p, Entry::Payment { amount: 120_000, method: Method::Card }, "deposit")).await.unwrap();
+    store.change_chart_entry(&scope, &dr, permits, p, crown.id, EntryChange::Void { reason: "charted on the wrong patient".into() }, None).await.unwrap();
+    let a = store.account(&scope, &dr, p, None).await.unwrap();
+    assert_eq!(a.balance, 126_000 - 120_000 - 110_000);
+    let reversal = store.postings(&scope, &dr, p, 1).await.unwrap().remove(0);
+    assert_eq!((reversal.kind.as_str(), reversal.reverses), ("reversal", Some(crown_charge.id)));
+    assert!(reversal.reason.contains("wrong patient"));
+    assert!(store.verify_ledger(org.id).await.unwrap().faults.is_empty());
+    // An existing chart brought over (add_chart_entries) was billed where it was done.
+    let before = store.verify_ledger(org.id).await.unwrap().postings;
+    store.add_chart_entries(&scope, &dr, permits, p, Numbering::Fdi, &[req("COMP", "26", Some("MO"), "completed")]).await.unwrap();
+    assert_eq!(store.verify_ledger(org.id).await.unwrap().postings, before);
 });
