@@ -3,6 +3,7 @@
 //! ledgers, images); parts run in order in one go, with a deterministic random source so the
 //! demo is the same every time. The patients part is in [`patients`].
 
+mod billing;
 mod clinical;
 mod patients;
 mod scheduling;
@@ -41,6 +42,7 @@ const PARTS: &[(&str, Part)] = &[
     ("prescriptions", clinical::prescriptions),
     ("perio", clinical::perio),
     ("plans", clinical::plans),
+    ("ledgers", billing::create),
 ];
 
 /// The demo users' domain: `<role>@demo.cuspid.test`.

@@ -605,6 +605,21 @@ fn audit_verify_passes_an_intact_chain_and_names_the_first_broken_event() {
         )),
         "{text}"
     );
+    // The demo's books balance (`cuspid ledger verify`).
+    let out = cuspid(dir.path())
+        .args(["ledger", "verify", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    let postings: u64 = text
+        .split("balanced, ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(postings > 80, "{text}");
     // Another key cannot vouch for these checkpoints.
     let (ok, text) = verify(Some(&"ab".repeat(32)));
     assert!(!ok);

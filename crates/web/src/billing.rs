@@ -7,7 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::billing::{Entry, Method};
-use domain::{DomainError, ErrorCode, LocationId};
+use domain::identity::Permission;
+use domain::{Currency, DomainError, ErrorCode, LocationId, Money};
 use jiff::civil::Date;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -16,9 +17,11 @@ use store::ledger::{Claim, NewPosting, PatientAccount, Posting};
 use crate::AppState;
 use crate::access::Auth;
 use crate::error::AppError;
-use crate::patients::{actor, parse_patient_id};
+use crate::mfa::form_urlencoded_pairs;
+use crate::pages::html_status;
+use crate::patients::{Choice, FieldErrors, actor, parse_patient_id, show_date};
 use crate::phone::ClientIp;
-use crate::shell::Ctx;
+use crate::shell::{Ctx, Shell};
 
 fn field_err(field: &str, m: impl Into<String>) -> AppError {
     AppError::Domain(DomainError::field(field, m))
@@ -296,4 +299,420 @@ pub async fn api_account(
         .account(&auth.scope(), &actor(&auth, &ctx, &ip), id, as_of)
         .await?;
     Ok(Json(account_json(&a)).into_response())
+}
+
+// ---------- the patient's account page ----------
+
+pub struct PostingView {
+    pub id: String,
+    pub seq: i64,
+    pub date: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub detail: String,
+    pub effect: String,
+    pub credit: bool,
+    pub by: String,
+    pub reversed: bool,
+    pub reversible: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "patient_account.html")]
+struct AccountPage {
+    shell: Shell,
+    patient_id: String,
+    patient_name: String,
+    balance: String,
+    owes: bool,
+    credit: String,
+    as_of: String,
+    currency: String,
+    /// (label, amount, overdue and not zero)
+    aging: Vec<(String, String, bool)>,
+    rows: Vec<PostingView>,
+    can_pay: bool,
+    can_void: bool,
+    methods: Vec<Choice>,
+    token: String,
+    amount: String,
+    notice: String,
+    fe: FieldErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AccountPageQuery {
+    #[serde(default)]
+    pub notice: String,
+}
+
+struct Form {
+    amount: String,
+    method: String,
+    notice: String,
+    fe: FieldErrors,
+}
+
+async fn account_page(
+    state: &AppState,
+    ctx: &Ctx,
+    auth: &Auth,
+    ip: &ClientIp,
+    patient: domain::PatientId,
+    form: Form,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let scope = auth.scope();
+    let lang = ctx.lang;
+    let who = actor(auth, ctx, ip);
+    let summary = state.store.patient_summary(&scope, patient).await?;
+    let a = state.store.account(&scope, &who, patient, None).await?;
+    let postings = state.store.postings(&scope, &who, patient, 200).await?;
+    let cur = Currency::from_code(&a.currency).unwrap_or(Currency::USD);
+    let money = |m: i64| Money::from_minor(m, cur).to_string();
+    let reversed: std::collections::HashSet<uuid::Uuid> =
+        postings.iter().filter_map(|p| p.reverses).collect();
+    let seq_of: std::collections::HashMap<uuid::Uuid, i64> =
+        postings.iter().map(|p| (p.id, p.seq)).collect();
+    let rows = postings
+        .iter()
+        .map(|p| {
+            let effect = if p.patient_id == patient {
+                p.receivable()
+            } else {
+                // A transfer from a family member: what it moved to this patient.
+                p.lines
+                    .iter()
+                    .filter(|l| l.party == Some(patient.as_uuid()))
+                    .map(|l| l.amount)
+                    .sum()
+            };
+            let mut detail = match p.method {
+                Some(m) => lang.t(&format!("method-{}", m.code())),
+                None => String::new(),
+            };
+            let note = if p.kind == "reversal" {
+                format!(
+                    "{} #{} · {}",
+                    lang.t("acct-reverses"),
+                    p.reverses
+                        .and_then(|r| seq_of.get(&r).copied())
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "?".into()),
+                    p.reason
+                )
+            } else if p.reason == "payment" || p.reason == p.reference {
+                // The API's and the form's own word: the reference says more.
+                p.reference.clone()
+            } else if p.reference.is_empty() || p.reason.contains(&p.reference) {
+                p.reason.clone()
+            } else {
+                format!("{} · {}", p.reason, p.reference)
+            };
+            if !note.is_empty() {
+                if !detail.is_empty() {
+                    detail.push_str(" · ");
+                }
+                detail.push_str(&note);
+            }
+            PostingView {
+                id: p.id.to_string(),
+                seq: p.seq,
+                date: show_date(lang, p.posted_on),
+                kind: p.kind.clone(),
+                kind_label: lang.t(&format!("acct-kind-{}", p.kind)),
+                detail,
+                effect: if effect == 0 {
+                    "—".into()
+                } else {
+                    money(effect)
+                },
+                credit: effect < 0,
+                by: p.actor_name.clone(),
+                reversed: reversed.contains(&p.id),
+                reversible: p.kind != "reversal" && !reversed.contains(&p.id),
+            }
+        })
+        .collect();
+    let buckets = [
+        ("acct-current", a.aging.current, false),
+        ("acct-over-30", a.aging.over_30, true),
+        ("acct-over-60", a.aging.over_60, true),
+        ("acct-over-90", a.aging.over_90, true),
+        ("acct-over-120", a.aging.over_120, true),
+    ];
+    let chosen = if form.method.is_empty() {
+        "card"
+    } else {
+        form.method.as_str()
+    };
+    let methods = Method::ALL
+        .iter()
+        .map(|m| m.code())
+        .chain(std::iter::once("credit"))
+        .map(|m| Choice {
+            value: m.to_string(),
+            label: lang.t(&format!("method-{m}")),
+            selected: m == chosen,
+        })
+        .collect();
+    let page = AccountPage {
+        shell: Shell::build(state, ctx).await,
+        patient_id: patient.to_string(),
+        patient_name: summary.display_name(),
+        balance: money(a.balance),
+        owes: a.balance > 0,
+        credit: money(a.credit),
+        as_of: show_date(lang, a.as_of),
+        currency: a.currency.clone(),
+        aging: buckets
+            .iter()
+            .map(|(k, v, late)| (lang.t(k), money(*v), *late && *v > 0))
+            .collect(),
+        rows,
+        can_pay: auth.can(Permission::BillingPost),
+        can_void: auth.can(Permission::BillingVoid),
+        methods,
+        token: state.store.new_uuid().to_string(),
+        amount: form.amount,
+        notice: form.notice,
+        fe: form.fe,
+    };
+    html_status(&page, status)
+}
+
+/// `GET /patients/{id}/account`: balance, credit, aging, the postings (newest first), and the
+/// payment form for those who may take one.
+pub async fn account(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    Query(q): Query<AccountPageQuery>,
+) -> Result<Response, AppError> {
+    let id = parse_patient_id(&id)?;
+    let notice = match q.notice.as_str() {
+        "paid" | "reversed" | "again" => ctx.lang.t(&format!("acct-notice-{}", q.notice)),
+        _ => String::new(),
+    };
+    account_page(
+        &state,
+        &ctx,
+        &auth,
+        &ip,
+        id,
+        Form {
+            amount: String::new(),
+            method: String::new(),
+            notice,
+            fe: FieldErrors::default(),
+        },
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /patients/{id}/account`: `action=pay` (`amount` as typed, `method`, `reference`,
+/// `rest_to_credit`, and the form's `token`: a second press of the button, or the browser's
+/// resend, takes nothing twice) or `action=reverse` (`posting`, `reason`; `billing.void`).
+pub async fn account_act(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let patient = parse_patient_id(&id)?;
+    let scope = auth.scope();
+    // The record first: another organization's id is not found, whatever was sent.
+    let summary = state.store.patient_summary(&scope, patient).await?;
+    let who = actor(&auth, &ctx, &ip);
+    let pairs: Vec<(String, String)> = form_urlencoded_pairs(&body).collect();
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let back = |notice: &str| {
+        Ok(
+            axum::response::Redirect::to(&format!("/patients/{patient}/account?notice={notice}"))
+                .into_response(),
+        )
+    };
+    let refused = |e: AppError, amount: String, method: String| async {
+        match e {
+            AppError::Domain(d) => {
+                let mut fe = FieldErrors::of(&d.fields);
+                if fe.is_empty() {
+                    fe.0.push((String::new(), d.message.clone()));
+                }
+                account_page(
+                    &state,
+                    &ctx,
+                    &auth,
+                    &ip,
+                    patient,
+                    Form {
+                        amount,
+                        method,
+                        notice: String::new(),
+                        fe,
+                    },
+                    StatusCode::from_u16(d.code.http_status())
+                        .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+                )
+                .await
+            }
+            e => Err(e),
+        }
+    };
+    match get("action").as_str() {
+        "pay" => {
+            let (amount_text, method) = (get("amount"), get("method"));
+            let cur = state
+                .store
+                .location(&scope, summary.location_id)
+                .await?
+                .map(|l| l.currency)
+                .unwrap_or(Currency::USD);
+            let amount = match parse_amount(&amount_text, cur) {
+                Ok(m) if m.minor() > 0 => m.minor(),
+                _ => {
+                    return refused(
+                        field_err(
+                            "amount",
+                            format!("{} ({})", ctx.lang.t("acct-amount-invalid"), cur.code()),
+                        ),
+                        amount_text,
+                        method,
+                    )
+                    .await;
+                }
+            };
+            let entry = match method.as_str() {
+                "credit" => Entry::ApplyCredit { amount },
+                m => match Method::from_code(m) {
+                    Some(method) => Entry::Payment { amount, method },
+                    None => {
+                        return refused(field_err("method", "unknown method"), amount_text, method)
+                            .await;
+                    }
+                },
+            };
+            let token = get("token");
+            if token.is_empty() || token.len() > 100 {
+                return Err(field_err("token", "reload the page and try again"));
+            }
+            let key = format!("form:{token}");
+            let hash = hex::encode(ring::digest::digest(
+                &ring::digest::SHA256,
+                format!(
+                    "{patient}|{amount}|{method}|{}|{}",
+                    get("reference"),
+                    get("rest_to_credit")
+                )
+                .as_bytes(),
+            ));
+            match state
+                .store
+                .claim_idempotent(scope.org(), &key, &hash)
+                .await?
+            {
+                Claim::New => {}
+                // Sent twice: the first one counted.
+                Claim::Replay { .. } | Claim::InFlight => return back("again"),
+                Claim::Mismatch => {
+                    return refused(
+                        field_err("token", ctx.lang.t("acct-token-used")),
+                        amount_text,
+                        method,
+                    )
+                    .await;
+                }
+            }
+            let new = NewPosting {
+                reference: get("reference"),
+                rest_to_credit: get("rest_to_credit") == "on",
+                idempotency_key: Some(key.clone()),
+                ..NewPosting::new(patient, entry, "payment")
+            };
+            match state.store.post(&scope, &who, &new).await {
+                Ok(_) => back("paid"),
+                Err(e) => {
+                    state.store.release_idempotent(scope.org(), &key).await?;
+                    refused(e.into(), amount_text, method).await
+                }
+            }
+        }
+        "reverse" => {
+            if !auth.can(Permission::BillingVoid) {
+                return Err(AppError::Domain(DomainError::new(
+                    ErrorCode::Forbidden,
+                    "reversing a posting needs billing.void",
+                )));
+            }
+            let posting: uuid::Uuid = get("posting").parse().map_err(|_| AppError::NotFound)?;
+            // The posting must be this patient's.
+            let p = state.store.posting(&scope, posting).await?;
+            if p.patient_id != patient {
+                return Err(AppError::NotFound);
+            }
+            match state
+                .store
+                .reverse(&scope, &who, posting, &get("reason"))
+                .await
+            {
+                Ok(_) => back("reversed"),
+                Err(e) => refused(e.into(), String::new(), String::new()).await,
+            }
+        }
+        _ => Err(field_err("action", "unknown action")),
+    }
+}
+
+/// An amount as a person types it: `125.50`, `1,250.00`, or with a decimal comma `125,50`
+/// (a comma followed by no more digits than the currency has is the decimal separator; with
+/// three, as in `1,250`, it separates thousands).
+pub fn parse_amount(text: &str, cur: Currency) -> Result<Money, domain::MoneyError> {
+    let t = text.trim();
+    let decimal_comma = !t.contains('.')
+        && t.rsplit_once(',').is_some_and(|(_, frac)| {
+            !frac.is_empty()
+                && frac.len() <= usize::from(cur.exponent())
+                && frac.chars().all(|c| c.is_ascii_digit())
+        });
+    if decimal_comma {
+        let t = t.replace(['.', ' ', '\u{a0}', '\u{202f}'], "");
+        return Money::parse(&t.replacen(',', ".", 1).replace(',', ""), cur);
+    }
+    Money::parse(t, cur)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn amounts_are_read_as_typed_in_either_language() {
+        let usd = |m| Money::from_minor(m, Currency::USD);
+        assert_eq!(parse_amount("125.50", Currency::USD).unwrap(), usd(12_550));
+        assert_eq!(parse_amount("125,50", Currency::USD).unwrap(), usd(12_550));
+        assert_eq!(parse_amount("125,5", Currency::USD).unwrap(), usd(12_550));
+        assert_eq!(parse_amount("1,250", Currency::USD).unwrap(), usd(125_000));
+        assert_eq!(
+            parse_amount("1,250.75", Currency::USD).unwrap(),
+            usd(125_075)
+        );
+        assert_eq!(
+            parse_amount("1 250,75", Currency::USD).unwrap(),
+            usd(125_075)
+        );
+        assert!(parse_amount("12.505", Currency::USD).is_err());
+        assert!(parse_amount("abc", Currency::USD).is_err());
+    }
 }

@@ -567,6 +567,16 @@ pub fn routes() -> Routes {
             SignedIn,
             clinical::plans::api_task_count,
         )
+        .get(
+            "/patients/{id}/account",
+            Perm(P::BillingRead),
+            billing::account,
+        )
+        .post(
+            "/patients/{id}/account",
+            Perm(P::BillingPost),
+            billing::account_act,
+        )
         .post("/api/v1/payments", Perm(P::BillingPost), billing::api_pay)
         .get(
             "/api/v1/patients/{id}/account",
