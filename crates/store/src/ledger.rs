@@ -893,8 +893,9 @@ fn method_of(e: &Entry) -> Option<Method> {
 }
 
 impl Txn {
-    /// Charges a completed procedure at its fee, today at the patient's location, in the
-    /// chart's transaction (completing the work and owing for it are one change). No fee, no
+    /// Charges a completed procedure, today at the patient's location, in the chart's
+    /// transaction (completing the work and owing for it are one change), at the fee the
+    /// schedules give for today ([`Store::fee_for`]), else `fee` (the catalog's). No fee, no
     /// posting.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn charge_procedure(
@@ -908,14 +909,19 @@ impl Txn {
         code: &str,
         fee: i64,
     ) -> Result<(), WriteError> {
-        if fee <= 0 {
-            return Ok(());
-        }
         let loc = store
             .location(&Scope::system(scope.org()), location)
             .await?
             .ok_or_else(|| refused("location_id", "the patient's location is gone"))?;
         let today = store.now().to_zoned(loc.tz()?).date();
+        // The schedules' fee in effect today, or the catalog's (`fee`).
+        let fee = match store.fee_for(scope, location, None, code, today).await? {
+            (_, domain::billing::fees::FeeSource::Catalog) => fee,
+            (f, _) => f,
+        };
+        if fee <= 0 {
+            return Ok(());
+        }
         self.lock_books(scope.org()).await?;
         let lines = Entry::Charge { amount: fee }
             .lines(patient.as_uuid())

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod db;
 mod durable;
 pub mod events;
+pub mod fees;
 pub mod identity;
 pub mod jobs;
 pub mod ledger;

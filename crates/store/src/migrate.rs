@@ -73,6 +73,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(22, "0022", "treatment_plans"),
     migration!(23, "0023", "plan_documents"),
     migration!(24, "0024", "ledger"),
+    migration!(25, "0025", "fee_schedules"),
 ];
 
 /// The newest schema version this binary knows.

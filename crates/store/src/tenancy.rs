@@ -236,6 +236,8 @@ pub const TENANT_TABLES: &[&str] = &[
     "ledger_lines",
     "ledger_postings",
     "ledger_counters",
+    "fee_schedule_fees",
+    "fee_schedules",
     "staff_tasks",
     "treatment_plan_items",
     "treatment_plans",

@@ -198,3 +198,57 @@ dual_test!(async fn completing_a_procedure_charges_its_fee_and_voiding_it_revers
     store.add_chart_entries(&scope, &dr, permits, p, Numbering::Fdi, &[req("COMP", "26", Some("MO"), "completed")]).await.unwrap();
     assert_eq!(store.verify_ledger(org.id).await.unwrap().postings, before);
 });
+
+dual_test!(async fn fee_schedules_decide_what_completed_work_is_charged(db) {
+    use domain::billing::fees::{FeeSource, ScheduleKind};
+    use domain::clinical::chart::EntryRequest;
+    use domain::clinical::teeth::Numbering;
+    use store::clinical::ChartPermits;
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "fees").await;
+    let scope = Scope::system(org.id);
+    let admin = Actor::system("admin@fees");
+    // Today at the clinic is 2026-03-02.
+    let standard = store.create_fee_schedule(&scope, &admin, "Standard fees", ScheduleKind::Standard, None, None).await.unwrap();
+    store.set_fee(&scope, &admin, standard.id, "crown", 115_000, date(2026, 1, 1)).await.unwrap();
+    store.set_fee(&scope, &admin, standard.id, "CROWN", 118_000, date(2026, 6, 1)).await.unwrap();
+    let here = store.create_fee_schedule(&scope, &admin, "Main office", ScheduleKind::Location, Some(loc.id), None).await.unwrap();
+    store.set_fee(&scope, &admin, here.id, "COMP", 17_500, date(2026, 3, 1)).await.unwrap();
+    let plan = store.create_fee_schedule(&scope, &admin, "Delta PPO", ScheduleKind::Insurance, None, Some("Delta PPO")).await.unwrap();
+    let plan = store.set_fee(&scope, &admin, plan.id, "CROWN", 89_000, date(2026, 1, 1)).await.unwrap();
+    assert_eq!(plan.fees, vec![("CROWN".to_string(), date(2026, 1, 1), 89_000)]);
+    assert_eq!(store.fee_schedules(&scope).await.unwrap().iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), vec!["Standard fees", "Main office", "Delta PPO"]);
+    // Which fee applies, and from where.
+    assert_eq!(store.fee_for(&scope, loc.id, None, "CROWN", date(2026, 3, 2)).await.unwrap(), (115_000, FeeSource::Standard));
+    assert_eq!(store.fee_for(&scope, loc.id, None, "CROWN", date(2026, 6, 1)).await.unwrap(), (118_000, FeeSource::Standard));
+    assert_eq!(store.fee_for(&scope, loc.id, Some("Delta PPO"), "CROWN", date(2026, 6, 1)).await.unwrap(), (89_000, FeeSource::Insurance));
+    assert_eq!(store.fee_for(&scope, loc.id, None, "COMP", date(2026, 2, 28)).await.unwrap(), (16_000, FeeSource::Catalog));
+    // Bad input: refused by field, nothing changed.
+    for (r, field) in [
+        (store.create_fee_schedule(&scope, &admin, "Again", ScheduleKind::Standard, None, None).await.map(|_| ()), "kind"),
+        (store.create_fee_schedule(&scope, &admin, "No plan", ScheduleKind::Insurance, None, Some("  ")).await.map(|_| ()), "payer"),
+        (store.create_fee_schedule(&scope, &admin, "Nowhere", ScheduleKind::Location, None, None).await.map(|_| ()), "location_id"),
+        (store.set_fee(&scope, &admin, standard.id, "NOPE", 100, date(2026, 1, 1)).await.map(|_| ()), "code"),
+        (store.set_fee(&scope, &admin, standard.id, "EXAM", -1, date(2026, 1, 1)).await.map(|_| ()), "fee"),
+    ] {
+        match r.unwrap_err() {
+            WriteError::Invalid(d) => assert_eq!(d.fields[0].field, field, "{d}"),
+            e => panic!("{e}"),
+        }
+    }
+    // The chair: completed work is charged at the schedule's fee of the day.
+    let p = seed_patient(store, org.id, loc.id, patient_input("Ana", "Diaz", "1988-08-08")).await.id;
+    for (code, tooth, surfaces) in [("CROWN", "36", None), ("COMP", "17", Some("O"))] {
+        store
+            .add_chart_entry(&scope, &admin, ChartPermits { may_complete_dentist_only: true }, p, Numbering::Fdi, &EntryRequest {
+                code: code.into(),
+                tooth: Some(tooth.into()),
+                surfaces: surfaces.map(str::to_string),
+                status: Some("completed".into()),
+                ..Default::default()
+            }, None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.account(&scope, &admin, p, None).await.unwrap().charged, 115_000 + 17_500);
+});

@@ -716,3 +716,271 @@ mod tests {
         assert!(parse_amount("abc", Currency::USD).is_err());
     }
 }
+
+// ---------- fee schedules ----------
+
+pub struct FeeView {
+    pub code: String,
+    pub name: String,
+    pub from: String,
+    pub fee: String,
+    pub catalog: String,
+    /// The fee in effect today (the newest start on or before today).
+    pub current: bool,
+    pub future: bool,
+}
+
+pub struct ScheduleView {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub scope: String,
+    pub fees: Vec<FeeView>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "settings_fees.html")]
+struct FeesPage {
+    shell: Shell,
+    schedules: Vec<ScheduleView>,
+    codes: Vec<Choice>,
+    kinds: Vec<Choice>,
+    locations: Vec<Choice>,
+    currency: String,
+    today: String,
+    notice: String,
+    fe: FieldErrors,
+}
+
+async fn fees_page(
+    state: &AppState,
+    ctx: &Ctx,
+    auth: &Auth,
+    notice: String,
+    fe: FieldErrors,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    use domain::clinical::catalog::EntryKind;
+    let scope = auth.scope();
+    let lang = ctx.lang;
+    let locations = state.store.locations(&scope).await?;
+    let (cur, today) = match locations.first() {
+        Some(l) => (l.currency, state.store.now().to_zoned(l.tz()?).date()),
+        None => (
+            Currency::USD,
+            state.store.now().to_zoned(jiff::tz::TimeZone::UTC).date(),
+        ),
+    };
+    let money = |m: i64| Money::from_minor(m, cur).to_string();
+    let catalog: std::collections::HashMap<String, (String, i64)> = state
+        .store
+        .procedure_codes(&scope)
+        .await?
+        .into_iter()
+        .filter(|c| c.active && c.entry.kind == EntryKind::Procedure)
+        .map(|c| {
+            (
+                c.entry.code.clone(),
+                (c.entry.name.clone(), c.entry.fee_minor),
+            )
+        })
+        .collect();
+    let mut codes: Vec<Choice> = catalog
+        .iter()
+        .map(|(code, (name, fee))| Choice {
+            value: code.clone(),
+            label: format!("{code} — {name} ({})", money(*fee)),
+            selected: false,
+        })
+        .collect();
+    codes.sort_by(|a, b| a.value.cmp(&b.value));
+    let schedules = state
+        .store
+        .fee_schedules(&scope)
+        .await?
+        .into_iter()
+        .map(|s| {
+            // Fees come newest first per code: the first on or before today is in effect.
+            let mut seen = std::collections::HashSet::new();
+            let fees = s
+                .fees
+                .iter()
+                .map(|(code, from, fee)| {
+                    let future = *from > today;
+                    let current = !future && seen.insert(code.clone());
+                    let (name, catalog_fee) = catalog.get(code).cloned().unwrap_or_default();
+                    FeeView {
+                        code: code.clone(),
+                        name,
+                        from: show_date(lang, *from),
+                        fee: money(*fee),
+                        catalog: money(catalog_fee),
+                        current: current || future,
+                        future,
+                    }
+                })
+                .collect();
+            ScheduleView {
+                id: s.id.to_string(),
+                name: s.name.clone(),
+                kind: s.kind.code().to_string(),
+                kind_label: lang.t(&format!("fees-kind-{}", s.kind.code())),
+                scope: match (&s.location_id, &s.payer) {
+                    (Some(l), _) => locations
+                        .iter()
+                        .find(|x| x.id == *l)
+                        .map(|x| x.name.clone())
+                        .unwrap_or_default(),
+                    (None, Some(p)) => p.clone(),
+                    _ => String::new(),
+                },
+                fees,
+            }
+        })
+        .collect();
+    let page = FeesPage {
+        shell: Shell::build(state, ctx).await,
+        schedules,
+        codes,
+        kinds: domain::billing::fees::ScheduleKind::ALL
+            .iter()
+            .map(|k| Choice {
+                value: k.code().to_string(),
+                label: lang.t(&format!("fees-kind-{}", k.code())),
+                selected: false,
+            })
+            .collect(),
+        locations: locations
+            .iter()
+            .map(|l| Choice {
+                value: l.id.to_string(),
+                label: l.name.clone(),
+                selected: false,
+            })
+            .collect(),
+        currency: cur.code().to_string(),
+        today: today.to_string(),
+        notice,
+        fe,
+    };
+    html_status(&page, status)
+}
+
+/// `GET /settings/fees`: the schedules with their fees, and the forms to add both.
+pub async fn fees(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    Query(q): Query<AccountPageQuery>,
+) -> Result<Response, AppError> {
+    let notice = match q.notice.as_str() {
+        "created" | "set" => ctx.lang.t(&format!("fees-notice-{}", q.notice)),
+        _ => String::new(),
+    };
+    fees_page(
+        &state,
+        &ctx,
+        &auth,
+        notice,
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /settings/fees`: `action=create` (`name`, `kind`, `location`, `payer`) or
+/// `action=set` (`schedule`, `code`, `fee` as typed, `from`).
+pub async fn save_fees(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    ip: ClientIp,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    use domain::billing::fees::ScheduleKind;
+    let scope = auth.scope();
+    let who = actor(&auth, &ctx, &ip);
+    let pairs: Vec<(String, String)> = form_urlencoded_pairs(&body).collect();
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let result: Result<&str, AppError> = match get("action").as_str() {
+        "create" => {
+            let kind = ScheduleKind::from_code(&get("kind"))
+                .ok_or_else(|| field_err("kind", "standard, location or insurance"))?;
+            let location = match get("location").as_str() {
+                "" => None,
+                l => Some(
+                    l.parse::<LocationId>()
+                        .map_err(|_| field_err("location_id", "no such location"))?,
+                ),
+            };
+            let payer = get("payer");
+            state
+                .store
+                .create_fee_schedule(
+                    &scope,
+                    &who,
+                    &get("name"),
+                    kind,
+                    location,
+                    Some(payer.as_str()),
+                )
+                .await
+                .map(|_| "created")
+                .map_err(AppError::from)
+        }
+        "set" => {
+            let schedule: uuid::Uuid = get("schedule").parse().map_err(|_| AppError::NotFound)?;
+            let cur = state
+                .store
+                .locations(&scope)
+                .await?
+                .first()
+                .map(|l| l.currency)
+                .unwrap_or(Currency::USD);
+            match (parse_amount(&get("fee"), cur), get("from").parse::<Date>()) {
+                (Ok(fee), Ok(from)) if fee.minor() >= 0 => state
+                    .store
+                    .set_fee(&scope, &who, schedule, &get("code"), fee.minor(), from)
+                    .await
+                    .map(|_| "set")
+                    .map_err(AppError::from),
+                (Ok(_), Ok(_)) | (Err(_), _) => Err(field_err(
+                    "fee",
+                    format!("{} ({})", ctx.lang.t("acct-amount-invalid"), cur.code()),
+                )),
+                (_, Err(_)) => Err(field_err("from", "a date as YYYY-MM-DD")),
+            }
+        }
+        _ => Err(field_err("action", "unknown action")),
+    };
+    match result {
+        Ok(notice) => Ok(
+            axum::response::Redirect::to(&format!("/settings/fees?notice={notice}"))
+                .into_response(),
+        ),
+        Err(AppError::Domain(d)) => {
+            let mut fe = FieldErrors::of(&d.fields);
+            if fe.is_empty() {
+                fe.0.push((String::new(), d.message.clone()));
+            }
+            fees_page(
+                &state,
+                &ctx,
+                &auth,
+                String::new(),
+                fe,
+                StatusCode::from_u16(d.code.http_status())
+                    .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -544,6 +544,12 @@ pub fn routes() -> Routes {
             Perm(P::ScheduleRead),
             clinical::plans::pdf,
         )
+        .get("/settings/fees", Perm(P::SettingsManage), billing::fees)
+        .post(
+            "/settings/fees",
+            Perm(P::SettingsManage),
+            billing::save_fees,
+        )
         .get(
             "/settings/plans",
             Perm(P::SettingsManage),

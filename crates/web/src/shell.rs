@@ -96,6 +96,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/settings/scheduling", "nav-scheduling"),
     ("/settings/clinical", "nav-clinical"),
     ("/settings/plans", "nav-plan-settings"),
+    ("/settings/fees", "nav-fees"),
     ("/settings/security", "nav-security"),
     ("/settings/api-tokens", "nav-api-tokens"),
     ("/admin/jobs", "nav-jobs"),

@@ -113,3 +113,52 @@ dual_test!(system_clock async fn a_payment_retried_fifty_times_at_once_posts_onc
     assert_eq!(app.get_as(&format!("/api/v1/patients/{p}/account"), &assistant).await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.request(pay(&assistant, Some("pay-x"), body.clone())).await.status, StatusCode::FORBIDDEN);
 });
+
+fn form(path: &str, cookie: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie)
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+dual_test!(async fn fee_schedules_are_kept_on_their_page(db) {
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "fsp").await;
+    seed_staff(store, &org).await;
+    let app = TestApp::new(db).await;
+    let store = &app.db.store;
+    let admin = app.sign_in_as("fsp", Role::Admin).await;
+    let dentist = app.sign_in_as("fsp", Role::Dentist).await;
+    let page = app.get_as("/settings/fees", &admin).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let r = app.request(form("/settings/fees", &admin, "action=create&name=Standard+fees&kind=standard")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = app.request(form("/settings/fees", &admin, &format!("action=create&name=Main&kind=location&location={}", loc.id))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get_as("/settings/fees", &admin).await;
+    let i = page.body.find("value=\"CROWN\"").unwrap_or_else(|| panic!("{}", page.body));
+    assert!(page.body[i..].starts_with("value=\"CROWN\">CROWN — Crown (1100.00 USD)"), "{}", &page.body[i..i + 80]);
+    let schedules = store.fee_schedules(&domain::Scope::system(org.id)).await.unwrap();
+    let standard = schedules[0].id;
+    // A fee typed with a decimal comma and a thousands space.
+    let r = app.request(form("/settings/fees", &admin, &format!("action=set&schedule={standard}&code=CROWN&fee=1+150%2C00&from=2026-01-01"))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get_as("/settings/fees?notice=set", &admin).await;
+    assert!(page.body.contains("The fee is set.") && page.body.contains("1150.00 USD"), "{}", page.body);
+    assert_eq!(store.fee_schedule(&domain::Scope::system(org.id), standard).await.unwrap().fees, vec![("CROWN".to_string(), jiff::civil::date(2026, 1, 1), 115_000)]);
+    // Bad input: refused on the page, by field, nothing kept.
+    for (body, says) in [
+        (format!("action=set&schedule={standard}&code=NOPE&fee=10&from=2026-01-01"), "not in the catalog"),
+        (format!("action=set&schedule={standard}&code=EXAM&fee=-10&from=2026-01-01"), "above zero"),
+        (format!("action=set&schedule={standard}&code=EXAM&fee=10&from=someday"), "YYYY-MM-DD"),
+        ("action=create&name=Again&kind=standard".to_string(), "standard schedule already"),
+        ("action=create&name=Plan&kind=insurance&payer=".to_string(), "names its plan"),
+    ] {
+        let r = app.request(form("/settings/fees", &admin, &body)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.body);
+        assert!(r.body.contains(says), "{body}: {}", r.body);
+    }
+    assert_eq!(store.fee_schedules(&domain::Scope::system(org.id)).await.unwrap().len(), 2);
+    assert_eq!(app.get_as("/settings/fees", &dentist).await.status, StatusCode::FORBIDDEN);
+});

@@ -92,6 +92,26 @@ dual_test!(system_clock async fn the_front_desk_takes_a_payment_once_and_billing
     assert!(store.verify_ledger(org.id).await.unwrap().faults.is_empty());
     b.close().await;
 
+    // The administrator raises the crown's fee from tomorrow in the standard schedule.
+    let ad = Browser::start().await.unwrap();
+    ad.sign_in(&base, &staff_email("acb", Role::Admin), STAFF_PASSWORD).await;
+    ad.goto(&format!("{base}/settings/fees")).await;
+    ad.fill("fs-name", "Standard fees").await;
+    ad.submit("#fs-create").await;
+    assert_eq!(ad.text_of("#notice").await, "The schedule is created.");
+    ad.client.execute("document.getElementById('code-1').value = 'CROWN'; document.getElementById('from-1').value = '2026-01-01';", vec![]).await.unwrap();
+    ad.fill("fee-1", "1150").await;
+    ad.submit(".set-fee button").await;
+    assert_eq!(ad.text_of("#notice").await, "The fee is set.");
+    let tomorrow = store.now().to_zoned(jiff::tz::TimeZone::get("America/New_York").unwrap()).date().tomorrow().unwrap();
+    ad.client.execute("document.getElementById('code-1').value = 'CROWN'; document.getElementById('from-1').value = arguments[0];", vec![serde_json::json!(tomorrow.to_string())]).await.unwrap();
+    ad.fill("fee-1", "1 190,00").await;
+    ad.submit(".set-fee button").await;
+    let fees = ad.text_of(".fees").await;
+    assert!(fees.contains("1150.00 USD") && fees.contains("1190.00 USD") && fees.contains("upcoming"), "{fees}");
+    ad.screenshot("fee-schedules").await;
+    ad.close().await;
+
     // The assistant has no Account tab, and the page answers 403.
     let a = Browser::start().await.unwrap();
     a.sign_in(&base, &staff_email("acb", Role::Assistant), STAFF_PASSWORD).await;

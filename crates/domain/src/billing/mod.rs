@@ -5,6 +5,7 @@
 //! in another currency is refused before it is built). Corrections are reversals, never edits.
 
 pub mod amortize;
+pub mod fees;
 
 use std::collections::BTreeMap;
 

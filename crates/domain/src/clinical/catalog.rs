@@ -170,7 +170,7 @@ pub struct CatalogEntry {
     pub site: SiteRule,
     /// Only a dentist may complete it (and sign it).
     pub dentist_only: bool,
-    /// Default fee in minor units of the clinic's currency, until fee schedules exist.
+    /// Default fee in minor units of the clinic's currency, where no fee schedule has one.
     pub fee_minor: i64,
     /// ICD-10-CM code of a condition.
     pub icd10: Option<String>,

@@ -1359,3 +1359,27 @@ method-cheque = Cheque
 method-bank_transfer = Bank transfer
 method-insurance = Insurance
 method-credit = Credit on account
+
+## Fee schedules
+nav-fees = Fee schedules
+fees-title = Fee schedules
+fees-help = A completed procedure is charged at the fee in effect that day: an insurance plan's for its members, else the location's, else the standard schedule's, else the catalog's default. A new fee starts on its day; the earlier one stays for the work done before.
+fees-none = No fees yet: the catalog's defaults apply.
+fees-code = Code
+fees-procedure = Procedure
+fees-from = From
+fees-fee = Fee
+fees-catalog = Catalog
+fees-upcoming = upcoming
+fees-set = Set the fee
+fees-new = New schedule
+fees-name = Name
+fees-kind = Kind
+fees-location = Location
+fees-payer = Insurance plan
+fees-create = Create the schedule
+fees-kind-standard = Standard
+fees-kind-location = Location
+fees-kind-insurance = Insurance plan
+fees-notice-created = The schedule is created.
+fees-notice-set = The fee is set.

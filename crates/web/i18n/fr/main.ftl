@@ -1359,3 +1359,27 @@ method-cheque = Chèque
 method-bank_transfer = Virement
 method-insurance = Assurance
 method-credit = Crédit au compte
+
+## Barèmes d’honoraires
+nav-fees = Barèmes
+fees-title = Barèmes d’honoraires
+fees-help = Un acte terminé est facturé au tarif en vigueur ce jour-là : celui du régime d’assurance pour ses assurés, sinon celui du cabinet, sinon le barème standard, sinon le tarif du catalogue. Un nouveau tarif s’applique à partir de sa date ; l’ancien reste pour les actes antérieurs.
+fees-none = Aucun tarif : ceux du catalogue s’appliquent.
+fees-code = Code
+fees-procedure = Acte
+fees-from = À partir du
+fees-fee = Tarif
+fees-catalog = Catalogue
+fees-upcoming = à venir
+fees-set = Fixer le tarif
+fees-new = Nouveau barème
+fees-name = Nom
+fees-kind = Type
+fees-location = Cabinet
+fees-payer = Régime d’assurance
+fees-create = Créer le barème
+fees-kind-standard = Standard
+fees-kind-location = Cabinet
+fees-kind-insurance = Régime d’assurance
+fees-notice-created = Le barème est créé.
+fees-notice-set = Le tarif est fixé.
