@@ -315,6 +315,8 @@ pub struct PostingView {
     pub by: String,
     pub reversed: bool,
     pub reversible: bool,
+    /// A payment: its receipt can be printed.
+    pub receipt: bool,
 }
 
 #[derive(askama::Template)]
@@ -431,6 +433,8 @@ async fn account_page(
                 by: p.actor_name.clone(),
                 reversed: reversed.contains(&p.id),
                 reversible: p.kind != "reversal" && !reversed.contains(&p.id),
+                receipt: p.patient_id == patient
+                    && matches!(p.kind.as_str(), "payment" | "prepayment" | "apply_credit"),
             }
         })
         .collect();
@@ -983,4 +987,126 @@ pub async fn save_fees(
         }
         Err(e) => Err(e),
     }
+}
+
+// ---------- the walkout receipt ----------
+
+/// `GET /patients/{id}/payments/{posting}/receipt`: the receipt of a payment (PDF, in the
+/// patient's language): what was paid, how, what it paid for, and what is left to pay.
+pub async fn receipt(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    ip: ClientIp,
+    Path((id, posting)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    use documents::pdf::{Info, pdf_date};
+    use documents::{Align, Block, Column, Document};
+    let patient = parse_patient_id(&id)?;
+    let posting: uuid::Uuid = posting.parse().map_err(|_| AppError::NotFound)?;
+    let scope = auth.scope();
+    let who = actor(&auth, &ctx, &ip);
+    let summary = state.store.patient_summary(&scope, patient).await?;
+    let p = state.store.posting(&scope, posting).await?;
+    if p.patient_id != patient
+        || !matches!(p.kind.as_str(), "payment" | "prepayment" | "apply_credit")
+    {
+        return Err(AppError::NotFound);
+    }
+    let lang = crate::i18n::Lang::from_code(&state.store.patient_language(&scope, patient).await?)
+        .unwrap_or(ctx.lang);
+    let cur = Currency::from_code(&p.currency).unwrap_or(Currency::USD);
+    let money = |m: i64| Money::from_minor(m, cur).to_string();
+    let account = state.store.account(&scope, &who, patient, None).await?;
+    let crate::clinical::rx::Letterhead {
+        org_name,
+        from,
+        paper,
+        tz,
+    } = crate::clinical::rx::letterhead(&state.store, &scope, p.location_id).await?;
+    let reference = format!("R-{:06}", p.seq);
+    let mut fields = vec![
+        (lang.t("rx-patient"), summary.display_name()),
+        (lang.t("rx-chart"), summary.chart_number.to_string()),
+        (lang.t("acct-date"), show_date(lang, p.posted_on)),
+        (
+            lang.t("acct-method"),
+            match p.method {
+                Some(m) => lang.t(&format!("method-{}", m.code())),
+                None => lang.t("method-credit"),
+            },
+        ),
+    ];
+    if !p.reference.is_empty() {
+        fields.push((lang.t("acct-reference"), p.reference.clone()));
+    }
+    let mut rows = Vec::new();
+    for (charge, amount) in &p.allocations {
+        let c = state.store.posting(&scope, *charge).await?;
+        rows.push(vec![
+            show_date(lang, c.posted_on),
+            c.reason.clone(),
+            money(c.amount),
+            money(*amount),
+        ]);
+    }
+    let col = |t: String, share: f32, align: Align| Column {
+        title: t,
+        share,
+        align,
+    };
+    let mut blocks = vec![
+        Block::Title(lang.t("receipt-title")),
+        Block::Fields(fields),
+        Block::Rule,
+        Block::Heading(format!(
+            "{} {}",
+            lang.t("receipt-received"),
+            money(p.amount)
+        )),
+    ];
+    if !rows.is_empty() {
+        blocks.push(Block::Table {
+            columns: vec![
+                col(lang.t("acct-date"), 1.3, Align::Left),
+                col(lang.t("receipt-for"), 4.0, Align::Left),
+                col(lang.t("receipt-charged"), 1.5, Align::Right),
+                col(lang.t("receipt-paid"), 1.5, Align::Right),
+            ],
+            rows,
+            totals: vec![vec![
+                lang.t("plan-total"),
+                String::new(),
+                String::new(),
+                money(p.allocations.iter().map(|a| a.1).sum()),
+            ]],
+        });
+    }
+    blocks.push(Block::Fields(vec![
+        (lang.t("acct-balance"), money(account.balance)),
+        (lang.t("acct-credit"), money(account.credit)),
+    ]));
+    blocks.push(Block::Note(lang.t("receipt-note")));
+    let z = p.posted_at.to_zoned(tz.clone());
+    let doc = Document {
+        paper,
+        info: Info {
+            title: format!("{} {reference}", lang.t("receipt-title")),
+            author: org_name.clone(),
+            created: pdf_date(
+                z.year(),
+                z.month(),
+                z.day(),
+                z.hour(),
+                z.minute(),
+                z.second(),
+            ),
+        },
+        from,
+        reference: vec![reference.clone(), show_date(lang, p.posted_on)],
+        blocks,
+        footer: format!("{org_name} · {reference}"),
+        page_label: lang.t("doc-page-label"),
+    };
+    Ok(crate::clinical::rx::pdf_response(doc.render(), &reference))
 }

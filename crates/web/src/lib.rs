@@ -583,6 +583,11 @@ pub fn routes() -> Routes {
             Perm(P::BillingPost),
             billing::account_act,
         )
+        .get(
+            "/patients/{id}/payments/{posting}/receipt",
+            Perm(P::BillingRead),
+            billing::receipt,
+        )
         .post("/api/v1/payments", Perm(P::BillingPost), billing::api_pay)
         .get(
             "/api/v1/patients/{id}/account",

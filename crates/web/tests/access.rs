@@ -58,6 +58,8 @@ struct Fixtures {
     prescription: [uuid::Uuid; 2],
     case: [uuid::Uuid; 2],
     plan: [uuid::Uuid; 2],
+    /// A payment on each organization's patient.
+    payment: [uuid::Uuid; 2],
 }
 
 struct Sched {
@@ -281,6 +283,40 @@ async fn add_case(app: &TestApp, org: domain::OrgId, patient: domain::PatientId)
         )
         .await
         .unwrap()
+        .id
+}
+
+async fn add_payment(app: &TestApp, org: domain::OrgId, patient: domain::PatientId) -> uuid::Uuid {
+    let store = &app.db.store;
+    let scope = domain::Scope::system(org);
+    let actor = store::patients::Actor::system("test");
+    store
+        .post(
+            &scope,
+            &actor,
+            &store::ledger::NewPosting::new(
+                patient,
+                domain::billing::Entry::Charge { amount: 5_000 },
+                "exam",
+            ),
+        )
+        .await
+        .unwrap();
+    store
+        .post(
+            &scope,
+            &actor,
+            &store::ledger::NewPosting::new(
+                patient,
+                domain::billing::Entry::Payment {
+                    amount: 5_000,
+                    method: domain::billing::Method::Cash,
+                },
+                "payment",
+            ),
+        )
+        .await
+        .unwrap()[0]
         .id
 }
 
@@ -524,6 +560,12 @@ async fn fill(
             d.path
                 .replace("{id}", &fx.patient[i].to_string())
                 .replace("{rx}", &fx.prescription[i].to_string())
+        }
+        "/patients/{id}/payments/{posting}/receipt" => {
+            let i = if tenant == Tenant::Own { 0 } else { 1 };
+            d.path
+                .replace("{id}", &fx.patient[i].to_string())
+                .replace("{posting}", &fx.payment[i].to_string())
         }
         "/treatment-plans/{id}"
         | "/treatment-plans/{id}/present"
@@ -844,6 +886,7 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
         prescription: [add_prescription(&app, north.id, pn).await, add_prescription(&app, south.id, ps).await],
         case: [add_case(&app, north.id, pn).await, add_case(&app, south.id, ps).await],
         plan: [add_plan(&app, north.id, pn).await, add_plan(&app, south.id, ps).await],
+        payment: [add_payment(&app, north.id, pn).await, add_payment(&app, south.id, ps).await],
     };
     let table = route_table();
     let mut checked = 0;

@@ -64,6 +64,25 @@ dual_test!(system_clock async fn the_front_desk_takes_a_payment_once_and_billing
     assert_eq!(f.text_of("#acct-balance").await, "859.50 USD");
     let payments = store.db.fetch_one(store::Q::new("SELECT COUNT(*) AS n FROM ledger_postings WHERE org_id = $1 AND kind = 'payment'").bind(org.id)).await.unwrap().i64("n").unwrap();
     assert_eq!(payments, 1);
+    // The walkout receipt: what was paid, for what, what is left.
+    let href: String = serde_json::from_value(f.client.execute("return document.querySelector('tr[data-kind=payment] .receipt-link').getAttribute('href')", vec![]).await.unwrap()).unwrap();
+    let cookie = app.sign_in(&staff_email("acb", Role::Receptionist), STAFF_PASSWORD).await;
+    let r = test_support::http().get(format!("{base}{href}")).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap();
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("receipt.pdf"), &pdf).unwrap();
+    match std::process::Command::new("pdftotext").args(["-layout"]).arg(dir.join("receipt.pdf")).arg("-").output() {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("Receipt") && text.contains("Brun, Lea") && text.contains("400.50 USD") && text.contains("CROWN completed") && text.contains("859.50 USD"), "{text}");
+            let png = std::process::Command::new("pdftoppm").args(["-png", "-r", "80", "-singlefile"]).arg(dir.join("receipt.pdf")).arg(dir.join("receipt")).output().unwrap();
+            assert!(png.status.success());
+        }
+        Err(_) => assert!(std::env::var("CI").as_deref() != Ok("true"), "pdftotext (poppler-utils) is needed under CI"),
+    }
     let errors = f.console_errors().await;
     assert!(errors.is_empty(), "{errors:?}");
     // More than owed, without taking the rest as credit: refused (a 422), the amount kept.
