@@ -668,6 +668,47 @@ impl Store {
         })
     }
 
+    /// A family's account under its guarantor: each member's account and their sum (the
+    /// statement the guarantor gets); audited like each member's.
+    pub async fn family_account(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        family: domain::FamilyId,
+        as_of: Option<Date>,
+    ) -> Result<
+        (
+            PatientAccount,
+            Vec<(crate::patients::PatientSummary, PatientAccount)>,
+        ),
+        WriteError,
+    > {
+        let f = self.family(scope, family).await?;
+        let mut members = Vec::with_capacity(f.members.len());
+        for m in &f.members {
+            let a = self.account(scope, actor, m.id, as_of).await?;
+            members.push((m.clone(), a));
+        }
+        let Some(first) = members.first().map(|m| m.1.clone()) else {
+            return Err(WriteError::Invalid(DomainError::not_found("family")));
+        };
+        let total = members.iter().skip(1).fold(first, |mut t, (_, a)| {
+            t.balance += a.balance;
+            t.credit += a.credit;
+            t.charged += a.charged;
+            t.paid += a.paid;
+            t.aging = t.aging.plus(&a.aging);
+            t
+        });
+        Ok((
+            PatientAccount {
+                patient_id: f.guarantor_patient.unwrap_or(total.patient_id),
+                ..total
+            },
+            members,
+        ))
+    }
+
     /// Checks an organization's books: the numbering has no gap, every posting's lines
     /// balance, the whole balances, every reversal is exactly the negation of what it undoes,
     /// and no payment pays more than it brought or a charge more than it is.

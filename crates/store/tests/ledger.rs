@@ -144,6 +144,29 @@ dual_test!(async fn transfers_stay_in_the_family_and_an_org_retires_with_its_boo
     store.post(&scope, &desk, &NewPosting::new(parent, Entry::Charge { amount: 9_000 }, "exam")).await.unwrap();
     let (_, msg) = err(store.post(&scope, &desk, &NewPosting::new(parent, Entry::Transfer { amount: 1_000, to: stranger.as_uuid() }, "x")).await.unwrap_err());
     assert!(msg.contains("one family"), "{msg}");
+    // A child in the parent's family: the parent's balance moves to them, and the family's
+    // account under its guarantor sums both.
+    let child = store
+        .register_patient(&scope, &desk, store::patients::NewPatient {
+            location_id: loc.id,
+            restricted: false,
+            input: patient_input("Lou", "Roy", "2015-05-05"),
+            family: store::patients::FamilyChoice::JoinFamilyOf(parent),
+            status: domain::patients::PatientStatus::Active,
+        })
+        .await
+        .unwrap();
+    store.post(&scope, &desk, &NewPosting::new(child.id, Entry::Charge { amount: 4_000 }, "sealants")).await.unwrap();
+    let moved = store.post(&scope, &desk, &NewPosting::new(parent, Entry::Transfer { amount: 1_000, to: child.id.as_uuid() }, "the exam was Lou's")).await.unwrap();
+    assert_eq!(moved[0].receivable(), -1_000);
+    let (_, msg) = err(store.post(&scope, &desk, &NewPosting::new(parent, Entry::Transfer { amount: 9_000, to: child.id.as_uuid() }, "too much")).await.unwrap_err());
+    assert!(msg.contains("more than the 80.00 USD owed"), "{msg}");
+    assert_eq!(store.account(&scope, &desk, child.id, None).await.unwrap().balance, 5_000);
+    let family = store.patient_summary(&scope, parent).await.unwrap().family_id;
+    let (total, members) = store.family_account(&scope, &desk, family, None).await.unwrap();
+    assert_eq!((total.patient_id, total.balance, total.aging.current), (parent, 13_000, 13_000));
+    assert_eq!(members.iter().map(|(m, a)| (m.given_name.as_str(), a.balance)).collect::<Vec<_>>().len(), 2);
+    assert!(store.verify_ledger(org.id).await.unwrap().faults.is_empty());
     // A merge does not take away a record that has postings.
     let (code, msg) = err(store.merge_patients(&scope, &desk, stranger, parent).await.unwrap_err());
     assert_eq!(code, ErrorCode::Conflict);

@@ -319,9 +319,17 @@ pub struct PostingView {
     pub receipt: bool,
 }
 
+pub struct FamilyView {
+    pub guarantor: String,
+    pub total: String,
+    /// (id, name, balance, this patient)
+    pub members: Vec<(String, String, String, bool)>,
+}
+
 #[derive(askama::Template)]
 #[template(path = "patient_account.html")]
 struct AccountPage {
+    family: Option<FamilyView>,
     shell: Shell,
     patient_id: String,
     patient_name: String,
@@ -460,7 +468,33 @@ async fn account_page(
             selected: m == chosen,
         })
         .collect();
+    // The family under its guarantor, when there is more than this patient.
+    let family = match state.store.family(&scope, summary.family_id).await {
+        Ok(f) if f.members.len() > 1 => {
+            let (total, members) = state
+                .store
+                .family_account(&scope, &who, summary.family_id, None)
+                .await?;
+            Some(FamilyView {
+                guarantor: f.guarantor_name(),
+                total: money(total.balance),
+                members: members
+                    .iter()
+                    .map(|(m, a)| {
+                        (
+                            m.id.to_string(),
+                            m.display_name(),
+                            money(a.balance),
+                            m.id == patient,
+                        )
+                    })
+                    .collect(),
+            })
+        }
+        _ => None,
+    };
     let page = AccountPage {
+        family,
         shell: Shell::build(state, ctx).await,
         patient_id: patient.to_string(),
         patient_name: summary.display_name(),

@@ -111,6 +111,21 @@ dual_test!(system_clock async fn a_payment_retried_fifty_times_at_once_posts_onc
     assert_eq!(r.json()["balance"], 0);
     assert_eq!(app.get_as(&format!("/api/v1/patients/{p}/account?as_of=yesterday"), &billing).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.get_as(&format!("/api/v1/patients/{p}/account"), &assistant).await.status, StatusCode::FORBIDDEN);
+    // A child joins the family: the account page shows the family under its guarantor.
+    let child = store
+        .register_patient(&domain::Scope::system(org.id), &store::patients::Actor::system("test"), store::patients::NewPatient {
+            location_id: loc.id,
+            restricted: false,
+            input: patient_input("Lou", "Roy", "2015-05-05"),
+            family: store::patients::FamilyChoice::JoinFamilyOf(p),
+            status: domain::patients::PatientStatus::Active,
+        })
+        .await
+        .unwrap();
+    store.post(&domain::Scope::system(org.id), &store::patients::Actor::system("test"), &NewPosting::new(child.id, Entry::Charge { amount: 2_500 }, "sealants")).await.unwrap();
+    let page = app.get_as(&format!("/patients/{}/account", child.id), &billing).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("guarantor: Roy, Noah") && page.body.contains(r#"<strong id="acct-family-total">25.00 USD</strong>"#), "{}", page.body);
     assert_eq!(app.request(pay(&assistant, Some("pay-x"), body.clone())).await.status, StatusCode::FORBIDDEN);
 });
 

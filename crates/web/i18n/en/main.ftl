@@ -1390,3 +1390,6 @@ receipt-for = For
 receipt-charged = Charged
 receipt-paid = Paid
 receipt-note = Thank you. Keep this receipt for your records and your insurance.
+acct-family = Family
+acct-guarantor = guarantor:
+acct-family-total = The family owes

@@ -1390,3 +1390,6 @@ receipt-for = Pour
 receipt-charged = Facturé
 receipt-paid = Payé
 receipt-note = Merci. Conservez ce reçu pour vos dossiers et votre assurance.
+acct-family = Famille
+acct-guarantor = garant :
+acct-family-total = La famille doit
