@@ -43,6 +43,8 @@ pub struct NewPosting {
     /// A claimed idempotency key ([`Store::claim_idempotent`]): its answer (the postings) is
     /// kept in the same transaction, so a retry can never post twice.
     pub idempotency_key: Option<String>,
+    /// For a payment: the patient's payment plan it pays.
+    pub payment_plan: Option<uuid::Uuid>,
 }
 
 impl NewPosting {
@@ -60,6 +62,7 @@ impl NewPosting {
             allocations: None,
             rest_to_credit: false,
             idempotency_key: None,
+            payment_plan: None,
         }
     }
 }
@@ -85,6 +88,8 @@ pub struct Posting {
     pub procedure_id: Option<uuid::Uuid>,
     pub provider_id: Option<UserId>,
     pub transfer_to: Option<PatientId>,
+    /// The payment plan a payment pays (or whose interest a charge is).
+    pub payment_plan_id: Option<uuid::Uuid>,
     pub lines: Vec<Line>,
     /// What was paid with it (a payment): charge and amount.
     pub allocations: Vec<(uuid::Uuid, i64)>,
@@ -231,6 +236,25 @@ impl Store {
                 location.name
             )));
         }
+        if let Some(plan) = new.payment_plan {
+            if !matches!(new.entry, Entry::Payment { .. } | Entry::ApplyCredit { .. }) {
+                return Err(refused("payment_plan_id", "only a payment pays a plan"));
+            }
+            let found = tx
+                .fetch_optional(
+                    Q::new("SELECT 1 AS x FROM payment_plans WHERE id = $1 AND org_id = $2 AND patient_id = $3")
+                        .bind(plan)
+                        .bind(scope.org())
+                        .bind(patient),
+                )
+                .await?;
+            if found.is_none() {
+                return Err(refused(
+                    "payment_plan_id",
+                    "not a payment plan of this patient",
+                ));
+            }
+        }
         let amount = new.entry.amount();
         let state = tx.patient_state(scope.org(), patient).await?;
         let owed = state.balance.max(0);
@@ -348,6 +372,10 @@ impl Store {
                             Entry::Transfer { to, .. } => Some(PatientId::from_uuid(*to)),
                             _ => None,
                         },
+                        plan: match &e {
+                            Entry::Payment { .. } | Entry::ApplyCredit { .. } => new.payment_plan,
+                            _ => None,
+                        },
                     },
                     &lines,
                     &allocations,
@@ -451,6 +479,7 @@ impl Store {
                     procedure: orig.procedure_id.map(ChartEntryId::from_uuid),
                     provider: orig.provider_id,
                     transfer_to: orig.transfer_to,
+                    plan: orig.payment_plan_id,
                 },
                 &lines,
                 &[],
@@ -901,26 +930,27 @@ impl Store {
 }
 
 /// What the checks of a posting need to know of the patient's books.
-struct PatientState {
-    balance: i64,
-    credit: i64,
-    refundable: i64,
+pub(crate) struct PatientState {
+    pub(crate) balance: i64,
+    pub(crate) credit: i64,
+    pub(crate) refundable: i64,
 }
 
-struct PostingRow<'a> {
-    location: LocationId,
-    patient: PatientId,
-    kind: &'a str,
-    amount: i64,
-    currency: &'a str,
-    method: Option<Method>,
-    on: Date,
-    reason: &'a str,
-    reference: &'a str,
-    reverses: Option<uuid::Uuid>,
-    procedure: Option<ChartEntryId>,
-    provider: Option<UserId>,
-    transfer_to: Option<PatientId>,
+pub(crate) struct PostingRow<'a> {
+    pub(crate) location: LocationId,
+    pub(crate) patient: PatientId,
+    pub(crate) kind: &'a str,
+    pub(crate) amount: i64,
+    pub(crate) currency: &'a str,
+    pub(crate) method: Option<Method>,
+    pub(crate) on: Date,
+    pub(crate) reason: &'a str,
+    pub(crate) reference: &'a str,
+    pub(crate) reverses: Option<uuid::Uuid>,
+    pub(crate) procedure: Option<ChartEntryId>,
+    pub(crate) provider: Option<UserId>,
+    pub(crate) transfer_to: Option<PatientId>,
+    pub(crate) plan: Option<uuid::Uuid>,
 }
 
 fn method_of(e: &Entry) -> Option<Method> {
@@ -986,6 +1016,7 @@ impl Txn {
                 procedure: Some(procedure),
                 provider: None,
                 transfer_to: None,
+                plan: None,
             },
             &lines,
             &[],
@@ -1052,6 +1083,7 @@ impl Txn {
                 procedure: Some(procedure),
                 provider: charge.provider_id,
                 transfer_to: None,
+                plan: None,
             },
             &billing::reversal(&lines),
             &[],
@@ -1074,7 +1106,11 @@ impl Txn {
             .is_some())
     }
 
-    async fn patient_state(&mut self, org: OrgId, patient: PatientId) -> DbResult<PatientState> {
+    pub(crate) async fn patient_state(
+        &mut self,
+        org: OrgId,
+        patient: PatientId,
+    ) -> DbResult<PatientState> {
         let r = self
             .fetch_one(
                 Q::new(
@@ -1145,7 +1181,7 @@ impl Txn {
 
     /// Takes the organization's books for this transaction: postings are checked and numbered
     /// one at a time (two payments cannot both pass the same balance).
-    async fn lock_books(&mut self, org: OrgId) -> DbResult<()> {
+    pub(crate) async fn lock_books(&mut self, org: OrgId) -> DbResult<()> {
         self.execute(
             Q::new(
                 "INSERT INTO ledger_counters (org_id, next_number) VALUES ($1, 1) ON CONFLICT (org_id) DO NOTHING",
@@ -1161,7 +1197,7 @@ impl Txn {
         Ok(())
     }
 
-    async fn insert_posting(
+    pub(crate) async fn insert_posting(
         &mut self,
         store: &Store,
         scope: &Scope,
@@ -1178,8 +1214,8 @@ impl Txn {
         self.execute(
             Q::new(
                 "INSERT INTO ledger_postings (id, org_id, seq, location_id, patient_id, kind, amount_minor, currency, method, \
-                 posted_on, posted_at, actor_id, actor_name, reason, reverses, procedure_id, provider_id, transfer_to, reference) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                 posted_on, posted_at, actor_id, actor_name, reason, reverses, procedure_id, provider_id, transfer_to, reference, payment_plan_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
             )
             .bind(id)
             .bind(scope.org())
@@ -1199,7 +1235,8 @@ impl Txn {
             .bind(p.procedure)
             .bind(p.provider)
             .bind(p.transfer_to)
-            .bind(p.reference),
+            .bind(p.reference)
+            .bind(p.plan),
         )
         .await?;
         for (n, l) in lines.iter().enumerate() {
@@ -1276,6 +1313,7 @@ fn posting_from(r: &Row) -> Result<Posting, WriteError> {
         procedure_id: r.opt_uuid("procedure_id")?,
         provider_id: r.opt_uuid("provider_id")?.map(UserId::from_uuid),
         transfer_to: r.opt_uuid("transfer_to")?.map(PatientId::from_uuid),
+        payment_plan_id: r.opt_uuid("payment_plan_id")?,
         lines: Vec::new(),
         allocations: Vec::new(),
     })

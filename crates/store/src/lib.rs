@@ -21,6 +21,7 @@ pub mod mfa;
 pub mod migrate;
 pub mod objects;
 pub mod patients;
+pub mod payment_plans;
 pub mod phone;
 pub mod plans;
 pub mod prescriptions;

@@ -74,6 +74,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(23, "0023", "plan_documents"),
     migration!(24, "0024", "ledger"),
     migration!(25, "0025", "fee_schedules"),
+    migration!(26, "0026", "payment_plans"),
 ];
 
 /// The newest schema version this binary knows.

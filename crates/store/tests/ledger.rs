@@ -275,3 +275,66 @@ dual_test!(async fn fee_schedules_decide_what_completed_work_is_charged(db) {
     }
     assert_eq!(store.account(&scope, &admin, p, None).await.unwrap().charged, 115_000 + 17_500);
 });
+
+dual_test!(fixed_clock async fn a_payment_plan_schedules_posts_its_interest_and_knows_what_is_overdue(db, clock) {
+    use domain::billing::amortize::{Frequency, Terms};
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "pp").await;
+    let scope = Scope::system(org.id);
+    let desk = Actor::system("desk@pp");
+    let p = seed_patient(store, org.id, loc.id, patient_input("Ana", "Diaz", "1988-08-08")).await.id;
+    let other = seed_patient(store, org.id, loc.id, patient_input("Bo", "Lind", "1990-01-01")).await.id;
+    store.post(&scope, &desk, &NewPosting::new(p, Entry::Charge { amount: 120_000 }, "implant")).await.unwrap();
+    let terms = Terms {
+        principal: 100_000,
+        down_payment: 20_000,
+        annual_rate_bp: 1200,
+        installments: 4,
+        frequency: Frequency::Monthly,
+        first_due: date(2026, 4, 1),
+    };
+    // Bad terms: refused by field, nothing made.
+    for (t, field) in [
+        (Terms { principal: 130_000, ..terms.clone() }, "principal"),
+        (Terms { first_due: date(2026, 3, 1), ..terms.clone() }, "first_due"),
+        (Terms { installments: 0, ..terms.clone() }, "installments"),
+    ] {
+        match store.create_payment_plan(&scope, &desk, p, &t).await.unwrap_err() {
+            WriteError::Invalid(d) => assert_eq!(d.fields[0].field, field, "{d}"),
+            e => panic!("{e}"),
+        }
+    }
+    assert!(store.payment_plans(&scope, p).await.unwrap().is_empty());
+    let plan = store.create_payment_plan(&scope, &desk, p, &terms).await.unwrap();
+    assert_eq!(plan.reference(), "PP-000001");
+    // 800.00 at 1 % a month over four months, 205.03 a month: 8.00, then 1 % of 602.97,
+    // 403.97 and 202.98 rounded half up; the last pays what is left (205.01).
+    assert_eq!(plan.installments.iter().map(|i| i.amount).collect::<Vec<_>>(), vec![20_503, 20_503, 20_503, 20_501]);
+    assert_eq!(plan.installments.iter().map(|i| i.interest).collect::<Vec<_>>(), vec![800, 603, 404, 203]);
+    assert_eq!(plan.interest, 2_010);
+    assert_eq!(plan.installments.iter().map(|i| i.principal).sum::<i64>(), 80_000);
+    assert_eq!(plan.total(), 20_000 + 80_000 + 2_010);
+    // The interest is on the books.
+    assert_eq!(store.account(&scope, &desk, p, None).await.unwrap().balance, 120_000 + 2_010);
+    // The down payment, through the plan.
+    store.post(&scope, &desk, &NewPosting { payment_plan: Some(plan.id), ..NewPosting::new(p, Entry::Payment { amount: 20_000, method: Method::Card }, "payment") }).await.unwrap();
+    let now = store.payment_plan(&scope, plan.id).await.unwrap();
+    assert_eq!((now.paid, now.down_left, now.overdue.clone()), (20_000, 0, vec![]));
+    // Two months on: two installments are overdue; one paid, one left.
+    clock.advance(jiff::SignedDuration::from_hours(61 * 24));
+    assert_eq!(store.payment_plan(&scope, plan.id).await.unwrap().overdue, vec![1, 2]);
+    let first = plan.installments[0].amount;
+    store.post(&scope, &desk, &NewPosting { payment_plan: Some(plan.id), ..NewPosting::new(p, Entry::Payment { amount: first, method: Method::Cash }, "payment") }).await.unwrap();
+    let now = store.payment_plan(&scope, plan.id).await.unwrap();
+    assert_eq!(now.overdue, vec![2]);
+    assert_eq!(now.next_due().map(|(i, left)| (i.n, left)), Some((2, plan.installments[1].amount)));
+    assert!(!now.completed);
+    // A payment naming another patient's plan is refused.
+    let (_, msg) = err(store.post(&scope, &desk, &NewPosting { payment_plan: Some(plan.id), ..NewPosting::new(other, Entry::Payment { amount: 100, method: Method::Cash }, "payment") }).await.unwrap_err());
+    assert!(msg.contains("not a payment plan of this patient"), "{msg}");
+    // Paid off: completed.
+    let rest: i64 = now.left.iter().sum();
+    store.post(&scope, &desk, &NewPosting { payment_plan: Some(plan.id), ..NewPosting::new(p, Entry::Payment { amount: rest, method: Method::Cheque }, "payment") }).await.unwrap();
+    assert!(store.payment_plan(&scope, plan.id).await.unwrap().completed);
+    assert!(store.verify_ledger(org.id).await.unwrap().faults.is_empty());
+});

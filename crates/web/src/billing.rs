@@ -49,6 +49,9 @@ pub struct PaymentBody {
     /// More than what is owed: the rest as credit on account (otherwise refused).
     #[serde(default)]
     pub rest_to_credit: bool,
+    /// The patient's payment plan this pays.
+    #[serde(default)]
+    pub payment_plan_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,8 +239,16 @@ async fn pay(
         ),
         None => None,
     };
+    let payment_plan = match &b.payment_plan_id {
+        Some(p) => Some(
+            p.parse::<uuid::Uuid>()
+                .map_err(|_| field_err("payment_plan_id", "not a payment plan id"))?,
+        ),
+        None => None,
+    };
     let new = NewPosting {
         location,
+        payment_plan,
         currency: Some(b.currency.clone()),
         reference: b.reference.clone().unwrap_or_default(),
         allocations,
@@ -319,6 +330,19 @@ pub struct PostingView {
     pub receipt: bool,
 }
 
+pub struct PlanView {
+    pub id: String,
+    pub reference: String,
+    pub summary: String,
+    pub total: String,
+    pub paid: String,
+    pub next: String,
+    pub overdue: usize,
+    pub completed: bool,
+    /// (n, due, amount, left)
+    pub installments: Vec<(u32, String, String, String)>,
+}
+
 pub struct FamilyView {
     pub guarantor: String,
     pub total: String,
@@ -330,6 +354,8 @@ pub struct FamilyView {
 #[template(path = "patient_account.html")]
 struct AccountPage {
     family: Option<FamilyView>,
+    plans: Vec<PlanView>,
+    first_due: String,
     shell: Shell,
     patient_id: String,
     patient_name: String,
@@ -493,8 +519,53 @@ async fn account_page(
         }
         _ => None,
     };
+    let plans = state
+        .store
+        .payment_plans(&scope, patient)
+        .await?
+        .iter()
+        .map(|p| PlanView {
+            id: p.id.to_string(),
+            reference: p.reference(),
+            summary: format!(
+                "{} {} ({})",
+                p.installments.len(),
+                lang.t(&format!("acct-plan-each-{}", p.terms.frequency.code())),
+                if p.terms.annual_rate_bp == 0 {
+                    lang.t("plan-no-interest")
+                } else {
+                    format!(
+                        "{}.{:02} %",
+                        p.terms.annual_rate_bp / 100,
+                        p.terms.annual_rate_bp % 100
+                    )
+                }
+            ),
+            total: money(p.total()),
+            paid: money(p.paid),
+            next: match p.next_due() {
+                Some((i, left)) => format!("{} · {}", show_date(lang, i.due), money(left)),
+                None => "—".into(),
+            },
+            overdue: p.overdue.len(),
+            completed: p.completed,
+            installments: p
+                .installments
+                .iter()
+                .zip(&p.left)
+                .map(|(i, l)| (i.n, show_date(lang, i.due), money(i.amount), money(*l)))
+                .collect(),
+        })
+        .collect();
     let page = AccountPage {
         family,
+        plans,
+        // Tomorrow at the patient's location.
+        first_due: a
+            .as_of
+            .tomorrow()
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         shell: Shell::build(state, ctx).await,
         patient_id: patient.to_string(),
         patient_name: summary.display_name(),
@@ -531,7 +602,7 @@ pub async fn account(
 ) -> Result<Response, AppError> {
     let id = parse_patient_id(&id)?;
     let notice = match q.notice.as_str() {
-        "paid" | "reversed" | "again" => ctx.lang.t(&format!("acct-notice-{}", q.notice)),
+        "paid" | "reversed" | "again" | "plan" => ctx.lang.t(&format!("acct-notice-{}", q.notice)),
         _ => String::new(),
     };
     account_page(
@@ -649,9 +720,10 @@ pub async fn account_act(
             let hash = hex::encode(ring::digest::digest(
                 &ring::digest::SHA256,
                 format!(
-                    "{patient}|{amount}|{method}|{}|{}",
+                    "{patient}|{amount}|{method}|{}|{}|{}",
                     get("reference"),
-                    get("rest_to_credit")
+                    get("rest_to_credit"),
+                    get("payment_plan")
                 )
                 .as_bytes(),
             ));
@@ -672,7 +744,12 @@ pub async fn account_act(
                     .await;
                 }
             }
+            let payment_plan = match get("payment_plan").as_str() {
+                "" => None,
+                p => Some(p.parse::<uuid::Uuid>().map_err(|_| AppError::NotFound)?),
+            };
             let new = NewPosting {
+                payment_plan,
                 reference: get("reference"),
                 rest_to_credit: get("rest_to_credit") == "on",
                 idempotency_key: Some(key.clone()),
@@ -684,6 +761,63 @@ pub async fn account_act(
                     state.store.release_idempotent(scope.org(), &key).await?;
                     refused(e.into(), amount_text, method).await
                 }
+            }
+        }
+        "plan" => {
+            use domain::billing::amortize::{Frequency, Terms};
+            let cur = state
+                .store
+                .location(&scope, summary.location_id)
+                .await?
+                .map(|l| l.currency)
+                .unwrap_or(Currency::USD);
+            let amount = |k: &str| -> Result<i64, AppError> {
+                let t = get(k);
+                if t.is_empty() {
+                    return Ok(0);
+                }
+                parse_amount(&t, cur).map(|m| m.minor()).map_err(|_| {
+                    field_err(
+                        k,
+                        format!("{} ({})", ctx.lang.t("acct-amount-invalid"), cur.code()),
+                    )
+                })
+            };
+            let rate = get("rate").replace(',', ".");
+            let rate_bp = if rate.is_empty() {
+                Ok(0)
+            } else {
+                Money::parse(&rate, Currency::USD)
+                    .ok()
+                    .and_then(|m| u32::try_from(m.minor()).ok())
+                    .ok_or_else(|| field_err("annual_rate", "a yearly rate such as 5.99"))
+            };
+            let terms = (move || -> Result<Terms, AppError> {
+                Ok(Terms {
+                    principal: amount("principal")?,
+                    down_payment: amount("down_payment")?,
+                    annual_rate_bp: rate_bp?,
+                    installments: get("installments")
+                        .parse()
+                        .map_err(|_| field_err("installments", "between 1 and 520"))?,
+                    frequency: Frequency::from_code(&get("frequency"))
+                        .ok_or_else(|| field_err("frequency", "weekly or monthly"))?,
+                    first_due: get("first_due")
+                        .parse()
+                        .map_err(|_| field_err("first_due", "a date as YYYY-MM-DD"))?,
+                })
+            })();
+            let made = match terms {
+                Ok(t) => state
+                    .store
+                    .create_payment_plan(&scope, &who, patient, &t)
+                    .await
+                    .map_err(AppError::from),
+                Err(e) => Err(e),
+            };
+            match made {
+                Ok(_) => back("plan"),
+                Err(e) => refused(e, String::new(), String::new()).await,
             }
         }
         "reverse" => {
@@ -1143,4 +1277,96 @@ pub async fn receipt(
         page_label: lang.t("doc-page-label"),
     };
     Ok(crate::clinical::rx::pdf_response(doc.render(), &reference))
+}
+
+// ---------- payment plans ----------
+
+/// A payment plan as the API takes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanBody {
+    /// Minor units: what the plan covers (at most what is owed).
+    pub principal: i64,
+    #[serde(default)]
+    pub down_payment: i64,
+    /// Yearly interest in basis points (599 = 5.99 %).
+    #[serde(default)]
+    pub annual_rate_bp: u32,
+    pub installments: u32,
+    /// `weekly` or `monthly`.
+    pub frequency: String,
+    /// YYYY-MM-DD, today or later.
+    pub first_due: String,
+}
+
+pub fn payment_plan_json(p: &store::payment_plans::PaymentPlan) -> Value {
+    json!({
+        "id": p.id,
+        "reference": p.reference(),
+        "patient_id": p.patient_id,
+        "currency": p.currency,
+        "principal": p.terms.principal,
+        "down_payment": p.terms.down_payment,
+        "annual_rate_bp": p.terms.annual_rate_bp,
+        "frequency": p.terms.frequency.code(),
+        "interest": p.interest,
+        "total": p.total(),
+        "paid": p.paid,
+        "down_payment_left": p.down_left,
+        "completed": p.completed,
+        "overdue": p.overdue,
+        "installments": p.installments.iter().zip(&p.left).map(|(i, left)| json!({
+            "n": i.n, "due": i.due.to_string(), "amount": i.amount, "principal": i.principal,
+            "interest": i.interest, "balance_after": i.balance_after, "left": left,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn plan_terms(b: &PlanBody) -> Result<domain::billing::amortize::Terms, AppError> {
+    use domain::billing::amortize::{Frequency, Terms};
+    Ok(Terms {
+        principal: b.principal,
+        down_payment: b.down_payment,
+        annual_rate_bp: b.annual_rate_bp,
+        installments: b.installments,
+        frequency: Frequency::from_code(&b.frequency)
+            .ok_or_else(|| field_err("frequency", "weekly or monthly"))?,
+        first_due: b
+            .first_due
+            .parse()
+            .map_err(|_| field_err("first_due", "a date as YYYY-MM-DD"))?,
+    })
+}
+
+/// `POST /api/v1/patients/{id}/payment-plans` → 201 with the plan and its schedule.
+pub async fn api_create_plan(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    auth: Auth,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let patient = parse_patient_id(&id)?;
+    // The record first: another organization's id is not found, whatever was sent.
+    state.store.patient_summary(&auth.scope(), patient).await?;
+    let b: PlanBody = serde_json::from_slice(&body)
+        .map_err(|e| field_err("body", format!("not a payment plan: {e}")))?;
+    let terms = plan_terms(&b)?;
+    let plan = state
+        .store
+        .create_payment_plan(&auth.scope(), &actor(&auth, &ctx, &ip), patient, &terms)
+        .await?;
+    Ok((StatusCode::CREATED, Json(payment_plan_json(&plan))).into_response())
+}
+
+/// `GET /api/v1/payment-plans/{id}` → the plan, what was paid and what is overdue.
+pub async fn api_plan(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id: uuid::Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+    let plan = state.store.payment_plan(&auth.scope(), id).await?;
+    Ok(Json(payment_plan_json(&plan)).into_response())
 }

@@ -589,6 +589,16 @@ pub fn routes() -> Routes {
             billing::receipt,
         )
         .post("/api/v1/payments", Perm(P::BillingPost), billing::api_pay)
+        .post(
+            "/api/v1/patients/{id}/payment-plans",
+            Perm(P::BillingPost),
+            billing::api_create_plan,
+        )
+        .get(
+            "/api/v1/payment-plans/{id}",
+            Perm(P::BillingRead),
+            billing::api_plan,
+        )
         .get(
             "/api/v1/patients/{id}/account",
             Perm(P::BillingRead),

@@ -428,6 +428,22 @@ const OPS: &[Op] = &[
         response: Some("Payment"),
     },
     Op {
+        method: "POST",
+        path: "/api/v1/patients/{id}/payment-plans",
+        summary: "Make a payment plan for what the patient owes: weekly or monthly installments, optional interest (posted as a charge), amortized exactly to the cent. Payments name it with payment_plan_id.",
+        request: Some("PaymentPlanNew"),
+        status: "201",
+        response: Some("PaymentPlan"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/payment-plans/{id}",
+        summary: "A payment plan: its schedule, what was paid through it, what each installment still needs and which are overdue.",
+        request: None,
+        status: "200",
+        response: Some("PaymentPlan"),
+    },
+    Op {
         method: "GET",
         path: "/api/v1/patients/{id}/account",
         summary: "The patient's balance, credit on account and aging (0-30, 31-60, 61-90, 91-120, over 120 days) in minor units, as of the end of a day (today by default).",
@@ -587,7 +603,7 @@ fn billing_schemas(s: &Value, id: &Value) -> Value {
                 "currency": {"type": "string", "description": "ISO 4217; must be the books' currency"},
                 "method": {"enum": ["cash", "card", "cheque", "bank_transfer", "insurance", "credit"]},
                 "location_id": id, "reference": s, "rest_to_credit": {"type": "boolean"},
-                "invoice_id": id,
+                "invoice_id": id, "payment_plan_id": id,
                 "allocations": {"type": "array", "items": obj(json!({"charge_id": id, "amount": int}), &["charge_id", "amount"])}
             }),
             &["patient_id", "amount", "currency", "method"],
@@ -602,6 +618,33 @@ fn billing_schemas(s: &Value, id: &Value) -> Value {
                 "postings": {"type": "array", "items": obj(json!({"id": id, "seq": int, "kind": s, "amount": int, "currency": s, "posted_on": s, "allocations": {"type": "array", "items": {"type": "object"}}}), &["id", "seq", "kind", "amount"])}
             }),
             &["id", "patient_id", "amount", "currency", "postings"],
+        ),
+    );
+    out.insert(
+        "PaymentPlanNew".into(),
+        obj(
+            json!({
+                "principal": {"type": "integer", "minimum": 1, "description": "minor units, at most what is owed"},
+                "down_payment": {"type": "integer", "minimum": 0},
+                "annual_rate_bp": {"type": "integer", "minimum": 0, "maximum": 3600, "description": "basis points a year"},
+                "installments": {"type": "integer", "minimum": 1, "maximum": 520},
+                "frequency": {"enum": ["weekly", "monthly"]},
+                "first_due": {"type": "string", "format": "date"}
+            }),
+            &["principal", "installments", "frequency", "first_due"],
+        ),
+    );
+    out.insert(
+        "PaymentPlan".into(),
+        obj(
+            json!({
+                "id": id, "reference": s, "patient_id": id, "currency": s, "principal": int, "down_payment": int,
+                "annual_rate_bp": int, "frequency": s, "interest": int, "total": int, "paid": int,
+                "down_payment_left": int, "completed": {"type": "boolean"},
+                "overdue": {"type": "array", "items": int},
+                "installments": {"type": "array", "items": obj(json!({"n": int, "due": s, "amount": int, "principal": int, "interest": int, "balance_after": int, "left": int}), &["n", "due", "amount"])}
+            }),
+            &["id", "reference", "patient_id", "installments", "paid", "overdue"],
         ),
     );
     out.insert(

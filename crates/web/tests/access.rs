@@ -58,8 +58,9 @@ struct Fixtures {
     prescription: [uuid::Uuid; 2],
     case: [uuid::Uuid; 2],
     plan: [uuid::Uuid; 2],
-    /// A payment on each organization's patient.
+    /// A payment on each organization's patient, and a payment plan.
     payment: [uuid::Uuid; 2],
+    payment_plan: [uuid::Uuid; 2],
 }
 
 struct Sched {
@@ -320,6 +321,51 @@ async fn add_payment(app: &TestApp, org: domain::OrgId, patient: domain::Patient
         .id
 }
 
+async fn add_payment_plan(
+    app: &TestApp,
+    org: domain::OrgId,
+    patient: domain::PatientId,
+) -> uuid::Uuid {
+    let store = &app.db.store;
+    let scope = domain::Scope::system(org);
+    let actor = store::patients::Actor::system("test");
+    store
+        .post(
+            &scope,
+            &actor,
+            &store::ledger::NewPosting::new(
+                patient,
+                domain::billing::Entry::Charge { amount: 60_000 },
+                "crown",
+            ),
+        )
+        .await
+        .unwrap();
+    let first_due = store
+        .now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .tomorrow()
+        .unwrap();
+    store
+        .create_payment_plan(
+            &scope,
+            &actor,
+            patient,
+            &domain::billing::amortize::Terms {
+                principal: 60_000,
+                down_payment: 0,
+                annual_rate_bp: 0,
+                installments: 3,
+                frequency: domain::billing::amortize::Frequency::Monthly,
+                first_due,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
 async fn add_plan(app: &TestApp, org: domain::OrgId, patient: domain::PatientId) -> uuid::Uuid {
     app.db
         .store
@@ -560,6 +606,10 @@ async fn fill(
             d.path
                 .replace("{id}", &fx.patient[i].to_string())
                 .replace("{rx}", &fx.prescription[i].to_string())
+        }
+        "/api/v1/payment-plans/{id}" => {
+            let i = if tenant == Tenant::Own { 0 } else { 1 };
+            d.path.replace("{id}", &fx.payment_plan[i].to_string())
         }
         "/patients/{id}/payments/{posting}/receipt" => {
             let i = if tenant == Tenant::Own { 0 } else { 1 };
@@ -887,6 +937,7 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
         case: [add_case(&app, north.id, pn).await, add_case(&app, south.id, ps).await],
         plan: [add_plan(&app, north.id, pn).await, add_plan(&app, south.id, ps).await],
         payment: [add_payment(&app, north.id, pn).await, add_payment(&app, south.id, ps).await],
+        payment_plan: [add_payment_plan(&app, north.id, pn).await, add_payment_plan(&app, south.id, ps).await],
     };
     let table = route_table();
     let mut checked = 0;

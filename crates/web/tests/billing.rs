@@ -111,6 +111,26 @@ dual_test!(system_clock async fn a_payment_retried_fifty_times_at_once_posts_onc
     assert_eq!(r.json()["balance"], 0);
     assert_eq!(app.get_as(&format!("/api/v1/patients/{p}/account?as_of=yesterday"), &billing).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.get_as(&format!("/api/v1/patients/{p}/account"), &assistant).await.status, StatusCode::FORBIDDEN);
+    // A payment plan for a new crown: made over the API, paid through it.
+    store.post(&domain::Scope::system(org.id), &store::patients::Actor::system("test"), &NewPosting::new(p, Entry::Charge { amount: 93_000 }, "crown")).await.unwrap();
+    let first_due = store.now().to_zoned(jiff::tz::TimeZone::UTC).date().tomorrow().unwrap().to_string();
+    let r = app.request(Request::post(format!("/api/v1/patients/{p}/payment-plans")).header("content-type", "application/json").header("cookie", &billing)
+        .body(Body::from(json!({"principal": 90_000, "installments": 3, "frequency": "monthly", "first_due": first_due}).to_string())).unwrap()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let plan = r.json();
+    assert_eq!(plan["reference"], "PP-000001");
+    assert_eq!(plan["installments"].as_array().unwrap().iter().map(|i| i["amount"].as_i64().unwrap()).collect::<Vec<_>>(), vec![30_000, 30_000, 30_000]);
+    let plan_id = plan["id"].as_str().unwrap().to_string();
+    let r = app.request(pay(&billing, Some("pay-plan-1"), json!({"patient_id": p.to_string(), "amount": 30_000, "currency": "USD", "method": "card", "payment_plan_id": plan_id}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let now = app.get_as(&format!("/api/v1/payment-plans/{plan_id}"), &billing).await.json();
+    assert_eq!((now["paid"].as_i64(), now["installments"][0]["left"].as_i64(), now["installments"][1]["left"].as_i64()), (Some(30_000), Some(0), Some(30_000)));
+    let r = app.request(Request::post(format!("/api/v1/patients/{p}/payment-plans")).header("content-type", "application/json").header("cookie", &billing)
+        .body(Body::from(json!({"principal": 900_000, "installments": 3, "frequency": "monthly", "first_due": first_due}).to_string())).unwrap()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("principal") && r.body.contains("owed"), "{}", r.body);
+    let page = app.get_as(&format!("/patients/{p}/account"), &billing).await;
+    assert!(page.body.contains("PP-000001") && page.body.contains(r#"id="plans""#), "the plan is on the account page");
     // A child joins the family: the account page shows the family under its guarantor.
     let child = store
         .register_patient(&domain::Scope::system(org.id), &store::patients::Actor::system("test"), store::patients::NewPatient {
@@ -125,7 +145,7 @@ dual_test!(system_clock async fn a_payment_retried_fifty_times_at_once_posts_onc
     store.post(&domain::Scope::system(org.id), &store::patients::Actor::system("test"), &NewPosting::new(child.id, Entry::Charge { amount: 2_500 }, "sealants")).await.unwrap();
     let page = app.get_as(&format!("/patients/{}/account", child.id), &billing).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("guarantor: Roy, Noah") && page.body.contains(r#"<strong id="acct-family-total">25.00 USD</strong>"#), "{}", page.body);
+    assert!(page.body.contains("guarantor: Roy, Noah") && page.body.contains(r#"<strong id="acct-family-total">655.00 USD</strong>"#), "{}", page.body);
     assert_eq!(app.request(pay(&assistant, Some("pay-x"), body.clone())).await.status, StatusCode::FORBIDDEN);
 });
 

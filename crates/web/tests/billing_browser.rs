@@ -107,6 +107,14 @@ dual_test!(system_clock async fn the_front_desk_takes_a_payment_once_and_billing
     assert_eq!(b.text_of("#acct-balance").await, "1260.00 USD");
     let rows = b.text_of("#postings").await;
     assert!(rows.contains("reverses #3") && rows.contains("card refused by the bank"), "{rows}");
+    // A payment plan for the crown: three months, no interest, on the page.
+    b.click(".plan-new summary").await;
+    b.fill("plan-principal", "1100").await;
+    b.fill("plan-count", "3").await;
+    b.submit("#plan-create").await;
+    assert_eq!(b.text_of("#notice").await, "The payment plan is made.");
+    let plans = b.text_of("#plans").await;
+    assert!(plans.contains("PP-000001") && plans.contains("3 monthly installments (no interest)") && plans.contains("1100.00 USD") && plans.contains("366.67 USD"), "{plans}");
     b.screenshot("account-billing").await;
     assert!(store.verify_ledger(org.id).await.unwrap().faults.is_empty());
     b.close().await;

@@ -52,6 +52,7 @@ pub const NOT_MOVED: &[&str] = &[
     "break_glass",
     "patient_recalls",
     "ledger_postings",
+    "payment_plans",
 ];
 
 /// What a merge moved, to move it back.
