@@ -599,7 +599,7 @@ impl Store {
             .db
             .fetch_all(
                 Q::new(
-                    "SELECT id FROM ledger_postings WHERE org_id = $1 AND (patient_id = $2 OR transfer_to = $2) \
+                    "SELECT * FROM ledger_postings WHERE org_id = $1 AND (patient_id = $2 OR transfer_to = $2) \
                      ORDER BY seq DESC LIMIT $3",
                 )
                 .bind(scope.org())
@@ -607,9 +607,61 @@ impl Store {
                 .bind(limit.clamp(1, 5000)),
             )
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(self.posting(scope, r.uuid("id")?).await?);
+        let mut out = rows
+            .iter()
+            .map(posting_from)
+            .collect::<Result<Vec<_>, WriteError>>()?;
+        // Their lines and allocations in one read each (not one per posting).
+        if let Some(oldest) = out.last().map(|p| p.seq) {
+            let mut lines: std::collections::HashMap<uuid::Uuid, Vec<Line>> =
+                std::collections::HashMap::new();
+            for r in self
+                .db
+                .fetch_all(
+                    Q::new(
+                        "SELECT l.* FROM ledger_lines l JOIN ledger_postings p ON p.id = l.posting_id \
+                         WHERE p.org_id = $1 AND (p.patient_id = $2 OR p.transfer_to = $2) AND p.seq >= $3 \
+                         ORDER BY l.posting_id, l.n",
+                    )
+                    .bind(scope.org())
+                    .bind(patient)
+                    .bind(oldest),
+                )
+                .await?
+                .iter()
+            {
+                lines
+                    .entry(r.uuid("posting_id")?)
+                    .or_default()
+                    .push(line_from(r)?);
+            }
+            let mut allocations: std::collections::HashMap<uuid::Uuid, Vec<(uuid::Uuid, i64)>> =
+                std::collections::HashMap::new();
+            for r in self
+                .db
+                .fetch_all(
+                    Q::new(
+                        "SELECT a.posting_id, a.charge_id, a.amount_minor FROM ledger_allocations a \
+                         JOIN ledger_postings p ON p.id = a.posting_id \
+                         WHERE p.org_id = $1 AND (p.patient_id = $2 OR p.transfer_to = $2) AND p.seq >= $3 \
+                         ORDER BY a.posting_id, a.charge_id",
+                    )
+                    .bind(scope.org())
+                    .bind(patient)
+                    .bind(oldest),
+                )
+                .await?
+                .iter()
+            {
+                allocations
+                    .entry(r.uuid("posting_id")?)
+                    .or_default()
+                    .push((r.uuid("charge_id")?, r.i64("amount_minor")?));
+            }
+            for p in &mut out {
+                p.lines = lines.remove(&p.id).unwrap_or_default();
+                p.allocations = allocations.remove(&p.id).unwrap_or_default();
+            }
         }
         self.audit_once(
             scope,

@@ -212,6 +212,11 @@ dual_test!(async fn completing_a_procedure_charges_its_fee_and_voiding_it_revers
     store.change_chart_entry(&scope, &dr, permits, p, crown.id, EntryChange::Void { reason: "charted on the wrong patient".into() }, None).await.unwrap();
     let a = store.account(&scope, &dr, p, None).await.unwrap();
     assert_eq!(a.balance, 126_000 - 120_000 - 110_000);
+    // The list reads lines and allocations in bulk: the same postings as one by one.
+    for x in store.postings(&scope, &dr, p, 50).await.unwrap() {
+        assert_eq!(x, store.posting(&scope, x.id).await.unwrap());
+        assert!(x.lines.len() >= 2);
+    }
     let reversal = store.postings(&scope, &dr, p, 1).await.unwrap().remove(0);
     assert_eq!((reversal.kind.as_str(), reversal.reverses), ("reversal", Some(crown_charge.id)));
     assert!(reversal.reason.contains("wrong patient"));

@@ -27,6 +27,15 @@ fn field_err(field: &str, m: impl Into<String>) -> AppError {
     AppError::Domain(DomainError::field(field, m))
 }
 
+/// A domain error's fields for a form, or its message when it names none (a conflict).
+fn form_errors(d: &DomainError) -> FieldErrors {
+    let mut fe = FieldErrors::of(&d.fields);
+    if fe.is_empty() {
+        fe.0.push((String::new(), d.message.clone()));
+    }
+    fe
+}
+
 /// A payment as the API takes it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -655,10 +664,7 @@ pub async fn account_act(
     let refused = |e: AppError, amount: String, method: String| async {
         match e {
             AppError::Domain(d) => {
-                let mut fe = FieldErrors::of(&d.fields);
-                if fe.is_empty() {
-                    fe.0.push((String::new(), d.message.clone()));
-                }
+                let fe = form_errors(&d);
                 account_page(
                     &state,
                     &ctx,
@@ -1138,10 +1144,7 @@ pub async fn save_fees(
                 .into_response(),
         ),
         Err(AppError::Domain(d)) => {
-            let mut fe = FieldErrors::of(&d.fields);
-            if fe.is_empty() {
-                fe.0.push((String::new(), d.message.clone()));
-            }
+            let fe = form_errors(&d);
             fees_page(
                 &state,
                 &ctx,
