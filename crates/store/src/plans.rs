@@ -563,6 +563,13 @@ impl Store {
         let numbering = self.clinical_settings(scope).await?.numbering;
         let chart = self.chart_unaudited(scope, patient).await?;
         let missing = chart.missing_teeth();
+        // Fees from the clinic's fee schedules in effect today at the patient's location (the
+        // catalog's default where none has one).
+        let location = self.patient_summary(scope, patient).await?.location_id;
+        let today = match self.location(scope, location).await? {
+            Some(l) => self.now().to_zoned(l.tz()?).date(),
+            None => self.now().to_zoned(jiff::tz::TimeZone::UTC).date(),
+        };
         let mut rows = Vec::new();
         for (n, item) in items.iter().enumerate() {
             let i = n;
@@ -621,6 +628,7 @@ impl Store {
                 continue;
             }
             let Some(entry) = entry else { continue };
+            let fee_minor = self.fee_for(scope, location, None, &code, today).await?.0;
             let (tooth, surfaces, area) = match checked.site {
                 Site::Mouth => (None, String::new(), None),
                 Site::Tooth(t, s) => (Some(t.fdi()), s.show_on(t), None),
@@ -638,7 +646,7 @@ impl Store {
                 phase,
                 priority,
                 diagnosis,
-                fee_minor: entry.fee_minor,
+                fee_minor,
                 minutes: entry.minutes,
                 dentist_only: entry.dentist_only,
                 status: ItemStatus::Planned,

@@ -279,6 +279,21 @@ dual_test!(async fn fee_schedules_decide_what_completed_work_is_charged(db) {
             .unwrap();
     }
     assert_eq!(store.account(&scope, &admin, p, None).await.unwrap().charged, 115_000 + 17_500);
+    // A treatment plan's fees come from the same schedules (the catalog's where none has one).
+    let plan = store
+        .create_plan(&scope, &admin, p, &store::plans::NewPlan {
+            name: Some("Lower left".into()),
+            items: vec![
+                store::plans::NewItem { code: "CROWN".into(), tooth: Some("37".into()), ..Default::default() },
+                store::plans::NewItem { code: "EXAM".into(), ..Default::default() },
+            ],
+            alternative_of: None,
+        })
+        .await
+        .unwrap();
+    let exam_fee = store.fee_for(&scope, loc.id, None, "EXAM", date(2026, 3, 2)).await.unwrap();
+    assert_eq!(exam_fee.1, FeeSource::Catalog);
+    assert_eq!(plan.items.iter().map(|i| i.fee_minor).collect::<Vec<_>>(), vec![115_000, exam_fee.0]);
 });
 
 dual_test!(fixed_clock async fn a_payment_plan_schedules_posts_its_interest_and_knows_what_is_overdue(db, clock) {
