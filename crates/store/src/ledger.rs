@@ -45,6 +45,8 @@ pub struct NewPosting {
     pub idempotency_key: Option<String>,
     /// For a payment: the patient's payment plan it pays.
     pub payment_plan: Option<uuid::Uuid>,
+    /// For a payment: the issued invoice it pays first (what is left pays the oldest charges).
+    pub invoice: Option<uuid::Uuid>,
 }
 
 impl NewPosting {
@@ -63,6 +65,7 @@ impl NewPosting {
             rest_to_credit: false,
             idempotency_key: None,
             payment_plan: None,
+            invoice: None,
         }
     }
 }
@@ -338,14 +341,38 @@ impl Store {
         if new.allocations.is_some() && !matches!(new.entry, Entry::Payment { .. }) {
             return Err(refused("allocations", "only a payment pays charges"));
         }
+        // The invoice paid first: its charges lead the open ones.
+        let invoice_charges = match new.invoice {
+            Some(inv) => {
+                if !matches!(new.entry, Entry::Payment { .. } | Entry::ApplyCredit { .. }) {
+                    return Err(refused("invoice_id", "only a payment pays an invoice"));
+                }
+                tx.invoice_charges(scope, patient, inv).await?
+            }
+            None => Vec::new(),
+        };
         let mut out = Vec::new();
         for e in entries {
+            // Whatever lowers what is owed settles charges (the oldest first, or as asked for a
+            // payment), so a charge's open amount is always what is still to pay on it.
             let allocations = match &e {
-                Entry::Payment { amount, .. } => {
-                    let open = tx.open_charges(scope.org(), patient).await?;
-                    let split = billing::split_payment(*amount, &open, new.allocations.as_deref())
-                        .map_err(WriteError::Invalid)?;
-                    split.parts
+                Entry::Payment { amount, .. }
+                | Entry::ApplyCredit { amount }
+                | Entry::Discount { amount }
+                | Entry::WriteOff { amount }
+                | Entry::Adjustment { amount, up: false }
+                | Entry::Transfer { amount, .. } => {
+                    let mut open = tx.open_charges(scope.org(), patient).await?;
+                    if !invoice_charges.is_empty() {
+                        open.sort_by_key(|o| !invoice_charges.contains(&o.id));
+                    }
+                    let asked = match &e {
+                        Entry::Payment { .. } => new.allocations.as_deref(),
+                        _ => None,
+                    };
+                    billing::split_payment(*amount, &open, asked)
+                        .map_err(WriteError::Invalid)?
+                        .parts
                 }
                 _ => Vec::new(),
             };
@@ -440,7 +467,7 @@ impl Store {
             )));
         }
         // A charge that payments paid: undo those first (their money would pay nothing).
-        if orig.kind == "charge" {
+        if orig.kind == "charge" || orig.kind == "tax" {
             let paid = tx
                 .fetch_one(
                     Q::new(
@@ -717,7 +744,7 @@ impl Store {
                     on: date_of(r, "posted_on")?,
                     amount,
                 });
-                if kind == "charge" {
+                if kind == "charge" || kind == "tax" {
                     charged += amount;
                 }
                 if kind == "payment" || kind == "apply_credit" {
@@ -875,7 +902,8 @@ impl Store {
                     "SELECT p.seq FROM ledger_postings p JOIN ledger_allocations a ON a.posting_id = p.id \
                      WHERE p.org_id = $1 GROUP BY p.seq, p.amount_minor HAVING SUM(a.amount_minor) > p.amount_minor \
                      UNION SELECT c.seq FROM ledger_postings c JOIN ledger_allocations a ON a.charge_id = c.id \
-                     WHERE c.org_id = $1 GROUP BY c.seq, c.amount_minor HAVING SUM(a.amount_minor) > c.amount_minor LIMIT 100",
+                     WHERE c.org_id = $1 AND NOT EXISTS (SELECT 1 FROM ledger_postings r WHERE r.reverses = a.posting_id) \
+                     GROUP BY c.seq, c.amount_minor HAVING SUM(a.amount_minor) > c.amount_minor LIMIT 100",
                 )
                 .bind(org),
             )
@@ -1144,7 +1172,7 @@ impl Txn {
         Ok(())
     }
 
-    async fn day_closed(&mut self, org: OrgId, location: LocationId, day: Date) -> DbResult<bool> {
+    pub(crate) async fn day_closed(&mut self, org: OrgId, location: LocationId, day: Date) -> DbResult<bool> {
         Ok(self
             .fetch_optional(
                 Q::new(
@@ -1203,6 +1231,52 @@ impl Txn {
         })
     }
 
+    /// The charges of an issued invoice of `patient` (refused: another patient's, a draft, a
+    /// void one).
+    async fn invoice_charges(
+        &mut self,
+        scope: &Scope,
+        patient: PatientId,
+        invoice: uuid::Uuid,
+    ) -> Result<Vec<uuid::Uuid>, WriteError> {
+        let Some(r) = self
+            .fetch_optional(
+                Q::new("SELECT status, patient_id FROM invoices WHERE id = $1 AND org_id = $2")
+                    .bind(invoice)
+                    .bind(scope.org()),
+            )
+            .await?
+        else {
+            return Err(refused("invoice_id", "no such invoice"));
+        };
+        if r.uuid("patient_id")? != patient.as_uuid() {
+            return Err(refused("invoice_id", "an invoice of another patient"));
+        }
+        match r.string("status")?.as_str() {
+            "draft" => {
+                return Err(refused(
+                    "invoice_id",
+                    "this invoice is a draft: issue it first",
+                ));
+            }
+            "void" => return Err(refused("invoice_id", "this invoice is void")),
+            _ => {}
+        }
+        let rows = self
+            .fetch_all(
+                Q::new(
+                    "SELECT charge_id AS id FROM invoice_lines WHERE invoice_id = $1 AND charge_id IS NOT NULL \
+                     UNION ALL SELECT tax_posting_id AS id FROM invoices WHERE id = $1 AND tax_posting_id IS NOT NULL",
+                )
+                .bind(invoice),
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.uuid("id"))
+            .collect::<DbResult<Vec<_>>>()?)
+    }
+
     /// The patient's charges not reversed, oldest first, with what is still to pay on each.
     async fn open_charges(&mut self, org: OrgId, patient: PatientId) -> DbResult<Vec<Owed>> {
         let rows = self
@@ -1210,7 +1284,7 @@ impl Txn {
                 Q::new(
                     "SELECT c.id, c.amount_minor - CAST(COALESCE((SELECT SUM(a.amount_minor) FROM ledger_allocations a \
                        WHERE a.charge_id = c.id AND NOT EXISTS (SELECT 1 FROM ledger_postings r WHERE r.reverses = a.posting_id)), 0) AS BIGINT) AS open \
-                     FROM ledger_postings c WHERE c.org_id = $1 AND c.patient_id = $2 AND c.kind = 'charge' \
+                     FROM ledger_postings c WHERE c.org_id = $1 AND c.patient_id = $2 AND c.kind IN ('charge', 'tax') \
                      AND NOT EXISTS (SELECT 1 FROM ledger_postings r WHERE r.reverses = c.id) \
                      ORDER BY c.posted_on, c.seq",
                 )
@@ -1371,7 +1445,7 @@ fn posting_from(r: &Row) -> Result<Posting, WriteError> {
     })
 }
 
-fn line_from(r: &Row) -> DbResult<Line> {
+pub(crate) fn line_from(r: &Row) -> DbResult<Line> {
     let account = r.string("account")?;
     Ok(Line {
         account: Account::from_code(&account).ok_or_else(|| corrupt(&account))?,

@@ -15,6 +15,7 @@ mod durable;
 pub mod events;
 pub mod fees;
 pub mod identity;
+pub mod invoices;
 pub mod jobs;
 pub mod ledger;
 pub mod mfa;

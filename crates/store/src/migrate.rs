@@ -75,6 +75,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(24, "0024", "ledger"),
     migration!(25, "0025", "fee_schedules"),
     migration!(26, "0026", "payment_plans"),
+    migration!(27, "0027", "invoices"),
 ];
 
 /// The newest schema version this binary knows.

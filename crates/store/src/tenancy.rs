@@ -230,6 +230,10 @@ impl Store {
 /// from each in this order. Every context adds its tables here (a test checks that every table
 /// with an `org_id` column is listed here or in [`KEPT_TABLES`]).
 pub const TENANT_TABLES: &[&str] = &[
+    "invoice_lines",
+    "invoices",
+    "invoice_counters",
+    "invoice_settings",
     "idempotency_keys",
     "ledger_closed_days",
     "ledger_allocations",

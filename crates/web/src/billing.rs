@@ -201,12 +201,13 @@ async fn pay(
 ) -> Result<Vec<Posting>, AppError> {
     let patient =
         parse_patient_id(&b.patient_id).map_err(|_| field_err("patient_id", "not a patient id"))?;
-    if b.invoice_id.is_some() {
-        return Err(field_err(
-            "invoice_id",
-            "invoices are not kept yet: pay charges with allocations",
-        ));
-    }
+    let invoice = match &b.invoice_id {
+        Some(i) => Some(
+            i.parse::<uuid::Uuid>()
+                .map_err(|_| field_err("invoice_id", "not an invoice id"))?,
+        ),
+        None => None,
+    };
     if b.amount <= 0 {
         return Err(field_err(
             "amount",
@@ -258,6 +259,7 @@ async fn pay(
     let new = NewPosting {
         location,
         payment_plan,
+        invoice,
         currency: Some(b.currency.clone()),
         reference: b.reference.clone().unwrap_or_default(),
         allocations,

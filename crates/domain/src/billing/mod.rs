@@ -6,6 +6,7 @@
 
 pub mod amortize;
 pub mod fees;
+pub mod invoice;
 
 use std::collections::BTreeMap;
 
@@ -33,6 +34,8 @@ pub enum Account {
     Cash(Method),
     /// Money received before it is owed (a liability until applied).
     PatientCredit,
+    /// Sales tax charged on invoices, owed to the tax authority (a liability).
+    TaxPayable,
 }
 
 impl Account {
@@ -45,6 +48,7 @@ impl Account {
             Account::Adjustments => "adjustments".into(),
             Account::Cash(m) => format!("cash.{}", m.code()),
             Account::PatientCredit => "patient_credit".into(),
+            Account::TaxPayable => "tax_payable".into(),
         }
     }
 
@@ -56,6 +60,7 @@ impl Account {
             "write_offs" => Account::WriteOffs,
             "adjustments" => Account::Adjustments,
             "patient_credit" => Account::PatientCredit,
+            "tax_payable" => Account::TaxPayable,
             c => Account::Cash(Method::from_code(c.strip_prefix("cash.")?)?),
         })
     }
@@ -102,6 +107,8 @@ impl Method {
 pub enum Entry {
     /// A fee for completed work: the patient owes it.
     Charge { amount: i64 },
+    /// Tax on an invoice: the patient owes it, the practice owes it on to the tax authority.
+    Tax { amount: i64 },
     /// Money received against what the patient owes.
     Payment { amount: i64, method: Method },
     /// Money received before anything is owed: the patient's credit.
@@ -127,6 +134,7 @@ impl Entry {
     pub fn amount(&self) -> i64 {
         match self {
             Entry::Charge { amount }
+            | Entry::Tax { amount }
             | Entry::Payment { amount, .. }
             | Entry::Prepayment { amount, .. }
             | Entry::ApplyCredit { amount }
@@ -142,6 +150,7 @@ impl Entry {
     pub fn code(&self) -> &'static str {
         match self {
             Entry::Charge { .. } => "charge",
+            Entry::Tax { .. } => "tax",
             Entry::Payment { .. } => "payment",
             Entry::Prepayment { .. } => "prepayment",
             Entry::ApplyCredit { .. } => "apply_credit",
@@ -181,6 +190,7 @@ impl Entry {
         };
         Ok(match *self {
             Entry::Charge { .. } => vec![ar(a), book(Account::Revenue, -a)],
+            Entry::Tax { .. } => vec![ar(a), book(Account::TaxPayable, -a)],
             Entry::Payment { method, .. } => vec![book(Account::Cash(method), a), ar(-a)],
             Entry::Prepayment { method, .. } => vec![book(Account::Cash(method), a), credit(-a)],
             Entry::ApplyCredit { .. } => vec![credit(a), ar(-a)],
