@@ -200,6 +200,26 @@ impl Store {
         self.payment_plan(scope, id).await
     }
 
+    /// A payment plan as someone reads it (the API): audited.
+    pub async fn payment_plan_read(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        id: uuid::Uuid,
+    ) -> Result<PaymentPlan, WriteError> {
+        let plan = self.payment_plan(scope, id).await?;
+        self.audit_once(
+            scope,
+            actor,
+            "payment_plan.read",
+            Some(plan.patient_id),
+            &format!("payment_plan:{id}"),
+            json!({}),
+        )
+        .await?;
+        Ok(plan)
+    }
+
     /// One plan, with where it stands today.
     pub async fn payment_plan(
         &self,

@@ -28,7 +28,7 @@ fn field_err(field: &str, m: impl Into<String>) -> AppError {
 }
 
 /// A domain error's fields for a form, or its message when it names none (a conflict).
-fn form_errors(d: &DomainError) -> FieldErrors {
+pub(crate) fn form_errors(d: &DomainError) -> FieldErrors {
     let mut fe = FieldErrors::of(&d.fields);
     if fe.is_empty() {
         fe.0.push((String::new(), d.message.clone()));
@@ -365,6 +365,7 @@ pub struct FamilyView {
 #[template(path = "patient_account.html")]
 struct AccountPage {
     family: Option<FamilyView>,
+    invoices: Vec<crate::invoices::ListRow>,
     plans: Vec<PlanView>,
     first_due: String,
     shell: Shell,
@@ -568,8 +569,24 @@ async fn account_page(
                 .collect(),
         })
         .collect();
+    let invoices = crate::invoices::rows_of(
+        lang,
+        &state
+            .store
+            .invoices(
+                &scope,
+                &who,
+                &store::invoices::InvoiceFilter {
+                    patient: Some(patient),
+                    limit: 20,
+                    ..Default::default()
+                },
+            )
+            .await?,
+    );
     let page = AccountPage {
         family,
+        invoices,
         plans,
         // Tomorrow at the patient's location.
         first_due: a
@@ -1368,10 +1385,15 @@ pub async fn api_create_plan(
 /// `GET /api/v1/payment-plans/{id}` → the plan, what was paid and what is overdue.
 pub async fn api_plan(
     State(state): State<AppState>,
+    ctx: Ctx,
     auth: Auth,
+    ip: ClientIp,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id: uuid::Uuid = id.parse().map_err(|_| AppError::NotFound)?;
-    let plan = state.store.payment_plan(&auth.scope(), id).await?;
+    let plan = state
+        .store
+        .payment_plan_read(&auth.scope(), &actor(&auth, &ctx, &ip), id)
+        .await?;
     Ok(Json(payment_plan_json(&plan)).into_response())
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod files;
 pub mod health;
 pub mod i18n;
+pub mod invoices;
 pub mod jobs;
 pub mod mfa;
 pub mod middleware;
@@ -589,6 +590,35 @@ pub fn routes() -> Routes {
             billing::receipt,
         )
         .post("/api/v1/payments", Perm(P::BillingPost), billing::api_pay)
+        .get("/invoices", Perm(P::BillingRead), invoices::index)
+        .get(
+            "/patients/{id}/invoices/new",
+            Perm(P::BillingPost),
+            invoices::new_form,
+        )
+        .post(
+            "/patients/{id}/invoices",
+            Perm(P::BillingPost),
+            invoices::create,
+        )
+        .get("/invoices/{id}", Perm(P::BillingRead), invoices::show)
+        .post("/invoices/{id}", Perm(P::BillingPost), invoices::act)
+        .get("/invoices/{id}/edit", Perm(P::BillingPost), invoices::edit_form)
+        .post("/invoices/{id}/edit", Perm(P::BillingPost), invoices::update)
+        .get("/invoices/{id}/pdf", Perm(P::BillingRead), invoices::pdf)
+        .post("/api/v1/invoices", Perm(P::BillingPost), invoices::api_create)
+        .get("/api/v1/invoices", Perm(P::BillingRead), invoices::api_list)
+        .get("/api/v1/invoices/{id}", Perm(P::BillingRead), invoices::api_get)
+        .post(
+            "/api/v1/invoices/{id}/issue",
+            Perm(P::BillingPost),
+            invoices::api_issue,
+        )
+        .post(
+            "/api/v1/invoices/{id}/void",
+            Perm(P::BillingVoid),
+            invoices::api_void,
+        )
         .post(
             "/api/v1/patients/{id}/payment-plans",
             Perm(P::BillingPost),

@@ -12,7 +12,6 @@ use crate::shell::{Ctx, Shell};
 
 /// The seed's pages not built yet: (path, heading key, blurb key).
 pub const PLANNED: &[(&str, &str, &str)] = &[
-    ("/invoices", "nav-invoices", "page-invoices-blurb"),
     ("/payments", "nav-payments", "page-payments-blurb"),
     (
         "/lab-requests",
