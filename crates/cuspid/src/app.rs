@@ -294,7 +294,8 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         version: env!("CARGO_PKG_VERSION").to_string(),
         ..WebConfig::default()
     };
-    let state = AppState::new(store.clone(), objects, web_cfg, web::metrics_handle());
+    let state = AppState::new(store.clone(), objects, web_cfg, web::metrics_handle())
+        .with_cards(card_gateway(&cfg)?);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     for kind in ["events.prune", web::audit_page::ANOMALY_SCAN] {
@@ -698,4 +699,18 @@ pub async fn audit_verify(cfg: Config, org: Option<String>) -> Result<(), String
     } else {
         Ok(())
     }
+}
+
+/// The card gateway the configuration names.
+fn card_gateway(cfg: &Config) -> Result<Arc<dyn messaging::CardGateway>, String> {
+    Ok(match cfg.cards.provider.as_str() {
+        "stripe" => Arc::new(
+            messaging::StripeGateway::new(messaging::StripeSettings {
+                base_url: cfg.cards.stripe_base_url.clone(),
+                ..messaging::StripeSettings::new(cfg.cards.stripe_secret_key.expose())
+            })
+            .map_err(|e| format!("cards: {e}"))?,
+        ),
+        _ => Arc::new(messaging::ManualTerminal),
+    })
 }

@@ -57,6 +57,29 @@ pub struct Config {
     pub security: SecurityConfig,
     pub sms: SmsConfig,
     pub email: EmailConfig,
+    pub cards: CardsConfig,
+}
+
+/// How card payments are taken.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CardsConfig {
+    /// "manual" (the default: a stand-alone terminal; the desk types its authorization code)
+    /// or "stripe" (the Stripe PaymentIntents API, or any service that speaks it).
+    pub provider: String,
+    pub stripe_base_url: String,
+    /// Also read from `CUSPID_STRIPE_SECRET_KEY`.
+    pub stripe_secret_key: Secret,
+}
+
+impl Default for CardsConfig {
+    fn default() -> Self {
+        CardsConfig {
+            provider: "manual".into(),
+            stripe_base_url: messaging::STRIPE_BASE_URL.into(),
+            stripe_secret_key: Secret::default(),
+        }
+    }
 }
 
 /// How email (password reset links, reminders) leaves.
@@ -207,6 +230,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             security: SecurityConfig::default(),
             sms: SmsConfig::default(),
+            cards: CardsConfig::default(),
             email: EmailConfig::default(),
         }
     }
@@ -334,6 +358,9 @@ impl Config {
         if let Ok(v) = std::env::var("CUSPID_TWILIO_AUTH_TOKEN") {
             cfg.sms.twilio_auth_token = Secret(v);
         }
+        if let Ok(v) = std::env::var("CUSPID_STRIPE_SECRET_KEY") {
+            cfg.cards.stripe_secret_key = Secret(v);
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -402,6 +429,24 @@ impl Config {
                 return bad(
                     "sms.provider",
                     format!("{other:?} is not a provider: use \"dev\" or \"twilio\""),
+                );
+            }
+        }
+        match self.cards.provider.as_str() {
+            "manual" => {}
+            "stripe" => {
+                if self.cards.stripe_secret_key.is_empty() {
+                    return bad(
+                        "cards",
+                        "the stripe provider needs stripe_secret_key (or CUSPID_STRIPE_SECRET_KEY)"
+                            .into(),
+                    );
+                }
+            }
+            other => {
+                return bad(
+                    "cards.provider",
+                    format!("{other:?} is not a provider: use \"manual\" or \"stripe\""),
                 );
             }
         }

@@ -1,4 +1,4 @@
-//! Outgoing email and SMS for Cuspid.
+//! Outgoing email and SMS, and card payments, for Cuspid.
 //!
 //! - Email goes through a [`Mailer`]: [`SmtpMailer`] (lettre over tokio, plain, STARTTLS or
 //!   implicit TLS through rustls with ring) or [`DevMailer`], which only logs and remembers.
@@ -11,18 +11,28 @@
 //!
 //! Phone numbers are stored and sent in E.164 form ([`normalize_phone`]) and shown or logged
 //! masked ([`mask_phone`]).
+//!
+//! Card payments go through a [`CardGateway`]: [`StripeGateway`] (Stripe's PaymentIntents and
+//! Refunds, or any service that speaks their shape) or [`ManualTerminal`], which records the
+//! authorization code of a stand-alone terminal. A charge carries a token from the browser's
+//! card form, never a card number, and an idempotency key: a [`CardError`] says whether trying
+//! again with the same key can help ([`CardError::is_retryable`]).
 
+mod card;
 mod dev;
 mod smtp;
+mod stripe;
 mod twilio;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use card::{CardCharge, CardError, CardGateway, CardReceipt, CardRefund, ManualTerminal};
 pub use dev::{DevMailer, DevSms};
 pub use domain::kernel::phone::{PhoneError, mask_phone, normalize_phone};
 pub use smtp::{SmtpMailer, SmtpSettings, Tls};
+pub use stripe::{STRIPE_API_VERSION, STRIPE_BASE_URL, StripeGateway, StripeSettings};
 pub use twilio::{TWILIO_BASE_URL, TwilioSettings, TwilioSms};
 
 /// A boxed future that can cross threads: what the sender traits return, so that they stay

@@ -476,7 +476,8 @@ impl Store {
     }
 
     /// Issues a draft: its number (the location's next, without gaps) and, in the same
-    /// transaction, its postings — a charge per item line, the tax, the discounts. Refused
+    /// transaction, its postings — a charge per item line, the tax, the discounts. An issued
+    /// invoice is returned as it is (issuing twice posts once). Refused
     /// with nothing posted: a draft without lines, a procedure charge that was reversed or
     /// went on another invoice since, a discount larger than what is still open on a line,
     /// today's books closed.
@@ -490,8 +491,14 @@ impl Store {
         let mut tx = self.begin().await?;
         tx.lock_books(scope.org()).await?;
         let head = tx.invoice_head(scope, id).await?;
-        if head.string("status")? != "draft" {
-            return Err(conflict("this invoice was issued already"));
+        match head.string("status")?.as_str() {
+            "draft" => {}
+            // Issuing again changes nothing (a retried request gets the invoice).
+            "issued" => {
+                tx.commit().await?;
+                return self.invoice_unaudited(scope, id).await;
+            }
+            _ => return Err(conflict("a void invoice is not issued")),
         }
         let patient = PatientId::from_uuid(head.uuid("patient_id")?);
         let location = LocationId::from_uuid(head.uuid("location_id")?);
@@ -783,7 +790,10 @@ impl Store {
                     undo.push(c);
                 }
             }
-            let why = format!("{} void: {reason}", head.opt_string("label")?.unwrap_or_default());
+            let why = format!(
+                "{} void: {reason}",
+                head.opt_string("label")?.unwrap_or_default()
+            );
             for p in undo {
                 tx.reverse_in(self, scope, actor, p, today, &why).await?;
             }
@@ -893,7 +903,11 @@ impl Store {
         Ok(out)
     }
 
-    async fn invoice_unaudited(&self, scope: &Scope, id: uuid::Uuid) -> Result<Invoice, WriteError> {
+    async fn invoice_unaudited(
+        &self,
+        scope: &Scope,
+        id: uuid::Uuid,
+    ) -> Result<Invoice, WriteError> {
         let mut tx = self.begin().await?;
         let r = tx
             .fetch_optional(
@@ -1173,7 +1187,9 @@ impl Txn {
             });
         }
         let discounted = d.discount.is_some_and(|c| c.value() > 0)
-            || d.lines.iter().any(|l| l.discount.is_some_and(|c| c.value() > 0));
+            || d.lines
+                .iter()
+                .any(|l| l.discount.is_some_and(|c| c.value() > 0));
         if discounted && !may_discount {
             return Err(WriteError::Invalid(DomainError::new(
                 ErrorCode::Forbidden,
@@ -1213,14 +1229,17 @@ impl Txn {
                     }
                     let name = self
                         .fetch_optional(
-                            Q::new("SELECT name FROM procedure_codes WHERE org_id = $1 AND code = $2")
-                                .bind(scope.org())
-                                .bind(l.code.as_str()),
+                            Q::new(
+                                "SELECT name FROM procedure_codes WHERE org_id = $1 AND code = $2",
+                            )
+                            .bind(scope.org())
+                            .bind(l.code.as_str()),
                         )
                         .await?
                         .map(|r| r.string("name"))
                         .transpose()?;
-                    l.description = name.unwrap_or_else(|| row.string("reason").unwrap_or_default());
+                    l.description =
+                        name.unwrap_or_else(|| row.string("reason").unwrap_or_default());
                 }
                 (LineKind::Procedure, None) => errors.push(FieldError {
                     field: format!("lines[{i}]"),
@@ -1348,7 +1367,9 @@ impl Txn {
             .fetch_one(Q::new("SELECT * FROM ledger_postings WHERE id = $1").bind(id))
             .await?;
         let lines = self
-            .fetch_all(Q::new("SELECT * FROM ledger_lines WHERE posting_id = $1 ORDER BY n").bind(id))
+            .fetch_all(
+                Q::new("SELECT * FROM ledger_lines WHERE posting_id = $1 ORDER BY n").bind(id),
+            )
             .await?
             .iter()
             .map(crate::ledger::line_from)
@@ -1371,7 +1392,9 @@ impl Txn {
                 reason,
                 reference: &orig.string("reference")?,
                 reverses: Some(id),
-                procedure: orig.opt_uuid("procedure_id")?.map(domain::ChartEntryId::from_uuid),
+                procedure: orig
+                    .opt_uuid("procedure_id")?
+                    .map(domain::ChartEntryId::from_uuid),
                 provider: orig.opt_uuid("provider_id")?.map(domain::UserId::from_uuid),
                 transfer_to: None,
                 plan: None,

@@ -1172,7 +1172,12 @@ impl Txn {
         Ok(())
     }
 
-    pub(crate) async fn day_closed(&mut self, org: OrgId, location: LocationId, day: Date) -> DbResult<bool> {
+    pub(crate) async fn day_closed(
+        &mut self,
+        org: OrgId,
+        location: LocationId,
+        day: Date,
+    ) -> DbResult<bool> {
         Ok(self
             .fetch_optional(
                 Q::new(

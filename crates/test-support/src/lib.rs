@@ -1,12 +1,14 @@
 #![allow(clippy::panic)] // test harness: a failed set-up must fail the test loudly
 //! Test harness: fresh databases on SQLite and PostgreSQL, a `TestApp` around the real router,
-//! and a headless Chromium driven over WebDriver.
+//! a headless Chromium driven over WebDriver, and a local Stripe-compatible server
+//! ([`stripe::start`]) for card payments.
 //!
 //! PostgreSQL tests use `CUSPID_TEST_PG_URL` (e.g. `postgres://postgres@127.0.0.1/postgres`):
 //! each test gets a fresh database created from a migrated template. Without the variable they
 //! skip loudly, and under `CI=true` they fail.
 
 pub mod browser;
+pub mod stripe;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -401,8 +403,22 @@ impl TestApp {
     }
 
     pub async fn with_config(db: TestDb, config: WebConfig) -> TestApp {
+        Self::with_state(db, config, |s| s).await
+    }
+
+    /// An app whose state `f` finishes (a card gateway, for one).
+    pub async fn with_state(
+        db: TestDb,
+        config: WebConfig,
+        f: impl FnOnce(AppState) -> AppState,
+    ) -> TestApp {
         let objects = Arc::new(local_objects(&db.dir()));
-        let state = AppState::new(db.store.clone(), objects, config, web::metrics_handle());
+        let state = f(AppState::new(
+            db.store.clone(),
+            objects,
+            config,
+            web::metrics_handle(),
+        ));
         let router = web::router(state.clone());
         TestApp { db, state, router }
     }

@@ -14,9 +14,7 @@ use domain::{Currency, DomainError, Money, PatientId};
 use jiff::civil::Date;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::invoices::{
-    DraftLine, Invoice, InvoiceDraft, InvoiceFilter, InvoiceStatus, LineKind,
-};
+use store::invoices::{DraftLine, Invoice, InvoiceDraft, InvoiceFilter, InvoiceStatus, LineKind};
 use store::ledger::{Claim, NewPosting};
 
 use crate::AppState;
@@ -230,7 +228,10 @@ fn draft_of(b: &InvoiceBody) -> Result<InvoiceDraft, AppError> {
     let mut lines = Vec::with_capacity(b.lines.len());
     for (i, l) in b.lines.iter().enumerate() {
         let kind = LineKind::from_code(&l.kind).ok_or_else(|| {
-            field_err(&format!("lines[{i}].kind"), "procedure, medicine, product or service")
+            field_err(
+                &format!("lines[{i}].kind"),
+                "procedure, medicine, product or service",
+            )
         })?;
         let charge_id = match &l.charge_id {
             Some(c) => Some(
@@ -257,7 +258,10 @@ fn draft_of(b: &InvoiceBody) -> Result<InvoiceDraft, AppError> {
     }
     Ok(InvoiceDraft {
         location: match &b.location_id {
-            Some(l) => Some(l.parse().map_err(|_| field_err("location_id", "not a location id"))?),
+            Some(l) => Some(
+                l.parse()
+                    .map_err(|_| field_err("location_id", "not a location id"))?,
+            ),
             None => None,
         },
         lines,
@@ -265,7 +269,10 @@ fn draft_of(b: &InvoiceBody) -> Result<InvoiceDraft, AppError> {
         discount_reason: b.discount_reason.clone(),
         notes: b.notes.clone(),
         due_on: match &b.due_on {
-            Some(d) => Some(d.parse::<Date>().map_err(|_| field_err("due_on", "YYYY-MM-DD"))?),
+            Some(d) => Some(
+                d.parse::<Date>()
+                    .map_err(|_| field_err("due_on", "YYYY-MM-DD"))?,
+            ),
             None => None,
         },
     })
@@ -373,7 +380,10 @@ pub async fn api_list(
 ) -> Result<Response, AppError> {
     let who = actor(&auth, &ctx, &ip);
     let out = list(&state, &auth, &who, &q).await?;
-    Ok(Json(json!({ "invoices": out.iter().map(invoice_json).collect::<Vec<_>>() })).into_response())
+    Ok(
+        Json(json!({ "invoices": out.iter().map(invoice_json).collect::<Vec<_>>() }))
+            .into_response(),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -410,12 +420,16 @@ pub async fn api_void(
     auth: Auth,
     ip: ClientIp,
     Path(id): Path<String>,
-    Json(b): Json<VoidBody>,
+    body: Result<Json<VoidBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AppError> {
     let id: uuid::Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+    let who = actor(&auth, &ctx, &ip);
+    // Another organization's invoice is not found, whatever was sent.
+    state.store.invoice(&auth.scope(), &who, id).await?;
+    let Json(b) = body.map_err(|e| field_err("reason", e.body_text()))?;
     let inv = state
         .store
-        .void_invoice(&auth.scope(), &actor(&auth, &ctx, &ip), id, &b.reason)
+        .void_invoice(&auth.scope(), &who, id, &b.reason)
         .await?;
     Ok(Json(invoice_json(&inv)).into_response())
 }
@@ -496,7 +510,11 @@ pub async fn index(
             shell,
             count: out.len(),
             rows,
-            due_total: if due_total.is_empty() { "—".into() } else { due_total },
+            due_total: if due_total.is_empty() {
+                "—".into()
+            } else {
+                due_total
+            },
             notice,
         },
         StatusCode::OK,
@@ -712,7 +730,8 @@ async fn form_page(
         due_on = f.get("due_on");
     }
     // Blank rows to add items.
-    while items.len() < MAX_ITEMS.min(items.len().max(0) + BLANK_ITEMS) {
+    let rows = MAX_ITEMS.min(items.len() + BLANK_ITEMS);
+    while items.len() < rows {
         items.push(ItemRow {
             i: items.len(),
             kinds: kind_choices(&shell, "product"),
@@ -795,19 +814,32 @@ fn draft_from_form(f: &FormFields, cur: Currency) -> Result<InvoiceDraft, AppErr
         let mut l = DraftLine::item(kind, &g("description"), quantity, unit);
         l.code = g("code");
         l.tax_bp = tax_bp;
-        l.discount = parse_cut(&g("dkind"), &g("dvalue"), cur, &format!("lines[{n}].discount"))?;
+        l.discount = parse_cut(
+            &g("dkind"),
+            &g("dvalue"),
+            cur,
+            &format!("lines[{n}].discount"),
+        )?;
         l.discount_reason = g("dreason");
         lines.push(l);
     }
     Ok(InvoiceDraft {
         location: None,
         lines,
-        discount: parse_cut(&f.get("discount_kind"), &f.get("discount_value"), cur, "discount")?,
+        discount: parse_cut(
+            &f.get("discount_kind"),
+            &f.get("discount_value"),
+            cur,
+            "discount",
+        )?,
         discount_reason: f.get("discount_reason"),
         notes: f.get("notes"),
         due_on: match f.get("due_on").as_str() {
             "" => None,
-            d => Some(d.parse::<Date>().map_err(|_| field_err("due_on", "a date"))?),
+            d => Some(
+                d.parse::<Date>()
+                    .map_err(|_| field_err("due_on", "a date"))?,
+            ),
         },
     })
 }
@@ -820,7 +852,17 @@ pub async fn new_form(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let patient = parse_patient_id(&id)?;
-    form_page(&state, &ctx, &auth, patient, None, None, FieldErrors::default(), StatusCode::OK).await
+    form_page(
+        &state,
+        &ctx,
+        &auth,
+        patient,
+        None,
+        None,
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `GET /invoices/{id}/edit`: a draft's form.
@@ -839,8 +881,17 @@ pub async fn edit_form(
     if inv.status != InvoiceStatus::Draft {
         return Ok(Redirect::to(&format!("/invoices/{id}")).into_response());
     }
-    form_page(&state, &ctx, &auth, inv.patient_id, Some(&inv), None, FieldErrors::default(), StatusCode::OK)
-        .await
+    form_page(
+        &state,
+        &ctx,
+        &auth,
+        inv.patient_id,
+        Some(&inv),
+        None,
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 fn refusal_status(d: &DomainError) -> StatusCode {
@@ -871,8 +922,18 @@ async fn save(
     let may = auth.can(Permission::BillingAdjust);
     let result = match draft_from_form(&f, cur) {
         Ok(d) => match existing {
-            Some(inv) => state.store.update_invoice(&scope, &who, inv.id, &d, may).await,
-            None => state.store.create_invoice(&scope, &who, patient, &d, may).await,
+            Some(inv) => {
+                state
+                    .store
+                    .update_invoice(&scope, &who, inv.id, &d, may)
+                    .await
+            }
+            None => {
+                state
+                    .store
+                    .create_invoice(&scope, &who, patient, &d, may)
+                    .await
+            }
         }
         .map_err(AppError::from),
         Err(e) => Err(e),
@@ -897,10 +958,22 @@ async fn save(
     };
     if f.get("action") == "issue" {
         return match state.store.issue_invoice(&scope, &who, inv.id, may).await {
-            Ok(_) => Ok(Redirect::to(&format!("/invoices/{}?notice=issued", inv.id)).into_response()),
+            Ok(_) => {
+                Ok(Redirect::to(&format!("/invoices/{}?notice=issued", inv.id)).into_response())
+            }
             Err(e) => match AppError::from(e) {
                 AppError::Domain(d) => {
-                    invoice_page(state, ctx, auth, ip, inv.id, String::new(), crate::billing::form_errors(&d), refusal_status(&d)).await
+                    invoice_page(
+                        state,
+                        ctx,
+                        auth,
+                        ip,
+                        inv.id,
+                        String::new(),
+                        crate::billing::form_errors(&d),
+                        refusal_status(&d),
+                    )
+                    .await
                 }
                 e => Err(e),
             },
@@ -934,6 +1007,10 @@ pub async fn update(
         .store
         .invoice(&auth.scope(), &actor(&auth, &ctx, &ip), id)
         .await?;
+    if inv.status != InvoiceStatus::Draft {
+        // Issued since the form was opened: it is not changed; its page says where it stands.
+        return Ok(Redirect::to(&format!("/invoices/{id}")).into_response());
+    }
     save(&state, &ctx, &auth, &ip, inv.patient_id, Some(&inv), &body).await
 }
 
@@ -1001,11 +1078,20 @@ async fn invoice_page(
 ) -> Result<Response, AppError> {
     let scope = auth.scope();
     let lang = ctx.lang;
-    let inv = state.store.invoice(&scope, &actor(auth, ctx, ip), id).await?;
+    let inv = state
+        .store
+        .invoice(&scope, &actor(auth, ctx, ip), id)
+        .await?;
     let cur = Currency::from_code(&inv.currency).unwrap_or(Currency::USD);
     let money = |m: i64| Money::from_minor(m, cur).to_string();
-    let settings = state.store.invoice_settings(&scope, inv.location_id).await?;
-    let open = matches!(inv.status, InvoiceStatus::Issued | InvoiceStatus::PartlyPaid);
+    let settings = state
+        .store
+        .invoice_settings(&scope, inv.location_id)
+        .await?;
+    let open = matches!(
+        inv.status,
+        InvoiceStatus::Issued | InvoiceStatus::PartlyPaid
+    );
     let page = InvoicePage {
         shell: Shell::build(state, ctx).await,
         id: inv.id.to_string(),
@@ -1014,9 +1100,19 @@ async fn invoice_page(
         status_label: lang.t(&format!("inv-status-{}", inv.status.code())),
         patient_id: inv.patient_id.to_string(),
         patient_name: inv.patient_name.clone(),
-        issued_on: inv.issued_on.map(|d| show_date(lang, d)).unwrap_or_default(),
+        issued_on: inv
+            .issued_on
+            .map(|d| show_date(lang, d))
+            .unwrap_or_default(),
         due_on: inv.due_on.map(|d| show_date(lang, d)).unwrap_or_default(),
-        created: format!("{} · {}", show_date(lang, inv.created_at.to_zoned(jiff::tz::TimeZone::UTC).date()), inv.created_by_name),
+        created: format!(
+            "{} · {}",
+            show_date(
+                lang,
+                inv.created_at.to_zoned(jiff::tz::TimeZone::UTC).date()
+            ),
+            inv.created_by_name
+        ),
         lines: inv
             .lines
             .iter()
@@ -1026,9 +1122,17 @@ async fn invoice_page(
                 kind: lang.t(&format!("inv-kind-{}", l.kind.code())),
                 quantity: l.quantity,
                 unit: money(l.unit),
-                discount: if l.discount_amount > 0 { money(-l.discount_amount) } else { String::new() },
+                discount: if l.discount_amount > 0 {
+                    money(-l.discount_amount)
+                } else {
+                    String::new()
+                },
                 discount_reason: l.discount_reason.clone(),
-                tax: if l.tax_bp > 0 { format!("{} %", show_percent(l.tax_bp)) } else { String::new() },
+                tax: if l.tax_bp > 0 {
+                    format!("{} %", show_percent(l.tax_bp))
+                } else {
+                    String::new()
+                },
                 total: money(l.total),
             })
             .collect(),
@@ -1038,7 +1142,11 @@ async fn invoice_page(
         has_discount: inv.discount_amount > 0,
         tax: money(inv.tax),
         has_tax: inv.tax > 0,
-        tax_label: if settings.tax_label.is_empty() { lang.t("inv-tax") } else { settings.tax_label },
+        tax_label: if settings.tax_label.is_empty() {
+            lang.t("inv-tax")
+        } else {
+            settings.tax_label
+        },
         total: money(inv.total),
         paid: money(inv.paid),
         due: money(inv.due),
@@ -1085,10 +1193,22 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let id: uuid::Uuid = id.parse().map_err(|_| AppError::NotFound)?;
     let notice = match q.notice.as_str() {
-        "saved" | "issued" | "paid" | "voided" | "again" => ctx.lang.t(&format!("inv-notice-{}", q.notice)),
+        "saved" | "issued" | "paid" | "voided" | "again" => {
+            ctx.lang.t(&format!("inv-notice-{}", q.notice))
+        }
         _ => String::new(),
     };
-    invoice_page(&state, &ctx, &auth, &ip, id, notice, FieldErrors::default(), StatusCode::OK).await
+    invoice_page(
+        &state,
+        &ctx,
+        &auth,
+        &ip,
+        id,
+        notice,
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /invoices/{id}`: `action=issue`, `action=void` (`reason`; `billing.void`) or
@@ -1134,7 +1254,17 @@ pub async fn act(
     match outcome {
         Ok(n) => back(n),
         Err(AppError::Domain(d)) => {
-            invoice_page(&state, &ctx, &auth, &ip, id, String::new(), crate::billing::form_errors(&d), refusal_status(&d)).await
+            invoice_page(
+                &state,
+                &ctx,
+                &auth,
+                &ip,
+                id,
+                String::new(),
+                crate::billing::form_errors(&d),
+                refusal_status(&d),
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -1151,45 +1281,191 @@ async fn pay(
     let cur = Currency::from_code(&inv.currency).unwrap_or(Currency::USD);
     let amount = match parse_amount(&f.get("amount"), cur) {
         Ok(m) if m.minor() > 0 => m.minor(),
-        _ => return Err(field_err("amount", format!("an amount in {} above zero", cur.code()))),
+        _ => {
+            return Err(field_err(
+                "amount",
+                format!("an amount in {} above zero", cur.code()),
+            ));
+        }
     };
-    let method = f.get("method");
-    let entry = match method.as_str() {
-        "credit" => Entry::ApplyCredit { amount },
-        m => Entry::Payment {
+    collect(
+        state,
+        scope,
+        who,
+        Collect {
+            patient: inv.patient_id,
+            invoice: Some(inv),
             amount,
+            currency: cur,
+            method: &f.get("method"),
+            card: &f.get("card"),
+            reference: &f.get("reference"),
+            token: &f.get("token"),
+        },
+    )
+    .await
+}
+
+/// A payment to take at the desk.
+pub(crate) struct Collect<'a> {
+    pub patient: PatientId,
+    pub invoice: Option<&'a Invoice>,
+    pub amount: i64,
+    pub currency: Currency,
+    /// `cash`, `card`, …, or `credit`.
+    pub method: &'a str,
+    /// For a card: the gateway's token (or the terminal's authorization code); empty when the
+    /// card was taken on a stand-alone terminal and only recorded here.
+    pub card: &'a str,
+    pub reference: &'a str,
+    /// The form's one-time token.
+    pub token: &'a str,
+}
+
+/// Takes a payment once per form token: a card with a token goes through the card gateway
+/// first (under the same idempotency key, so a retry never charges twice), then the payment is
+/// posted; a posting refused after the card was charged is refunded at once. Returns the
+/// page's notice: `paid`, or `again` when the form was sent twice.
+pub(crate) async fn collect(
+    state: &AppState,
+    scope: &domain::Scope,
+    who: &store::patients::Actor,
+    c: Collect<'_>,
+) -> Result<&'static str, AppError> {
+    let entry = match c.method {
+        "credit" => Entry::ApplyCredit { amount: c.amount },
+        m => Entry::Payment {
+            amount: c.amount,
             method: Method::from_code(m).ok_or_else(|| field_err("method", "unknown method"))?,
         },
     };
-    let token = f.get("token");
-    if token.is_empty() || token.len() > 100 {
+    if c.token.is_empty() || c.token.len() > 100 {
         return Err(field_err("token", "reload the page and try again"));
     }
-    let key = format!("form:{token}");
+    let key = format!("form:{}", c.token);
+    let invoice_id = c.invoice.map(|i| i.id.to_string()).unwrap_or_default();
     let hash = hex::encode(ring::digest::digest(
         &ring::digest::SHA256,
-        format!("{}|{}|{amount}|{method}|{}", inv.patient_id, inv.id, f.get("reference")).as_bytes(),
+        format!(
+            "{}|{invoice_id}|{}|{}|{}|{}",
+            c.patient, c.amount, c.method, c.card, c.reference
+        )
+        .as_bytes(),
     ));
-    match state.store.claim_idempotent(scope.org(), &key, &hash).await? {
+    match state
+        .store
+        .claim_idempotent(scope.org(), &key, &hash)
+        .await?
+    {
         Claim::New => {}
         Claim::Replay { .. } | Claim::InFlight => return Ok("again"),
-        Claim::Mismatch => return Err(field_err("token", "this form was sent already: reload the page")),
+        Claim::Mismatch => {
+            return Err(field_err(
+                "token",
+                "this form was sent already: reload the page",
+            ));
+        }
     }
+    let label = c.invoice.and_then(|i| i.label.clone());
+    let mut reference = match (c.reference, &label) {
+        ("", Some(l)) => l.clone(),
+        (r, _) => r.to_string(),
+    };
+    // Through the gateway first, when there is a card to charge.
+    let charged = if c.method == "card" && !c.card.is_empty() {
+        let gateway_key = format!("cuspid-{}-{}", scope.org(), c.token);
+        let charge = messaging::CardCharge {
+            amount_minor: c.amount,
+            currency: c.currency.code().to_string(),
+            payment_method: c.card.to_string(),
+            description: label.clone().unwrap_or_else(|| "Dental care".into()),
+            idempotency_key: gateway_key.clone(),
+            metadata: vec![("patient_id".into(), c.patient.to_string())]
+                .into_iter()
+                .chain(
+                    c.invoice
+                        .map(|i| ("invoice_id".to_string(), i.id.to_string())),
+                )
+                .collect(),
+        };
+        match state.cards.charge(&charge).await {
+            Ok(r) => {
+                let card = match (&r.brand, &r.last4) {
+                    (Some(b), Some(l)) => format!("{b} ····{l}"),
+                    _ => String::new(),
+                };
+                reference = [reference.as_str(), card.as_str(), r.gateway_id.as_str()]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" · ");
+                Some((r.gateway_id, gateway_key))
+            }
+            Err(e) => {
+                state.store.release_idempotent(scope.org(), &key).await?;
+                return Err(field_err("card", card_message(&e)));
+            }
+        }
+    } else {
+        None
+    };
     let new = NewPosting {
-        invoice: Some(inv.id),
-        reference: match (f.get("reference").as_str(), &inv.label) {
-            ("", Some(l)) => l.clone(),
-            (r, _) => r.to_string(),
-        },
+        invoice: c.invoice.map(|i| i.id),
+        reference: reference.chars().take(200).collect(),
         idempotency_key: Some(key.clone()),
-        ..NewPosting::new(inv.patient_id, entry, "payment")
+        ..NewPosting::new(c.patient, entry, "payment")
     };
     match state.store.post(scope, who, &new).await {
         Ok(_) => Ok("paid"),
         Err(e) => {
+            let e = AppError::from(e);
+            if let Some((gateway_id, gateway_key)) = charged {
+                // The card was charged but the books refused the payment: give it back. The
+                // form's token stays used (reload the page for a new one).
+                let refund_key = format!("{gateway_key}-refund");
+                let refunded = state.cards.refund(&gateway_id, c.amount, &refund_key).await;
+                tracing::warn!(gateway = state.cards.name(), %gateway_id, refunded = refunded.is_ok(), "card charged, payment refused by the books");
+                return Err(match (e, refunded) {
+                    (AppError::Domain(d), Ok(_)) => field_err(
+                        "card",
+                        format!("{} — the card charge was refunded", d.message),
+                    ),
+                    (AppError::Domain(d), Err(r)) => field_err(
+                        "card",
+                        format!(
+                            "{} — and the refund of the card charge {gateway_id} failed ({r}): refund it from the gateway",
+                            d.message
+                        ),
+                    ),
+                    (other, _) => other,
+                });
+            }
             state.store.release_idempotent(scope.org(), &key).await?;
-            Err(e.into())
+            Err(e)
         }
+    }
+}
+
+/// What the desk is told when a card does not go through.
+fn card_message(e: &messaging::CardError) -> String {
+    use messaging::CardError as E;
+    match e {
+        E::Declined {
+            message,
+            decline_code,
+            ..
+        } => match decline_code {
+            Some(d) => format!("the card was declined ({d}): {message}"),
+            None => format!("the card was declined: {message}"),
+        },
+        E::RequiresAction { .. } => {
+            "this card needs the cardholder to authenticate: take it on the terminal".into()
+        }
+        E::Invalid(m) => format!("the card gateway refused the payment: {m}"),
+        E::Unavailable(m) => format!(
+            "the card gateway did not answer ({m}); send again: the card will not be charged twice"
+        ),
     }
 }
 
@@ -1208,13 +1484,21 @@ pub async fn pdf(
     let who = actor(&auth, &ctx, &ip);
     let inv = state.store.invoice(&scope, &who, id).await?;
     let summary = state.store.patient_summary(&scope, inv.patient_id).await?;
-    let lang = crate::i18n::Lang::from_code(&state.store.patient_language(&scope, inv.patient_id).await?)
-        .unwrap_or(ctx.lang);
+    let lang =
+        crate::i18n::Lang::from_code(&state.store.patient_language(&scope, inv.patient_id).await?)
+            .unwrap_or(ctx.lang);
     let cur = Currency::from_code(&inv.currency).unwrap_or(Currency::USD);
     let money = |m: i64| Money::from_minor(m, cur).to_string();
-    let settings = state.store.invoice_settings(&scope, inv.location_id).await?;
-    let crate::clinical::rx::Letterhead { org_name, from, paper, tz } =
-        crate::clinical::rx::letterhead(&state.store, &scope, inv.location_id).await?;
+    let settings = state
+        .store
+        .invoice_settings(&scope, inv.location_id)
+        .await?;
+    let crate::clinical::rx::Letterhead {
+        org_name,
+        from,
+        paper,
+        tz,
+    } = crate::clinical::rx::letterhead(&state.store, &scope, inv.location_id).await?;
     let reference = inv.label.clone().unwrap_or_else(|| lang.t("inv-draft"));
     let mut fields = vec![
         (lang.t("rx-patient"), summary.display_name()),
@@ -1226,7 +1510,10 @@ pub async fn pdf(
     if let Some(d) = inv.due_on {
         fields.push((lang.t("inv-due-on"), show_date(lang, d)));
     }
-    fields.push((lang.t("inv-status"), lang.t(&format!("inv-status-{}", inv.status.code()))));
+    fields.push((
+        lang.t("inv-status"),
+        lang.t(&format!("inv-status-{}", inv.status.code())),
+    ));
     let rows = inv
         .lines
         .iter()
@@ -1242,15 +1529,34 @@ pub async fn pdf(
                 what,
                 l.quantity.to_string(),
                 money(l.unit),
-                if l.discount_amount > 0 { money(-l.discount_amount) } else { String::new() },
-                if l.tax > 0 { money(l.tax) } else { String::new() },
+                if l.discount_amount > 0 {
+                    money(-l.discount_amount)
+                } else {
+                    String::new()
+                },
+                if l.tax > 0 {
+                    money(l.tax)
+                } else {
+                    String::new()
+                },
                 money(l.total),
             ]
         })
         .collect();
-    let col = |t: String, share: f32, align: Align| Column { title: t, share, align };
+    let col = |t: String, share: f32, align: Align| Column {
+        title: t,
+        share,
+        align,
+    };
     let total_row = |label: String, v: String| {
-        vec![label, String::new(), String::new(), String::new(), String::new(), v]
+        vec![
+            label,
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            v,
+        ]
     };
     let mut totals = vec![total_row(lang.t("inv-subtotal"), money(inv.subtotal))];
     if inv.discount_amount > 0 {
@@ -1262,7 +1568,11 @@ pub async fn pdf(
         totals.push(total_row(label, money(-inv.discount_amount)));
     }
     if inv.tax > 0 {
-        let label = if settings.tax_label.is_empty() { lang.t("inv-tax") } else { settings.tax_label.clone() };
+        let label = if settings.tax_label.is_empty() {
+            lang.t("inv-tax")
+        } else {
+            settings.tax_label.clone()
+        };
         totals.push(total_row(label, money(inv.tax)));
     }
     totals.push(total_row(lang.t("plan-total"), money(inv.total)));
@@ -1307,10 +1617,22 @@ pub async fn pdf(
         info: Info {
             title: format!("{} {reference}", lang.t("inv-title")),
             author: org_name.clone(),
-            created: pdf_date(z.year(), z.month(), z.day(), z.hour(), z.minute(), z.second()),
+            created: pdf_date(
+                z.year(),
+                z.month(),
+                z.day(),
+                z.hour(),
+                z.minute(),
+                z.second(),
+            ),
         },
         from,
-        reference: vec![reference.clone(), inv.issued_on.map(|d| show_date(lang, d)).unwrap_or_default()],
+        reference: vec![
+            reference.clone(),
+            inv.issued_on
+                .map(|d| show_date(lang, d))
+                .unwrap_or_default(),
+        ],
         blocks,
         footer: format!("{org_name} · {reference}"),
         page_label: lang.t("doc-page-label"),

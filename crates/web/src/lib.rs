@@ -75,6 +75,8 @@ pub struct AppState {
     pub objects: Arc<ObjectStorage>,
     pub config: Arc<WebConfig>,
     pub metrics: PrometheusHandle,
+    /// How card payments are taken (a stand-alone terminal unless configured).
+    pub cards: Arc<dyn messaging::CardGateway>,
     shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
@@ -90,8 +92,15 @@ impl AppState {
             objects,
             config: Arc::new(config),
             metrics,
+            cards: Arc::new(messaging::ManualTerminal),
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),
         }
+    }
+
+    /// The same state taking card payments through `cards`.
+    pub fn with_cards(mut self, cards: Arc<dyn messaging::CardGateway>) -> AppState {
+        self.cards = cards;
+        self
     }
 
     /// Fires when the server begins a graceful shutdown (long-lived websockets close on it).
@@ -603,12 +612,28 @@ pub fn routes() -> Routes {
         )
         .get("/invoices/{id}", Perm(P::BillingRead), invoices::show)
         .post("/invoices/{id}", Perm(P::BillingPost), invoices::act)
-        .get("/invoices/{id}/edit", Perm(P::BillingPost), invoices::edit_form)
-        .post("/invoices/{id}/edit", Perm(P::BillingPost), invoices::update)
+        .get(
+            "/invoices/{id}/edit",
+            Perm(P::BillingPost),
+            invoices::edit_form,
+        )
+        .post(
+            "/invoices/{id}/edit",
+            Perm(P::BillingPost),
+            invoices::update,
+        )
         .get("/invoices/{id}/pdf", Perm(P::BillingRead), invoices::pdf)
-        .post("/api/v1/invoices", Perm(P::BillingPost), invoices::api_create)
+        .post(
+            "/api/v1/invoices",
+            Perm(P::BillingPost),
+            invoices::api_create,
+        )
         .get("/api/v1/invoices", Perm(P::BillingRead), invoices::api_list)
-        .get("/api/v1/invoices/{id}", Perm(P::BillingRead), invoices::api_get)
+        .get(
+            "/api/v1/invoices/{id}",
+            Perm(P::BillingRead),
+            invoices::api_get,
+        )
         .post(
             "/api/v1/invoices/{id}/issue",
             Perm(P::BillingPost),

@@ -444,6 +444,46 @@ const OPS: &[Op] = &[
         response: Some("PaymentPlan"),
     },
     Op {
+        method: "POST",
+        path: "/api/v1/invoices",
+        summary: "Make an invoice (a draft, or issued with issue: true): procedures already charged (charge_id) and medicines, products or services; discounts per line or on the total (percent in basis points or an amount, with a reason; billing.adjust); tax per line in basis points. Issuing gives the location's next number (no gaps) and posts the items, the tax and the discounts.",
+        request: Some("InvoiceNew"),
+        status: "201",
+        response: Some("Invoice"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/invoices",
+        summary: "Invoices, newest first (at most 200): all, or one patient's (patient_id), or by status (draft, issued, partly_paid, paid, void).",
+        request: None,
+        status: "200",
+        response: Some("InvoiceList"),
+    },
+    Op {
+        method: "GET",
+        path: "/api/v1/invoices/{id}",
+        summary: "An invoice with its lines and where it stands: what was paid on it and what is due.",
+        request: None,
+        status: "200",
+        response: Some("Invoice"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/invoices/{id}/issue",
+        summary: "Issue a draft: its number and its postings, in one transaction.",
+        request: None,
+        status: "200",
+        response: Some("Invoice"),
+    },
+    Op {
+        method: "POST",
+        path: "/api/v1/invoices/{id}/void",
+        summary: "Void an invoice with a reason: a draft simply; an issued one nobody paid by reversing what issuing posted (its number stays, marked void). A paid invoice is a 409: reverse or refund the payment first.",
+        request: Some("InvoiceVoid"),
+        status: "200",
+        response: Some("Invoice"),
+    },
+    Op {
         method: "GET",
         path: "/api/v1/patients/{id}/account",
         summary: "The patient's balance, credit on account and aging (0-30, 31-60, 61-90, 91-120, over 120 days) in minor units, as of the end of a day (today by default).",
@@ -594,7 +634,49 @@ fn schemas() -> Value {
 fn billing_schemas(s: &Value, id: &Value) -> Value {
     let (s, id) = (s.clone(), id.clone());
     let int = json!({"type": "integer"});
+    let cut = obj(
+        json!({"kind": {"enum": ["percent", "amount"]}, "value": {"type": "integer", "minimum": 0, "description": "basis points for percent, minor units for amount"}}),
+        &["kind", "value"],
+    );
     let mut out = Map::new();
+    out.insert(
+        "InvoiceNew".into(),
+        obj(
+            json!({
+                "patient_id": id, "location_id": id,
+                "lines": {"type": "array", "minItems": 1, "maxItems": 200, "items": obj(json!({
+                    "kind": {"enum": ["procedure", "medicine", "product", "service"]},
+                    "charge_id": id, "code": s, "description": s,
+                    "quantity": {"type": "integer", "minimum": 1, "maximum": 10000},
+                    "unit": {"type": "integer", "minimum": 0, "description": "minor units"},
+                    "discount": cut.clone(), "discount_reason": s,
+                    "tax_bp": {"type": "integer", "minimum": 0, "maximum": 10000}
+                }), &["kind"])},
+                "discount": cut.clone(), "discount_reason": s, "notes": s,
+                "due_on": {"type": "string", "format": "date"}, "issue": {"type": "boolean"}
+            }),
+            &["patient_id", "lines"],
+        ),
+    );
+    out.insert("InvoiceVoid".into(), obj(json!({"reason": s}), &["reason"]));
+    out.insert(
+        "Invoice".into(),
+        obj(
+            json!({
+                "id": id, "number": {"type": ["integer", "null"]}, "label": {"type": ["string", "null"]},
+                "status": {"enum": ["draft", "issued", "partly_paid", "paid", "void"]},
+                "patient_id": id, "location_id": id, "currency": s,
+                "lines": {"type": "array", "items": {"type": "object"}},
+                "subtotal": int, "discount_amount": int, "tax": int, "total": int, "paid": int, "due": int,
+                "issued_on": {"type": ["string", "null"], "format": "date"}, "due_on": {"type": ["string", "null"], "format": "date"}
+            }),
+            &["id", "status", "patient_id", "currency", "lines", "total", "paid", "due"],
+        ),
+    );
+    out.insert(
+        "InvoiceList".into(),
+        obj(json!({"invoices": {"type": "array", "items": {"$ref": "#/components/schemas/Invoice"}}}), &["invoices"]),
+    );
     out.insert(
         "PaymentNew".into(),
         obj(

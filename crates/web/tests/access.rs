@@ -61,6 +61,7 @@ struct Fixtures {
     /// A payment on each organization's patient, and a payment plan.
     payment: [uuid::Uuid; 2],
     payment_plan: [uuid::Uuid; 2],
+    invoice: [uuid::Uuid; 2],
 }
 
 struct Sched {
@@ -318,6 +319,30 @@ async fn add_payment(app: &TestApp, org: domain::OrgId, patient: domain::Patient
         )
         .await
         .unwrap()[0]
+        .id
+}
+
+async fn add_invoice(app: &TestApp, org: domain::OrgId, patient: domain::PatientId) -> uuid::Uuid {
+    let store = &app.db.store;
+    let scope = domain::Scope::system(org);
+    let actor = store::patients::Actor::system("test");
+    let draft = store::invoices::InvoiceDraft {
+        lines: vec![store::invoices::DraftLine::item(
+            store::invoices::LineKind::Product,
+            "Toothbrush",
+            1,
+            500,
+        )],
+        ..Default::default()
+    };
+    let inv = store
+        .create_invoice(&scope, &actor, patient, &draft, false)
+        .await
+        .unwrap();
+    store
+        .issue_invoice(&scope, &actor, inv.id, false)
+        .await
+        .unwrap()
         .id
 }
 
@@ -606,6 +631,15 @@ async fn fill(
             d.path
                 .replace("{id}", &fx.patient[i].to_string())
                 .replace("{rx}", &fx.prescription[i].to_string())
+        }
+        "/invoices/{id}"
+        | "/invoices/{id}/edit"
+        | "/invoices/{id}/pdf"
+        | "/api/v1/invoices/{id}"
+        | "/api/v1/invoices/{id}/issue"
+        | "/api/v1/invoices/{id}/void" => {
+            let i = if tenant == Tenant::Own { 0 } else { 1 };
+            d.path.replace("{id}", &fx.invoice[i].to_string())
         }
         "/api/v1/payment-plans/{id}" => {
             let i = if tenant == Tenant::Own { 0 } else { 1 };
@@ -938,6 +972,7 @@ dual_test!(async fn every_route_for_every_role_and_tenant(db) {
         plan: [add_plan(&app, north.id, pn).await, add_plan(&app, south.id, ps).await],
         payment: [add_payment(&app, north.id, pn).await, add_payment(&app, south.id, ps).await],
         payment_plan: [add_payment_plan(&app, north.id, pn).await, add_payment_plan(&app, south.id, ps).await],
+        invoice: [add_invoice(&app, north.id, pn).await, add_invoice(&app, south.id, ps).await],
     };
     let table = route_table();
     let mut checked = 0;

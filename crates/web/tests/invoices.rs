@@ -31,7 +31,9 @@ fn form(path: &str, cookie: &str, body: &str) -> Request<Body> {
 }
 
 fn token_of(page: &str) -> String {
-    let i = page.find(r#"name="token" value=""#).unwrap_or_else(|| panic!("no token: {page}"));
+    let i = page
+        .find(r#"name="token" value=""#)
+        .unwrap_or_else(|| panic!("no token: {page}"));
     let rest = &page[i + r#"name="token" value=""#.len()..];
     rest[..rest.find('"').unwrap()].to_string()
 }

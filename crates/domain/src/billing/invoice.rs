@@ -188,7 +188,10 @@ pub fn compute(lines: &[LineIn], total_discount: Option<Cut>) -> Result<Totals, 
             rems.push((exact % i128::from(base), i));
         }
         rems.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        for (_, i) in rems.into_iter().take(usize::try_from(wanted - given).unwrap_or(0)) {
+        for (_, i) in rems
+            .into_iter()
+            .take(usize::try_from(wanted - given).unwrap_or(0))
+        {
             if let Some(l) = out.get_mut(i) {
                 l.share += 1;
             }
