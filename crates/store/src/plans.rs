@@ -20,7 +20,6 @@ use jiff::civil::{Date, Time, Weekday};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::Store;
 use crate::db::{DbError, DbResult, Q, Row};
 use crate::objects::ObjectStorage;
 use crate::patients::documents::{BuiltinScanner, Document, Upload, UploadError};
@@ -30,6 +29,7 @@ use crate::scheduling::appointments::{
 };
 use crate::scheduling::slots::SlotQuery;
 use crate::tenancy::WriteError;
+use crate::{Store, Txn};
 
 /// The encrypted field of a plan's decision (decline reason, signature).
 pub const DECISION_FIELD: &str = "treatment_plans.decision";
@@ -1161,29 +1161,13 @@ impl Store {
         ) {
             // Presented: the coordinator's "present this plan" is done.
             closed += tx
-                .execute(
-                    Q::new(
-                        "UPDATE staff_tasks SET status = 'done', done_at = $1, done_by_name = $2 \
-                         WHERE plan_id = $3 AND kind = 'route.coordinator' AND status = 'open'",
-                    )
-                    .bind(now)
-                    .bind(actor.name.as_str())
-                    .bind(id),
-                )
+                .close_tasks(now, &actor.name, TaskOf::Plan(id), "route.coordinator")
                 .await?;
         }
         if matches!(to, PlanStatus::Accepted | PlanStatus::Declined) {
             // The answer came: the follow-ups of this plan are done.
             closed += tx
-                .execute(
-                    Q::new(
-                        "UPDATE staff_tasks SET status = 'done', done_at = $1, done_by_name = $2 \
-                         WHERE plan_id = $3 AND kind = 'follow_up' AND status = 'open'",
-                    )
-                    .bind(now)
-                    .bind(actor.name.as_str())
-                    .bind(id),
-                )
+                .close_tasks(now, &actor.name, TaskOf::Plan(id), "follow_up")
                 .await?;
         }
         if closed > 0 {
@@ -1738,14 +1722,11 @@ impl Store {
         // Booked: the front desk's "book urgent treatment" is done (a checkout stays: the
         // patient still checks out).
         let closed = tx
-            .execute(
-                Q::new(
-                    "UPDATE staff_tasks SET status = 'done', done_at = $1, done_by_name = $2 \
-                     WHERE plan_id = $3 AND kind = 'route.urgent_scheduling' AND status = 'open'",
-                )
-                .bind(self.now())
-                .bind(actor.name.as_str())
-                .bind(id),
+            .close_tasks(
+                self.now(),
+                &actor.name,
+                TaskOf::Plan(id),
+                "route.urgent_scheduling",
             )
             .await?;
         if closed > 0 {
@@ -2365,5 +2346,83 @@ impl crate::Txn {
         )
         .await?;
         Ok(Some(id))
+    }
+}
+
+/// Whose open tasks [`Txn::close_tasks`] closes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TaskOf {
+    Plan(uuid::Uuid),
+    Patient(PatientId),
+}
+
+impl Txn {
+    /// Marks done the open tasks of a kind of a plan or a patient (the work they asked for
+    /// happened); how many.
+    pub(crate) async fn close_tasks(
+        &mut self,
+        now: Timestamp,
+        by: &str,
+        of: TaskOf,
+        kind: &str,
+    ) -> DbResult<u64> {
+        let (col, id) = match of {
+            TaskOf::Plan(p) => ("plan_id", p),
+            TaskOf::Patient(p) => ("patient_id", p.as_uuid()),
+        };
+        self.execute(
+            Q::generated(format!(
+                "UPDATE staff_tasks SET status = 'done', done_at = $1, done_by_name = $2 \
+                 WHERE {col} = $3 AND kind = $4 AND status = 'open'"
+            ))
+            .bind(now)
+            .bind(by)
+            .bind(id)
+            .bind(kind),
+        )
+        .await
+    }
+}
+
+impl Store {
+    /// The patient checked out: their open "check out" tasks are done; audited. How many.
+    pub async fn finish_checkout(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        patient: PatientId,
+    ) -> Result<u64, WriteError> {
+        let mut tx = self.begin().await?;
+        tx.patient_row(scope, patient).await?;
+        let closed = tx
+            .close_tasks(
+                self.now(),
+                &actor.name,
+                TaskOf::Patient(patient),
+                "route.checkout",
+            )
+            .await?;
+        tx.audit(
+            self,
+            scope.org(),
+            actor.entry(
+                "checkout.finished",
+                Some(patient),
+                "patients",
+                json!({ "tasks_closed": closed }),
+            ),
+        )
+        .await?;
+        if closed > 0 {
+            tx.publish(
+                self,
+                Some(scope.org()),
+                "task.changed",
+                json!({ "patient_id": patient, "closed": closed }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(closed)
     }
 }

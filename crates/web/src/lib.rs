@@ -6,6 +6,7 @@ pub mod access;
 pub mod assets;
 pub mod audit_page;
 pub mod billing;
+pub mod checkout;
 pub mod clinical;
 pub mod comms;
 pub mod doctors;
@@ -599,6 +600,16 @@ pub fn routes() -> Routes {
             billing::receipt,
         )
         .post("/api/v1/payments", Perm(P::BillingPost), billing::api_pay)
+        .get(
+            "/patients/{id}/checkout",
+            Perm(P::BillingPost),
+            checkout::show,
+        )
+        .post(
+            "/patients/{id}/checkout",
+            Perm(P::BillingPost),
+            checkout::act,
+        )
         .get("/invoices", Perm(P::BillingRead), invoices::index)
         .get(
             "/patients/{id}/invoices/new",

@@ -767,6 +767,60 @@ pub struct ItemRow {
     pub removable: bool,
 }
 
+/// The rows of a proposed series, as the front desk reads them.
+pub(crate) fn visit_rows(
+    lang: crate::i18n::Lang,
+    tz: &jiff::tz::TimeZone,
+    provider_list: &[store::scheduling::AgendaProvider],
+    chairs: &[store::scheduling::Operatory],
+    numbering: Numbering,
+    p: &store::plans::Proposal,
+) -> Vec<VisitRow> {
+    p.visits
+        .iter()
+        .enumerate()
+        .map(|(k, v)| VisitRow {
+            n: k + 1,
+            when: format!(
+                "{} – {}",
+                v.slot
+                    .start
+                    .to_zoned(tz.clone())
+                    .strftime("%a %Y-%m-%d %H:%M"),
+                v.end.to_zoned(tz.clone()).strftime("%H:%M")
+            ),
+            provider: provider_list
+                .iter()
+                .find(|x| x.id == v.slot.provider_id)
+                .map(|x| x.name.clone())
+                .unwrap_or_default(),
+            chair: chairs
+                .iter()
+                .find(|c| c.id == v.slot.operatory_id)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+            minutes: v.duration_minutes,
+            work: v
+                .steps
+                .iter()
+                .map(|(i, part)| {
+                    let site = site_of(i, numbering);
+                    let part = match part {
+                        Part::Whole => String::new(),
+                        Part::Prep => format!(" ({})", lang.t("plan-part-prep")),
+                        Part::Seat => format!(" ({})", lang.t("plan-part-seat")),
+                    };
+                    format!("{} {site}{part}", i.code).replace("  ", " ")
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            start: v.slot.start.to_string(),
+            operatory_id: v.slot.operatory_id.to_string(),
+            provider_id: v.slot.provider_id.to_string(),
+        })
+        .collect()
+}
+
 pub struct VisitRow {
     pub n: usize,
     pub when: String,
@@ -1080,50 +1134,7 @@ async fn plan_page(
     let (proposal, proposal_notes) = match &x.proposal {
         None => (Vec::new(), Vec::new()),
         Some(p) => {
-            let rows = p
-                .visits
-                .iter()
-                .enumerate()
-                .map(|(k, v)| VisitRow {
-                    n: k + 1,
-                    when: format!(
-                        "{} – {}",
-                        v.slot
-                            .start
-                            .to_zoned(tz.clone())
-                            .strftime("%a %Y-%m-%d %H:%M"),
-                        v.end.to_zoned(tz.clone()).strftime("%H:%M")
-                    ),
-                    provider: provider_list
-                        .iter()
-                        .find(|x| x.id == v.slot.provider_id)
-                        .map(|x| x.name.clone())
-                        .unwrap_or_default(),
-                    chair: chairs
-                        .iter()
-                        .find(|c| c.id == v.slot.operatory_id)
-                        .map(|c| c.name.clone())
-                        .unwrap_or_default(),
-                    minutes: v.duration_minutes,
-                    work: v
-                        .steps
-                        .iter()
-                        .map(|(i, part)| {
-                            let site = site_of(i, numbering);
-                            let part = match part {
-                                Part::Whole => String::new(),
-                                Part::Prep => format!(" ({})", lang.t("plan-part-prep")),
-                                Part::Seat => format!(" ({})", lang.t("plan-part-seat")),
-                            };
-                            format!("{} {site}{part}", i.code).replace("  ", " ")
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    start: v.slot.start.to_string(),
-                    operatory_id: v.slot.operatory_id.to_string(),
-                    provider_id: v.slot.provider_id.to_string(),
-                })
-                .collect();
+            let rows = visit_rows(lang, &tz, &provider_list, &chairs, numbering, p);
             let mut notes: Vec<String> = p
                 .constraints
                 .iter()
@@ -1752,6 +1763,8 @@ pub struct TaskRow {
     pub id: String,
     pub title: String,
     pub kind: String,
+    /// `route.checkout`, `follow_up`, …
+    pub kind_code: String,
     pub patient_id: String,
     pub patient: String,
     pub plan_id: String,
@@ -1770,6 +1783,7 @@ fn task_rows(lang: Lang, tasks: &[Task], now: jiff::Timestamp) -> Vec<TaskRow> {
             id: t.id.to_string(),
             title: t.title.clone(),
             kind: lang.t(&format!("task-kind-{}", t.kind.replace('.', "-"))),
+            kind_code: t.kind.clone(),
             patient_id: t.patient_id.map(|p| p.to_string()).unwrap_or_default(),
             patient: t.patient_name.clone().unwrap_or_default(),
             plan_id: t.plan_id.map(|p| p.to_string()).unwrap_or_default(),
