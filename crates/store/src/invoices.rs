@@ -969,19 +969,17 @@ fn cut_of(r: &Row, kind: &str, value: &str) -> DbResult<Option<Cut>> {
 
 fn invoice_from(r: &Row, lines: Vec<InvoiceLine>) -> Result<Invoice, WriteError> {
     let status = r.string("status")?;
-    let preferred = r.string("preferred_name")?;
-    let given = if preferred.is_empty() {
-        r.string("given_name")?
-    } else {
-        preferred
-    };
     let total = r.i64("total_minor")?;
     let status = InvoiceStatus::from_code(&status).ok_or_else(|| corrupt(&status))?;
     Ok(Invoice {
         id: r.uuid("id")?,
         location_id: LocationId::from_uuid(r.uuid("location_id")?),
         patient_id: PatientId::from_uuid(r.uuid("patient_id")?),
-        patient_name: format!("{} {}", given, r.string("family_name")?),
+        patient_name: domain::patients::display_name(
+            &r.string("given_name")?,
+            &r.string("family_name")?,
+            &r.string("preferred_name")?,
+        ),
         number: r.opt_i64("number")?,
         label: r.opt_string("label")?,
         status,

@@ -1061,6 +1061,7 @@ struct InvoicePage {
     can_void: bool,
     methods: Vec<Choice>,
     token: String,
+    card_label: String,
     notice: String,
     fe: FieldErrors,
 }
@@ -1170,6 +1171,7 @@ async fn invoice_page(
             })
             .collect(),
         token: state.store.new_uuid().to_string(),
+        card_label: lang.t(&format!("co-card-{}", state.cards.name())),
         notice,
         fe,
     };

@@ -143,5 +143,27 @@ dual_test!(system_clock async fn a_simple_checkout_after_an_exam_from_review_to_
     let errors = f.console_errors().await;
     assert!(errors.iter().all(|e| e.contains("/checkout") && e.contains("422")), "{errors:?}");
     f.close().await;
+
+    // Billing sees the invoice: on the list, on its page, and printed.
+    let bl = Browser::start().await.unwrap();
+    bl.sign_in(&base, &staff_email("cob", Role::Billing), STAFF_PASSWORD).await;
+    bl.goto(&format!("{base}/invoices")).await;
+    let list = bl.text_of("#invoices").await;
+    assert!(list.contains("INV-000001") && list.contains("Martin, Simon") && list.contains("45.00 USD"), "{list}");
+    bl.screenshot("invoices").await;
+    bl.click("#invoices a[href^='/invoices/']").await;
+    assert_eq!(bl.text_of("#inv-due").await, "45.00 USD");
+    assert_eq!(bl.text_of("#inv-status").await, "Partly paid");
+    bl.screenshot("invoice").await;
+    let href: String = serde_json::from_value(bl.client.execute("return document.getElementById('inv-pdf').getAttribute('href')", vec![]).await.unwrap()).unwrap();
+    let cookie = app.sign_in(&staff_email("cob", Role::Billing), STAFF_PASSWORD).await;
+    let pdf = test_support::http().get(format!("{base}{href}")).header("cookie", cookie).send().await.unwrap().bytes().await.unwrap();
+    std::fs::write(dir.join("invoice.pdf"), &pdf).unwrap();
+    if let Ok(out) = Command::new("pdftotext").args(["-layout"]).arg(dir.join("invoice.pdf")).arg("-").output() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Invoice INV-000001") && text.contains("Comprehensive examination") && text.contains("95.00 USD") && text.contains("45.00 USD"), "{text}");
+        assert!(Command::new("pdftoppm").args(["-png", "-r", "80", "-singlefile"]).arg(dir.join("invoice.pdf")).arg(dir.join("invoice-pdf")).output().unwrap().status.success());
+    }
+    bl.close().await;
     assert!(store.verify_ledger(org.id).await.unwrap().faults.is_empty());
 });
