@@ -10,6 +10,7 @@ pub mod batch;
 pub mod cases;
 pub mod clinical;
 pub mod crypto;
+pub mod daysheet;
 pub mod db;
 mod durable;
 pub mod events;

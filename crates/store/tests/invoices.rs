@@ -222,3 +222,86 @@ dual_test!(async fn a_discount_or_write_off_settles_charges_so_invoices_see_what
     let report = store.verify_ledger(org.id).await.unwrap();
     assert!(report.faults.is_empty(), "{:?}", report.faults);
 });
+
+dual_test!(fixed_clock async fn the_organizations_aging_in_one_query_equals_every_patients_account(db, clock) {
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "aging").await;
+    let scope = Scope::system(org.id);
+    let desk = Actor::system("desk@aging");
+    let mut patients = Vec::new();
+    for i in 0..6 {
+        patients.push(seed_patient(store, org.id, loc.id, patient_input("Pat", &format!("Ient{i}"), "1980-01-01")).await.id);
+    }
+    // Two hundred days of charges, payments, discounts, reversals and credit, pseudo-random.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for _day in 0..200 {
+        for p in &patients {
+            let roll = next(10);
+            let amount = 1_000 + 100 * next(200) as i64;
+            let entry = match roll {
+                0..=3 => Entry::Charge { amount },
+                4 | 5 => Entry::Payment { amount, method: Method::Cash },
+                6 => Entry::Discount { amount: amount / 4 },
+                _ => continue,
+            };
+            let new = NewPosting { rest_to_credit: true, ..NewPosting::new(*p, entry, "random") };
+            let posted = store.post(&scope, &desk, &new).await;
+            if let (Ok(ps), 0) = (&posted, next(17)) {
+                // Now and then a posting is undone.
+                let _ = store.reverse(&scope, &desk, ps[0].id, "undo").await;
+            }
+        }
+        clock.advance(jiff::SignedDuration::from_hours(24));
+    }
+    let today = store.account(&scope, &desk, patients[0], None).await.unwrap().as_of;
+    for as_of in [today, today.checked_sub(jiff::Span::new().days(45)).unwrap(), today.checked_sub(jiff::Span::new().days(150)).unwrap()] {
+        let mut want = domain::billing::Aging::default();
+        let (mut credits, mut owing) = (0, 0);
+        for p in &patients {
+            let a = store.account(&scope, &desk, *p, Some(as_of)).await.unwrap();
+            if a.balance > 0 {
+                want = want.plus(&a.aging);
+                owing += 1;
+            } else {
+                credits -= a.balance;
+            }
+        }
+        let got = store.receivables(&scope, as_of).await.unwrap();
+        assert_eq!(got.aging, want, "as of {as_of}");
+        assert_eq!((got.credits, got.owing), (credits, owing), "as of {as_of}");
+        assert!(got.aging.total() > 0, "the data owes something as of {as_of}");
+    }
+});
+
+dual_test!(fixed_clock async fn a_day_sheet_adds_up_production_and_collections_by_method(db, clock) {
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "sheet").await;
+    let scope = Scope::system(org.id);
+    let desk = Actor::system("desk@sheet");
+    let p = seed_patient(store, org.id, loc.id, patient_input("Di", "Ay", "1980-01-01")).await.id;
+    let post = |e: Entry| NewPosting::new(p, e, "t");
+    store.post(&scope, &desk, &post(Entry::Charge { amount: 20_000 })).await.unwrap();
+    store.post(&scope, &desk, &post(Entry::Payment { amount: 5_000, method: Method::Card })).await.unwrap();
+    let cash = store.post(&scope, &desk, &post(Entry::Payment { amount: 3_000, method: Method::Cash })).await.unwrap();
+    store.reverse(&scope, &desk, cash[0].id, "counted twice").await.unwrap();
+    store.post(&scope, &desk, &post(Entry::Discount { amount: 1_000 })).await.unwrap();
+    let today = store.account(&scope, &desk, p, None).await.unwrap().as_of;
+    let sheet = store.day_sheet(&scope, &desk, loc.id, today).await.unwrap();
+    assert_eq!(sheet.lines.len(), 5);
+    assert_eq!(sheet.lines[0].patient_name, "Ay, Di");
+    assert_eq!(sheet.totals.production, 20_000);
+    assert_eq!(sheet.totals.collections.get("card"), Some(&5_000));
+    assert_eq!(sheet.totals.collections.get("cash"), Some(&0));
+    assert_eq!(sheet.totals.collected(), 5_000);
+    assert_eq!(sheet.totals.discounts, 1_000);
+    assert!(!sheet.closed);
+    clock.advance(jiff::SignedDuration::from_hours(24));
+    store.close_day(&scope, &desk, loc.id, today).await.unwrap();
+    assert!(store.day_sheet(&scope, &desk, loc.id, today).await.unwrap().closed);
+});

@@ -1,0 +1,225 @@
+//! A location's day at the front desk: every posting of the day with its patient, and what it
+//! adds up to — production, collections by method, discounts, write-offs, adjustments,
+//! refunds — whether the day is closed; and the organization's receivables aged as of a day
+//! in one query (first in, first out, exactly as a patient's account ages).
+
+use std::collections::BTreeMap;
+
+use domain::billing::{Aging, Method};
+use domain::{LocationId, PatientId, Scope};
+use jiff::civil::Date;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::Store;
+use crate::db::{DbResult, Q};
+use crate::ledger::Posting;
+use crate::patients::Actor;
+use crate::tenancy::WriteError;
+
+/// A posting of the day, with its patient's name and what a reversal undid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SheetLine {
+    pub posting: Posting,
+    pub patient_name: String,
+    /// For a reversal: the kind of the posting it undoes.
+    pub reverses_kind: Option<String>,
+}
+
+/// What a day adds up to, in minor units (reversals counted against what they undo).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SheetTotals {
+    /// Charges and tax: the work billed.
+    pub production: i64,
+    /// Money in, less money given back, by method.
+    pub collections: BTreeMap<String, i64>,
+    pub discounts: i64,
+    pub write_offs: i64,
+    /// Net of up and down adjustments (positive: patients owe more).
+    pub adjustments: i64,
+    pub refunds: i64,
+}
+
+impl SheetTotals {
+    pub fn collected(&self) -> i64 {
+        self.collections.values().sum()
+    }
+
+    fn add(&mut self, kind: &str, method: Option<Method>, amount: i64, sign: i64) {
+        let a = amount * sign;
+        let m = method.map(|m| m.code().to_string()).unwrap_or_default();
+        match kind {
+            "charge" | "tax" => self.production += a,
+            "payment" | "prepayment" => *self.collections.entry(m).or_insert(0) += a,
+            "refund" | "credit_refund" => {
+                self.refunds += a;
+                *self.collections.entry(m).or_insert(0) -= a;
+            }
+            "discount" => self.discounts += a,
+            "write_off" => self.write_offs += a,
+            _ => {}
+        }
+    }
+}
+
+/// A location's day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DaySheet {
+    pub location_id: LocationId,
+    pub day: Date,
+    pub currency: String,
+    pub lines: Vec<SheetLine>,
+    pub totals: SheetTotals,
+    pub closed: bool,
+}
+
+/// The organization's receivables as of a day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Receivables {
+    pub as_of: Option<Date>,
+    /// What patients owe, aged (credit balances are not in it).
+    pub aging: Aging,
+    /// Credit balances: what the practice owes patients (positive).
+    pub credits: i64,
+    /// How many patients owe something.
+    pub owing: i64,
+}
+
+impl Store {
+    /// A location's postings of a day, oldest first, with the day's totals; the patients
+    /// shown are audited.
+    pub async fn day_sheet(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        location: LocationId,
+        day: Date,
+    ) -> Result<DaySheet, WriteError> {
+        let loc = self.location(scope, location).await?.ok_or_else(|| {
+            WriteError::Invalid(domain::DomainError::field("location_id", "no such location"))
+        })?;
+        let rows = self
+            .db
+            .fetch_all(
+                Q::new(
+                    "SELECT p.id, o.kind AS reverses_kind, pa.given_name, pa.family_name, pa.preferred_name \
+                     FROM ledger_postings p JOIN patients pa ON pa.id = p.patient_id \
+                     LEFT JOIN ledger_postings o ON o.id = p.reverses \
+                     WHERE p.org_id = $1 AND p.location_id = $2 AND p.posted_on = $3 ORDER BY p.seq LIMIT 5000",
+                )
+                .bind(scope.org())
+                .bind(location)
+                .bind(day.to_string()),
+            )
+            .await?;
+        let mut lines = Vec::with_capacity(rows.len());
+        let mut totals = SheetTotals::default();
+        for r in &rows {
+            let posting = self.posting(scope, r.uuid("id")?).await?;
+            let reverses_kind = r.opt_string("reverses_kind")?;
+            match &reverses_kind {
+                Some(k) => totals.add(k, posting.method, posting.amount, -1),
+                None => totals.add(&posting.kind, posting.method, posting.amount, 1),
+            }
+            if posting.kind == "adjustment" || reverses_kind.as_deref() == Some("adjustment") {
+                totals.adjustments += posting.receivable();
+            }
+            lines.push(SheetLine {
+                patient_name: domain::patients::display_name(
+                    &r.string("given_name")?,
+                    &r.string("family_name")?,
+                    &r.string("preferred_name")?,
+                ),
+                posting,
+                reverses_kind,
+            });
+        }
+        let closed = self
+            .db
+            .fetch_optional(
+                Q::new(
+                    "SELECT 1 AS x FROM ledger_closed_days WHERE org_id = $1 AND location_id = $2 AND day = $3",
+                )
+                .bind(scope.org())
+                .bind(location)
+                .bind(day.to_string()),
+            )
+            .await?
+            .is_some();
+        let mut patients: Vec<PatientId> = lines.iter().map(|l| l.posting.patient_id).collect();
+        patients.sort();
+        patients.dedup();
+        self.audit_listed_ids(
+            scope,
+            actor,
+            "ledger.day_sheet_read",
+            &patients,
+            json!({ "location_id": location, "day": day.to_string() }),
+        )
+        .await?;
+        Ok(DaySheet {
+            location_id: location,
+            day,
+            currency: loc.currency.code().to_string(),
+            lines,
+            totals,
+            closed,
+        })
+    }
+
+    /// The organization's receivables as of the end of `as_of`, aged first in, first out, in
+    /// one query: what a patient owes is their newest debits (older ones were paid first), each
+    /// in the bucket of its day. Equal, patient by patient, to [`Store::account`]'s aging.
+    pub async fn receivables(&self, scope: &Scope, as_of: Date) -> DbResult<Receivables> {
+        // Days are kept as text: SQLite reads them with julianday, PostgreSQL casts them.
+        let sql = |age: &str| {
+            format!(
+                "WITH m AS ( \
+                   SELECT l.party_id AS pid, p.posted_on AS d, l.amount_minor AS a \
+                   FROM ledger_lines l JOIN ledger_postings p ON p.id = l.posting_id \
+                   WHERE l.org_id = $1 AND l.account = 'receivable' AND p.posted_on <= $2), \
+                 b AS (SELECT pid, SUM(a) AS bal FROM m GROUP BY pid), \
+                 o AS ( \
+                   SELECT m.d, m.a, b.bal, \
+                     SUM(m.a) OVER (PARTITION BY m.pid ORDER BY m.d DESC, m.a DESC ROWS UNBOUNDED PRECEDING) AS run \
+                   FROM m JOIN b ON b.pid = m.pid WHERE m.a > 0 AND b.bal > 0), \
+                 parts AS ( \
+                   SELECT {age} AS age, CASE WHEN run <= bal THEN a ELSE bal - (run - a) END AS part \
+                   FROM o WHERE run - a < bal) \
+                 SELECT \
+                   CAST(COALESCE(SUM(CASE WHEN age <= 30 THEN part ELSE 0 END), 0) AS BIGINT) AS b0, \
+                   CAST(COALESCE(SUM(CASE WHEN age > 30 AND age <= 60 THEN part ELSE 0 END), 0) AS BIGINT) AS b30, \
+                   CAST(COALESCE(SUM(CASE WHEN age > 60 AND age <= 90 THEN part ELSE 0 END), 0) AS BIGINT) AS b60, \
+                   CAST(COALESCE(SUM(CASE WHEN age > 90 AND age <= 120 THEN part ELSE 0 END), 0) AS BIGINT) AS b90, \
+                   CAST(COALESCE(SUM(CASE WHEN age > 120 THEN part ELSE 0 END), 0) AS BIGINT) AS b120, \
+                   (SELECT CAST(COALESCE(SUM(-bal), 0) AS BIGINT) FROM b WHERE bal < 0) AS credits, \
+                   (SELECT COUNT(*) FROM b WHERE bal > 0) AS owing \
+                 FROM parts"
+            )
+        };
+        let (sqlite, pg) = (
+            sql("CAST(julianday($2) - julianday(d) AS INTEGER)"),
+            sql("($2::date - d::date)"),
+        );
+        let r = self
+            .db
+            .fetch_one(
+                Q::generated_fork(sqlite, pg)
+                    .bind(scope.org())
+                    .bind(as_of.to_string()),
+            )
+            .await?;
+        Ok(Receivables {
+            as_of: Some(as_of),
+            aging: Aging {
+                current: r.i64("b0")?,
+                over_30: r.i64("b30")?,
+                over_60: r.i64("b60")?,
+                over_90: r.i64("b90")?,
+                over_120: r.i64("b120")?,
+            },
+            credits: r.i64("credits")?,
+            owing: r.i64("owing")?,
+        })
+    }
+}
