@@ -96,7 +96,10 @@ impl Store {
         day: Date,
     ) -> Result<DaySheet, WriteError> {
         let loc = self.location(scope, location).await?.ok_or_else(|| {
-            WriteError::Invalid(domain::DomainError::field("location_id", "no such location"))
+            WriteError::Invalid(domain::DomainError::field(
+                "location_id",
+                "no such location",
+            ))
         })?;
         let rows = self
             .db
@@ -221,5 +224,113 @@ impl Store {
             credits: r.i64("credits")?,
             owing: r.i64("owing")?,
         })
+    }
+}
+
+/// Payment plans' installments as of a day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PlanDues {
+    /// Plans with an installment due before today not covered.
+    pub overdue_plans: i64,
+    pub overdue: i64,
+    /// What falls due in the next seven days (beyond what was paid ahead).
+    pub due_week: i64,
+    pub active_plans: i64,
+}
+
+impl Store {
+    /// Each day's totals from `from` to `to` (both included) at the locations the scope sees,
+    /// in one grouped read.
+    pub async fn daily_totals(
+        &self,
+        scope: &Scope,
+        from: Date,
+        to: Date,
+    ) -> DbResult<Vec<(Date, SheetTotals)>> {
+        let rows = self
+            .db
+            .fetch_all(
+                Q::new(
+                    "SELECT p.posted_on, p.location_id, p.kind, o.kind AS reverses_kind, p.method, \
+                     CAST(SUM(p.amount_minor) AS BIGINT) AS amount \
+                     FROM ledger_postings p LEFT JOIN ledger_postings o ON o.id = p.reverses \
+                     WHERE p.org_id = $1 AND p.posted_on >= $2 AND p.posted_on <= $3 \
+                     GROUP BY p.posted_on, p.location_id, p.kind, o.kind, p.method",
+                )
+                .bind(scope.org())
+                .bind(from.to_string())
+                .bind(to.to_string()),
+            )
+            .await?;
+        let mut days: BTreeMap<Date, SheetTotals> = BTreeMap::new();
+        let mut d = from;
+        while d <= to {
+            days.insert(d, SheetTotals::default());
+            match d.tomorrow() {
+                Ok(n) => d = n,
+                Err(_) => break,
+            }
+        }
+        for r in &rows {
+            if !scope.allows_location(LocationId::from_uuid(r.uuid("location_id")?)) {
+                continue;
+            }
+            let on: Date = r
+                .string("posted_on")?
+                .parse()
+                .map_err(|e: jiff::Error| crate::db::DbError::Corrupt(e.to_string()))?;
+            let method = r.opt_string("method")?.and_then(|m| Method::from_code(&m));
+            let t = days.entry(on).or_default();
+            match r.opt_string("reverses_kind")? {
+                Some(k) => t.add(&k, method, r.i64("amount")?, -1),
+                None => t.add(&r.string("kind")?, method, r.i64("amount")?, 1),
+            }
+        }
+        Ok(days.into_iter().collect())
+    }
+
+    /// Where the organization's payment plans stand on `today`: overdue installments and what
+    /// falls due within a week.
+    pub async fn plan_dues(&self, scope: &Scope, today: Date) -> DbResult<PlanDues> {
+        let week = today
+            .checked_add(jiff::Span::new().days(7))
+            .unwrap_or(today);
+        let rows = self
+            .db
+            .fetch_all(
+                Q::new(
+                    "SELECT pp.location_id, pp.down_minor, \
+                     CAST(COALESCE((SELECT SUM(i.amount_minor) FROM payment_plan_installments i WHERE i.plan_id = pp.id AND i.due < $2), 0) AS BIGINT) AS due_before, \
+                     CAST(COALESCE((SELECT SUM(i.amount_minor) FROM payment_plan_installments i WHERE i.plan_id = pp.id AND i.due < $3), 0) AS BIGINT) AS due_by_week, \
+                     CAST(COALESCE((SELECT SUM(i.amount_minor) FROM payment_plan_installments i WHERE i.plan_id = pp.id), 0) AS BIGINT) AS scheduled, \
+                     CAST(COALESCE((SELECT SUM(CASE WHEN p.kind = 'reversal' THEN -p.amount_minor ELSE p.amount_minor END) \
+                       FROM ledger_postings p LEFT JOIN ledger_postings o ON o.id = p.reverses \
+                       WHERE p.payment_plan_id = pp.id AND (p.kind IN ('payment', 'apply_credit') \
+                       OR (p.kind = 'reversal' AND o.kind IN ('payment', 'apply_credit')))), 0) AS BIGINT) AS paid \
+                     FROM payment_plans pp WHERE pp.org_id = $1",
+                )
+                .bind(scope.org())
+                .bind(today.to_string())
+                .bind(week.to_string()),
+            )
+            .await?;
+        let mut out = PlanDues::default();
+        for r in &rows {
+            if !scope.allows_location(LocationId::from_uuid(r.uuid("location_id")?)) {
+                continue;
+            }
+            let (down, paid) = (r.i64("down_minor")?, r.i64("paid")?);
+            if paid >= down + r.i64("scheduled")? {
+                continue;
+            }
+            out.active_plans += 1;
+            let overdue = (down + r.i64("due_before")? - paid).max(0);
+            if overdue > 0 {
+                out.overdue_plans += 1;
+                out.overdue += overdue;
+            }
+            out.due_week += (down + r.i64("due_by_week")? - paid).max(0) - overdue;
+        }
+        Ok(out)
     }
 }

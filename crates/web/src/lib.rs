@@ -24,6 +24,7 @@ pub mod patients;
 pub mod phone;
 pub mod profile;
 pub mod qr;
+pub mod reports;
 pub mod reset;
 pub mod roles_page;
 pub mod scheduling;
@@ -611,6 +612,9 @@ pub fn routes() -> Routes {
             checkout::act,
         )
         .get("/invoices", Perm(P::BillingRead), invoices::index)
+        .get("/payments", Perm(P::BillingRead), reports::payments)
+        .post("/payments", Perm(P::BillingAdjust), reports::close)
+        .get("/reports", Perm(P::ReportsView), reports::reports)
         .get(
             "/patients/{id}/invoices/new",
             Perm(P::BillingPost),

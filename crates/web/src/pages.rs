@@ -12,7 +12,6 @@ use crate::shell::{Ctx, Shell};
 
 /// The seed's pages not built yet: (path, heading key, blurb key).
 pub const PLANNED: &[(&str, &str, &str)] = &[
-    ("/payments", "nav-payments", "page-payments-blurb"),
     (
         "/lab-requests",
         "nav-lab-requests",
@@ -25,7 +24,6 @@ pub const PLANNED: &[(&str, &str, &str)] = &[
         "page-inventory-logs-blurb",
     ),
     ("/expenses", "nav-expenses", "page-expenses-blurb"),
-    ("/reports", "nav-reports", "page-reports-blurb"),
 ];
 
 /// The seed's pages, each behind the permission the page table gives it.

@@ -164,6 +164,14 @@ dual_test!(system_clock async fn a_simple_checkout_after_an_exam_from_review_to_
         assert!(text.contains("Invoice INV-000001") && text.contains("Comprehensive examination") && text.contains("95.00 USD") && text.contains("45.00 USD"), "{text}");
         assert!(Command::new("pdftoppm").args(["-png", "-r", "80", "-singlefile"]).arg(dir.join("invoice.pdf")).arg(dir.join("invoice-pdf")).output().unwrap().status.success());
     }
+    // The day sheet and the financial dashboard.
+    bl.goto(&format!("{base}/payments")).await;
+    assert_eq!(bl.text_of("#sheet-collected").await, "50.00 USD");
+    bl.screenshot("day-sheet").await;
+    bl.goto(&format!("{base}/reports")).await;
+    assert_eq!(bl.text_of("#rep-receivable").await, "45.00 USD");
+    assert_eq!(bl.text_of("#rep-collected-today").await, "50.00 USD");
+    bl.screenshot("financial-dashboard").await;
     bl.close().await;
     assert!(store.verify_ledger(org.id).await.unwrap().faults.is_empty());
 });

@@ -169,3 +169,50 @@ dual_test!(async fn invoices_are_made_issued_paid_and_voided_over_the_api_and_th
     let report = app.db.store.verify_ledger(org.id).await.unwrap();
     assert!(report.faults.is_empty(), "{:?}", report.faults);
 });
+
+dual_test!(fixed_clock async fn the_day_sheet_closes_days_and_the_dashboard_adds_up(db, clock) {
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "dash").await;
+    seed_staff(store, &org).await;
+    let scope = domain::Scope::system(org.id);
+    let sys = store::patients::Actor::system("test");
+    let p = seed_patient(store, org.id, loc.id, patient_input("Ida", "Moss", "1980-01-01")).await.id;
+    store.post(&scope, &sys, &NewPosting::new(p, Entry::Charge { amount: 30_000 }, "D2391 completed")).await.unwrap();
+    store.post(&scope, &sys, &NewPosting::new(p, Entry::Payment { amount: 10_000, method: domain::billing::Method::Cheque }, "payment")).await.unwrap();
+    let yesterday = store.now().to_zoned(jiff::tz::TimeZone::get("America/New_York").unwrap()).date();
+    clock.advance(jiff::SignedDuration::from_hours(24));
+    store.post(&scope, &sys, &NewPosting::new(p, Entry::Payment { amount: 2_500, method: domain::billing::Method::Cash }, "payment")).await.unwrap();
+    let app = TestApp::new(db).await;
+    let billing = app.sign_in_as("dash", Role::Billing).await;
+    let desk = app.sign_in_as("dash", Role::Receptionist).await;
+    let admin = app.sign_in_as("dash", Role::Admin).await;
+    // Yesterday's sheet: the crown and the cheque; still open.
+    let page = app.get_as(&format!("/payments?day={yesterday}"), &desk).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(r#"<p class="stat-value" id="sheet-production">300.00 USD</p>"#), "{}", page.body);
+    assert!(page.body.contains(r#"<p class="stat-value" id="sheet-collected">100.00 USD</p>"#), "{}", page.body);
+    assert!(!page.body.contains(r#"id="close-day""#), "the desk may not close the day");
+    // Billing closes it; a posting dated on it is then refused; the desk may not close.
+    let body = format!("action=close&location={}&day={yesterday}", loc.id);
+    assert_eq!(app.request(form("/payments", &desk, &body)).await.status, StatusCode::FORBIDDEN);
+    let r = app.request(form("/payments", &billing, &body)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get_as(r.header("location").unwrap(), &billing).await;
+    assert!(page.body.contains(r#"id="sheet-closed""#) && page.body.contains("The day is closed."), "{}", page.body);
+    let late = app.db.store.post(&scope, &sys, &NewPosting { on: Some(yesterday), ..NewPosting::new(p, Entry::Charge { amount: 100 }, "late") }).await;
+    assert!(late.is_err());
+    // Today cannot be closed.
+    let today = yesterday.tomorrow().unwrap();
+    let r = app.request(form("/payments", &billing, &format!("action=close&location={}&day={today}", loc.id))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("once it is over"), "{}", r.body);
+    // The dashboard: today's 25.00 in cash, 175.00 owed (current), in numbers and in SVG.
+    let page = app.get_as("/reports", &billing).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(r#"id="rep-collected-today">25.00 USD<"#), "{}", page.body);
+    assert!(page.body.contains(r#"id="rep-receivable">175.00 USD<"#), "{}", page.body);
+    assert!(page.body.contains(r#"id="rep-production-today">0.00 USD<"#), "{}", page.body);
+    assert!(page.body.contains("<svg class=\"chart\"") && page.body.contains("bar-collections"), "{}", page.body);
+    assert_eq!(app.get_as("/reports", &admin).await.status, StatusCode::OK);
+    assert_eq!(app.get_as("/reports", &desk).await.status, StatusCode::FORBIDDEN);
+});
