@@ -215,6 +215,12 @@ pub fn job_runner(
             },
         )
         .handle(
+            web::statements::STATEMENT_EMAIL,
+            web::statements::StatementMailer {
+                mail: senders.mail.clone(),
+            },
+        )
+        .handle(
             web::audit_page::ANOMALY_SCAN,
             web::audit_page::AnomalyScan {
                 mail: senders.mail,

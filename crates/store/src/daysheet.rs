@@ -334,3 +334,110 @@ impl Store {
         Ok(out)
     }
 }
+
+/// One family member on a statement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatementMember {
+    pub patient: crate::patients::PatientSummary,
+    /// What they owed at the end of the day before the period.
+    pub opening: i64,
+    /// Their postings in the period, oldest first.
+    pub postings: Vec<Posting>,
+    pub account: crate::ledger::PatientAccount,
+}
+
+/// A family's statement under its guarantor, for a period ending today.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Statement {
+    pub family_id: domain::FamilyId,
+    pub guarantor_name: String,
+    /// Where it can be emailed: the guarantor's address, if they agreed to email.
+    pub email: Option<String>,
+    /// The guarantor's language, for the document.
+    pub language: String,
+    pub from: Date,
+    pub as_of: Date,
+    pub currency: String,
+    pub members: Vec<StatementMember>,
+    /// The family's sum.
+    pub balance: i64,
+    pub credit: i64,
+    pub aging: Aging,
+}
+
+impl Store {
+    /// The statement of `patient`'s family from `from` to today: each member's opening
+    /// balance, postings and account, and the family's sum; the reads audited like an
+    /// account's.
+    pub async fn statement(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        patient: PatientId,
+        from: Date,
+    ) -> Result<Statement, WriteError> {
+        let summary = self.patient_summary(scope, patient).await?;
+        let family = self.family(scope, summary.family_id).await?;
+        let before = from
+            .yesterday()
+            .map_err(|e| WriteError::Invalid(domain::DomainError::field("from", e.to_string())))?;
+        let mut members = Vec::with_capacity(family.members.len());
+        for m in &family.members {
+            let opening = self
+                .account(scope, actor, m.id, Some(before))
+                .await?
+                .balance;
+            let account = self.account(scope, actor, m.id, None).await?;
+            let mut postings: Vec<Posting> = self
+                .postings(scope, actor, m.id, 2000)
+                .await?
+                .into_iter()
+                .filter(|p| p.posted_on >= from)
+                .collect();
+            postings.reverse();
+            members.push(StatementMember {
+                patient: m.clone(),
+                opening,
+                postings,
+                account,
+            });
+        }
+        let (email, language) = match family.guarantor_patient {
+            Some(g) => {
+                let p = self.patient(scope, actor, g).await?;
+                (
+                    Some(p.details.email.clone())
+                        .filter(|e| !e.is_empty() && p.details.email_consent),
+                    p.details.language.clone(),
+                )
+            }
+            None => (
+                Some(family.guarantor.email.clone()).filter(|e| !e.is_empty()),
+                self.patient_language(scope, patient).await?,
+            ),
+        };
+        let first = members
+            .first()
+            .map(|m| m.account.clone())
+            .ok_or_else(|| WriteError::Invalid(domain::DomainError::not_found("family")))?;
+        let (mut balance, mut credit, mut aging) = (0, 0, Aging::default());
+        for m in &members {
+            balance += m.account.balance;
+            credit += m.account.credit;
+            aging = aging.plus(&m.account.aging);
+        }
+        Ok(Statement {
+            family_id: family.id,
+            guarantor_name: family.guarantor_name(),
+            email,
+            language,
+            from,
+            as_of: first.as_of,
+            currency: first.currency,
+            members,
+            balance,
+            credit,
+            aging,
+        })
+    }
+}

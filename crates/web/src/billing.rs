@@ -630,7 +630,9 @@ pub async fn account(
 ) -> Result<Response, AppError> {
     let id = parse_patient_id(&id)?;
     let notice = match q.notice.as_str() {
-        "paid" | "reversed" | "again" | "plan" => ctx.lang.t(&format!("acct-notice-{}", q.notice)),
+        "paid" | "reversed" | "again" | "plan" | "statement" => {
+            ctx.lang.t(&format!("acct-notice-{}", q.notice))
+        }
         _ => String::new(),
     };
     account_page(

@@ -30,6 +30,7 @@ pub mod roles_page;
 pub mod scheduling;
 pub mod session;
 pub mod shell;
+pub mod statements;
 pub mod tokens;
 pub mod ws;
 
@@ -610,6 +611,16 @@ pub fn routes() -> Routes {
             "/patients/{id}/checkout",
             Perm(P::BillingPost),
             checkout::act,
+        )
+        .get(
+            "/patients/{id}/statement",
+            Perm(P::BillingRead),
+            statements::pdf,
+        )
+        .post(
+            "/patients/{id}/statement",
+            Perm(P::BillingPost),
+            statements::email,
         )
         .get("/invoices", Perm(P::BillingRead), invoices::index)
         .get("/payments", Perm(P::BillingRead), reports::payments)

@@ -216,3 +216,56 @@ dual_test!(fixed_clock async fn the_day_sheet_closes_days_and_the_dashboard_adds
     assert_eq!(app.get_as("/reports", &admin).await.status, StatusCode::OK);
     assert_eq!(app.get_as("/reports", &desk).await.status, StatusCode::FORBIDDEN);
 });
+
+dual_test!(async fn a_family_statement_prints_and_goes_out_by_email_in_the_guarantors_language(db) {
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "stmt").await;
+    seed_staff(store, &org).await;
+    let scope = domain::Scope::system(org.id);
+    let sys = store::patients::Actor::system("test");
+    let input = domain::patients::PatientInput {
+        email: "claire@example.org".into(),
+        email_consent: true,
+        language: "fr".into(),
+        ..patient_input("Claire", "Roy", "1980-01-01")
+    };
+    let mum = seed_patient(store, org.id, loc.id, input).await.id;
+    let kid = store
+        .register_patient(&scope, &sys, store::patients::NewPatient {
+            location_id: loc.id,
+            restricted: false,
+            input: patient_input("Lou", "Roy", "2015-05-05"),
+            family: store::patients::FamilyChoice::JoinFamilyOf(mum),
+            status: domain::patients::PatientStatus::Active,
+        })
+        .await
+        .unwrap()
+        .id;
+    store.post(&scope, &sys, &NewPosting::new(mum, Entry::Charge { amount: 12_000 }, "D1110 completed")).await.unwrap();
+    store.post(&scope, &sys, &NewPosting::new(kid, Entry::Charge { amount: 8_000 }, "D1120 completed")).await.unwrap();
+    store.post(&scope, &sys, &NewPosting::new(mum, Entry::Payment { amount: 2_000, method: domain::billing::Method::Cash }, "payment")).await.unwrap();
+    let mail = std::sync::Arc::new(messaging::DevMailer::default());
+    let app = TestApp::new(db).await;
+    let desk = app.sign_in_as("stmt", Role::Receptionist).await;
+    // The PDF, in French: both members, what is due.
+    let pdf = app.get_as(&format!("/patients/{kid}/statement"), &desk).await;
+    assert_eq!(pdf.status, StatusCode::OK, "{}", pdf.body);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    // By email: queued, then sent by the job to the guarantor, in French.
+    let r = app.request(form(&format!("/patients/{kid}/statement"), &desk, "action=email")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let runner = store::jobs::JobRunner::new(app.db.store.clone(), store::jobs::RunnerSettings::default())
+        .handle(web::statements::STATEMENT_EMAIL, web::statements::StatementMailer { mail: mail.clone() });
+    runner.tick().await.unwrap();
+    let sent = mail.last_to("claire@example.org").expect("the statement was emailed");
+    assert!(sent.subject.starts_with("Relevé de compte"), "{}", sent.subject);
+    assert!(sent.text.contains("Roy, Claire") && sent.text.contains("Roy, Lou"), "{}", sent.text);
+    assert!(sent.text.contains("Montant dû 180.00 USD"), "{}", sent.text);
+    let logged = app.db.store.db.fetch_one(store::Q::new("SELECT COUNT(*) AS n FROM communications WHERE org_id = $1 AND kind = 'statement' AND status = 'sent'").bind(org.id)).await.unwrap().i64("n").unwrap();
+    assert_eq!(logged, 1);
+    // Without an address (or consent), refused: print it instead.
+    let other = seed_patient(&app.db.store, org.id, loc.id, patient_input("Max", "Bell", "1970-01-01")).await.id;
+    let r = app.request(form(&format!("/patients/{other}/statement"), &desk, "action=email")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("no email address"), "{}", r.body);
+});

@@ -1,12 +1,14 @@
 //! The demo's books: the completed work of the first patients charged at the catalog's fees,
 //! spread over the last five months so the aging has something to show, and paid in every way
 //! a front desk sees (in full, in part, by card, cash or cheque, with credit left over, not
-//! at all). Deterministic like the rest of the demo.
+//! at all); the first dozen patients' work on invoices. Deterministic like the rest of the
+//! demo.
 
 use domain::PatientId;
 use domain::billing::{Entry, Method};
 use futures::future::BoxFuture;
 use store::db::Q;
+use store::invoices::{DraftLine, InvoiceDraft, InvoiceSettings, LineKind};
 use store::ledger::NewPosting;
 use store::patients::Actor;
 
@@ -111,6 +113,57 @@ pub fn create<'a>(ctx: &'a mut DemoCtx<'_>) -> BoxFuture<'a, Result<(), String>>
                     )
                     .await
                     .map_err(|e| format!("payment: {e}"))?;
+            }
+        }
+        // Invoices: the first dozen patients' work, issued (paid, partly paid or open as their
+        // payments left them); one with a toothbrush and its sales tax; one draft.
+        store
+            .set_invoice_settings(
+                &scope,
+                &desk,
+                location.id,
+                &InvoiceSettings {
+                    prefix: "INV-".into(),
+                    tax_label: "Sales tax".into(),
+                    tax_rate_bp: 800,
+                },
+            )
+            .await
+            .map_err(|e| format!("invoice settings: {e}"))?;
+        for (i, (p, _)) in by_patient.iter().take(12).enumerate() {
+            let mut lines: Vec<DraftLine> = store
+                .uninvoiced_charges(&scope, *p)
+                .await
+                .map_err(err)?
+                .iter()
+                .map(|c| DraftLine::procedure(c.id))
+                .collect();
+            if lines.is_empty() {
+                continue;
+            }
+            if i % 4 == 1 {
+                let mut brush = DraftLine::item(LineKind::Product, "Electric toothbrush", 1, 8_900);
+                brush.tax_bp = 800;
+                lines.push(brush);
+            }
+            let inv = store
+                .create_invoice(
+                    &scope,
+                    &desk,
+                    *p,
+                    &InvoiceDraft {
+                        lines,
+                        ..InvoiceDraft::default()
+                    },
+                    false,
+                )
+                .await
+                .map_err(|e| format!("invoice: {e}"))?;
+            if i != 11 {
+                store
+                    .issue_invoice(&scope, &desk, inv.id, false)
+                    .await
+                    .map_err(|e| format!("issue: {e}"))?;
             }
         }
         Ok(())
