@@ -187,6 +187,7 @@ pub fn mailer(cfg: &Config) -> Result<Arc<dyn messaging::Mailer>, String> {
 pub struct Senders {
     pub sms: Arc<dyn messaging::SmsSender>,
     pub mail: Arc<dyn messaging::Mailer>,
+    pub cards: Arc<dyn messaging::CardGateway>,
     pub public_url: String,
 }
 
@@ -212,6 +213,12 @@ pub fn job_runner(
             web::reset::PasswordResetMailer {
                 mail: senders.mail.clone(),
                 public_url: senders.public_url.clone(),
+            },
+        )
+        .handle(
+            web::autopay::PLAN_AUTOPAY,
+            web::autopay::PlanAutopay {
+                cards: senders.cards.clone(),
             },
         )
         .handle(
@@ -300,11 +307,16 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         version: env!("CARGO_PKG_VERSION").to_string(),
         ..WebConfig::default()
     };
+    let cards = card_gateway(&cfg)?;
     let state = AppState::new(store.clone(), objects, web_cfg, web::metrics_handle())
-        .with_cards(card_gateway(&cfg)?);
+        .with_cards(cards.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    for kind in ["events.prune", web::audit_page::ANOMALY_SCAN] {
+    for kind in [
+        "events.prune",
+        web::audit_page::ANOMALY_SCAN,
+        web::autopay::PLAN_AUTOPAY,
+    ] {
         store
             .ensure_scheduled(store::jobs::NewJob::new(kind, serde_json::json!({})))
             .await
@@ -314,6 +326,7 @@ pub async fn serve(cfg: Config) -> Result<(), String> {
         let senders = Senders {
             sms: sms_sender(&cfg)?,
             mail: mailer(&cfg)?,
+            cards,
             public_url: cfg.http.public_url.clone(),
         };
         let runner = job_runner(

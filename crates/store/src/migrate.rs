@@ -76,6 +76,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(25, "0025", "fee_schedules"),
     migration!(26, "0026", "payment_plans"),
     migration!(27, "0027", "invoices"),
+    migration!(28, "0028", "plan_autopay"),
 ];
 
 /// The newest schema version this binary knows.

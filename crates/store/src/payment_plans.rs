@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::Store;
-use crate::db::{DbError, Q, Row};
+use crate::db::{DbError, DbResult, Q, Row};
 use crate::ledger::PostingRow;
 use crate::patients::{Actor, status_of};
 use crate::tenancy::WriteError;
@@ -40,6 +40,12 @@ pub struct PaymentPlan {
     /// The installments due before today and not covered.
     pub overdue: Vec<u32>,
     pub completed: bool,
+    /// Installments are charged to a card on file (the gateway's token is never shown).
+    pub autopay: bool,
+    /// Why the last automatic charge failed, until one goes through.
+    pub autopay_error: Option<String>,
+    /// Due today or before and not covered (the down payment included).
+    pub due_now: i64,
 }
 
 impl PaymentPlan {
@@ -334,6 +340,13 @@ impl Store {
             }
         }
         let completed = down_left == 0 && left.iter().all(|l| *l == 0);
+        let due_now = down_left
+            + installments
+                .iter()
+                .zip(&left)
+                .filter(|(i, _)| i.due <= today)
+                .map(|(_, l)| *l)
+                .sum::<i64>();
         Ok(PaymentPlan {
             id,
             number: r.i64("number")?,
@@ -350,6 +363,155 @@ impl Store {
             left,
             overdue,
             completed,
+            autopay: r.opt_string("autopay_token")?.is_some(),
+            autopay_error: r.opt_string("autopay_error")?,
+            due_now,
         })
+    }
+}
+
+/// An automatic installment to charge.
+#[derive(Clone, Debug)]
+pub struct AutopayDue {
+    pub org: domain::OrgId,
+    pub plan: PaymentPlan,
+    /// The gateway's token of the card on file.
+    pub token: String,
+    pub today: Date,
+}
+
+fn token_ok(t: &str) -> bool {
+    (3..=255).contains(&t.len())
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+impl Store {
+    /// Charges a plan's installments to a card on file from now on (`token`: the card
+    /// gateway's token of a card the patient agreed to), or stops (`None`); audited.
+    pub async fn set_plan_autopay(
+        &self,
+        scope: &Scope,
+        actor: &Actor,
+        id: uuid::Uuid,
+        token: Option<&str>,
+    ) -> Result<PaymentPlan, WriteError> {
+        let plan = self.payment_plan(scope, id).await?;
+        let token = token.map(str::trim).filter(|t| !t.is_empty());
+        if let Some(t) = token
+            && !token_ok(t)
+        {
+            return Err(refused(
+                "card",
+                "the card gateway's token (letters, digits, _ and -), never a card number",
+            ));
+        }
+        let mut tx = self.begin().await?;
+        tx.execute(
+            Q::new("UPDATE payment_plans SET autopay_token = $1, autopay_error = NULL WHERE id = $2 AND org_id = $3")
+                .bind(token)
+                .bind(id)
+                .bind(scope.org()),
+        )
+        .await?;
+        tx.audit(
+            self,
+            scope.org(),
+            actor.entry(
+                if token.is_some() {
+                    "payment_plan.autopay_on"
+                } else {
+                    "payment_plan.autopay_off"
+                },
+                Some(plan.patient_id),
+                &format!("payment_plan:{id}"),
+                json!({ "plan": plan.reference() }),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        self.payment_plan(scope, id).await
+    }
+
+    /// Every plan with a card on file and something due today or before, in every
+    /// organization (the daily job's work list).
+    pub async fn autopay_due(&self) -> Result<Vec<AutopayDue>, WriteError> {
+        let rows = self
+            .db
+            .fetch_all(Q::new(
+                "SELECT pp.* FROM payment_plans pp JOIN organizations o ON o.id = pp.org_id \
+                 WHERE pp.autopay_token IS NOT NULL AND o.archived_at IS NULL ORDER BY pp.org_id, pp.number",
+            ))
+            .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let org = domain::OrgId::from_uuid(r.uuid("org_id")?);
+            let scope = Scope::system(org);
+            let plan = self.plan_from(&scope, r).await?;
+            if plan.completed || plan.due_now <= 0 {
+                continue;
+            }
+            let loc = self.location(&scope, plan.location_id).await?;
+            let today = match &loc {
+                Some(l) => self.now().to_zoned(l.tz()?).date(),
+                None => self.now().to_zoned(jiff::tz::TimeZone::UTC).date(),
+            };
+            out.push(AutopayDue {
+                org,
+                token: r.string("autopay_token")?,
+                plan,
+                today,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Keeps why a plan's automatic charge failed and gives billing a task for it (once a
+    /// day per plan).
+    pub async fn autopay_failed(&self, due: &AutopayDue, error: &str) -> Result<(), WriteError> {
+        let scope = Scope::system(due.org);
+        let actor = Actor::system("automatic installments");
+        let mut tx = self.begin().await?;
+        tx.execute(
+            Q::new("UPDATE payment_plans SET autopay_error = $1 WHERE id = $2")
+                .bind(error)
+                .bind(due.plan.id),
+        )
+        .await?;
+        tx.commit().await?;
+        let made = self
+            .create_task(
+                &scope,
+                &actor,
+                &crate::plans::NewTask {
+                    patient_id: Some(due.plan.patient_id),
+                    kind: "billing.autopay_failed".into(),
+                    title: format!(
+                        "Automatic installment of {} failed: {error}",
+                        due.plan.reference()
+                    ),
+                    assignee_role: Some("billing".into()),
+                    urgency: domain::plans::Priority::Soon,
+                    source_key: Some(format!("autopay:{}:{}", due.plan.id, due.today)),
+                    ..Default::default()
+                },
+            )
+            .await;
+        match made {
+            // Told once a day: a second failure the same day is the same task.
+            Ok(_) => Ok(()),
+            Err(WriteError::Invalid(d)) if d.code == domain::ErrorCode::Conflict => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A plan's automatic charge went through: its last failure is forgotten.
+    pub async fn autopay_succeeded(&self, plan: uuid::Uuid) -> DbResult<()> {
+        self.db
+            .execute(
+                Q::new("UPDATE payment_plans SET autopay_error = NULL WHERE id = $1").bind(plan),
+            )
+            .await?;
+        Ok(())
     }
 }

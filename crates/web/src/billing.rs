@@ -350,6 +350,8 @@ pub struct PlanView {
     pub next: String,
     pub overdue: usize,
     pub completed: bool,
+    pub autopay: bool,
+    pub autopay_error: String,
     /// (n, due, amount, left)
     pub installments: Vec<(u32, String, String, String)>,
 }
@@ -561,6 +563,8 @@ async fn account_page(
             },
             overdue: p.overdue.len(),
             completed: p.completed,
+            autopay: p.autopay,
+            autopay_error: p.autopay_error.clone().unwrap_or_default(),
             installments: p
                 .installments
                 .iter()
@@ -842,9 +846,38 @@ pub async fn account_act(
                     .map_err(AppError::from),
                 Err(e) => Err(e),
             };
+            let made = match made {
+                // A card on file from the start: installments are charged as they fall due.
+                Ok(p) if !get("card").is_empty() => state
+                    .store
+                    .set_plan_autopay(&scope, &who, p.id, Some(&get("card")))
+                    .await
+                    .map_err(AppError::from),
+                other => other,
+            };
             match made {
                 Ok(_) => back("plan"),
                 Err(e) => refused(e, String::new(), String::new()).await,
+            }
+        }
+        "autopay" => {
+            let plan: uuid::Uuid = get("plan").parse().map_err(|_| AppError::NotFound)?;
+            if state.store.payment_plan(&scope, plan).await?.patient_id != patient {
+                return Err(AppError::NotFound);
+            }
+            let card = get("card");
+            match state
+                .store
+                .set_plan_autopay(
+                    &scope,
+                    &who,
+                    plan,
+                    Some(card.as_str()).filter(|c| !c.is_empty()),
+                )
+                .await
+            {
+                Ok(_) => back("plan"),
+                Err(e) => refused(e.into(), String::new(), String::new()).await,
             }
         }
         "reverse" => {
@@ -1327,6 +1360,9 @@ pub fn payment_plan_json(p: &store::payment_plans::PaymentPlan) -> Value {
     json!({
         "id": p.id,
         "reference": p.reference(),
+        "autopay": p.autopay,
+        "autopay_error": p.autopay_error,
+        "due_now": p.due_now,
         "patient_id": p.patient_id,
         "currency": p.currency,
         "principal": p.terms.principal,

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod assets;
 pub mod audit_page;
+pub mod autopay;
 pub mod billing;
 pub mod checkout;
 pub mod clinical;

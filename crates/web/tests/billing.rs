@@ -197,3 +197,67 @@ dual_test!(async fn fee_schedules_are_kept_on_their_page(db) {
     assert_eq!(store.fee_schedules(&domain::Scope::system(org.id)).await.unwrap().len(), 2);
     assert_eq!(app.get_as("/settings/fees", &dentist).await.status, StatusCode::FORBIDDEN);
 });
+
+dual_test!(fixed_clock async fn installments_are_charged_to_the_card_on_file_once_a_day(db, clock) {
+    let store = &db.store;
+    let (org, loc) = seed_org(store, "apay").await;
+    seed_staff(store, &org).await;
+    let scope = domain::Scope::system(org.id);
+    let actor = store::patients::Actor::system("test");
+    let p = seed_patient(store, org.id, loc.id, patient_input("Ana", "Diaz", "1980-01-01")).await.id;
+    let q = seed_patient(store, org.id, loc.id, patient_input("Ben", "Diaz", "1981-01-01")).await.id;
+    let today = store.now().to_zoned(jiff::tz::TimeZone::get("America/New_York").unwrap()).date();
+    let mut plans = Vec::new();
+    for (who, card) in [(p, "pm_card_visa"), (q, "pm_card_chargeDeclined")] {
+        store.post(&scope, &actor, &NewPosting::new(who, Entry::Charge { amount: 60_000 }, "crown")).await.unwrap();
+        let plan = store
+            .create_payment_plan(&scope, &actor, who, &domain::billing::amortize::Terms {
+                principal: 60_000,
+                down_payment: 0,
+                annual_rate_bp: 0,
+                installments: 3,
+                frequency: domain::billing::amortize::Frequency::Monthly,
+                first_due: today.tomorrow().unwrap(),
+            })
+            .await
+            .unwrap();
+        // A token is not a card number.
+        assert!(store.set_plan_autopay(&scope, &actor, plan.id, Some("4242 4242 4242 4242")).await.is_err());
+        let plan = store.set_plan_autopay(&scope, &actor, plan.id, Some(card)).await.unwrap();
+        assert!(plan.autopay);
+        plans.push(plan);
+    }
+    let stripe = test_support::stripe::start().await;
+    let gateway: std::sync::Arc<dyn messaging::CardGateway> = std::sync::Arc::new(
+        messaging::StripeGateway::new(messaging::StripeSettings { base_url: stripe.base_url().to_string(), ..messaging::StripeSettings::new(stripe.secret_key()) }).unwrap(),
+    );
+    let runner = store::jobs::JobRunner::new(store.clone(), store::jobs::RunnerSettings::default())
+        .handle(web::autopay::PLAN_AUTOPAY, web::autopay::PlanAutopay { cards: gateway.clone() });
+    let run = || async {
+        store.enqueue(store::jobs::NewJob::new(web::autopay::PLAN_AUTOPAY, json!({}))).await.unwrap();
+        runner.tick().await.unwrap();
+    };
+    // Nothing is due today: nothing charged.
+    run().await;
+    assert_eq!(stripe.requests(), 0);
+    // The first installment falls due: Ana's card pays it, Ben's is declined.
+    clock.advance(jiff::SignedDuration::from_hours(30));
+    run().await;
+    let ana = store.payment_plan(&scope, plans[0].id).await.unwrap();
+    assert_eq!((ana.paid, ana.due_now, ana.autopay_error.as_deref()), (20_000, 0, None));
+    let ben = store.payment_plan(&scope, plans[1].id).await.unwrap();
+    assert_eq!(ben.paid, 0);
+    assert!(ben.autopay_error.as_deref().unwrap_or_default().contains("declined"), "{:?}", ben.autopay_error);
+    let tasks = store.db.fetch_one(store::Q::new("SELECT COUNT(*) AS n FROM staff_tasks WHERE org_id = $1 AND kind = 'billing.autopay_failed' AND status = 'open'").bind(org.id)).await.unwrap().i64("n").unwrap();
+    assert_eq!(tasks, 1);
+    // The job again the same day: nothing charged twice, no second task.
+    run().await;
+    let ok = stripe.intents().iter().filter(|i| i.status == "succeeded").count();
+    assert_eq!(ok, 1);
+    assert_eq!(store.payment_plan(&scope, plans[0].id).await.unwrap().paid, 20_000);
+    let tasks = store.db.fetch_one(store::Q::new("SELECT COUNT(*) AS n FROM staff_tasks WHERE org_id = $1 AND kind = 'billing.autopay_failed'").bind(org.id)).await.unwrap().i64("n").unwrap();
+    assert_eq!(tasks, 1);
+    let reference = store.db.fetch_one(store::Q::new("SELECT reference FROM ledger_postings WHERE org_id = $1 AND kind = 'payment'").bind(org.id)).await.unwrap().string("reference").unwrap();
+    assert!(reference.starts_with("PP-000001 · visa ····4242 · pi_"), "{reference}");
+    assert!(store.verify_ledger(org.id).await.unwrap().faults.is_empty());
+});
