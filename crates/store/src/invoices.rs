@@ -580,27 +580,13 @@ impl Store {
                 None => {
                     let reason = format!("{label}: {}", l.description);
                     let c = tx
-                        .insert_posting(
+                        .issue_entry(
                             self,
                             scope,
                             actor,
-                            PostingRow {
-                                location,
-                                patient,
-                                kind: "charge",
-                                amount: l.gross,
-                                currency: &cur,
-                                method: None,
-                                on: today,
-                                reason: &reason,
-                                reference: &label,
-                                reverses: None,
-                                procedure: None,
-                                provider: None,
-                                transfer_to: None,
-                                plan: None,
-                            },
-                            &lines_of(Entry::Charge { amount: l.gross }, patient)?,
+                            (location, patient, &cur, today),
+                            Entry::Charge { amount: l.gross },
+                            (&reason, &label),
                             &[],
                         )
                         .await?;
@@ -624,27 +610,13 @@ impl Store {
         let tax_posting = if tax > 0 {
             let reason = format!("{label}: tax");
             Some(
-                tx.insert_posting(
+                tx.issue_entry(
                     self,
                     scope,
                     actor,
-                    PostingRow {
-                        location,
-                        patient,
-                        kind: "tax",
-                        amount: tax,
-                        currency: &cur,
-                        method: None,
-                        on: today,
-                        reason: &reason,
-                        reference: &label,
-                        reverses: None,
-                        procedure: None,
-                        provider: None,
-                        transfer_to: None,
-                        plan: None,
-                    },
-                    &lines_of(Entry::Tax { amount: tax }, patient)?,
+                    (location, patient, &cur, today),
+                    Entry::Tax { amount: tax },
+                    (&reason, &label),
                     &[],
                 )
                 .await?,
@@ -665,27 +637,13 @@ impl Store {
             reasons.dedup();
             let reason = format!("{label}: {}", reasons.join("; "));
             Some(
-                tx.insert_posting(
+                tx.issue_entry(
                     self,
                     scope,
                     actor,
-                    PostingRow {
-                        location,
-                        patient,
-                        kind: "discount",
-                        amount: discount,
-                        currency: &cur,
-                        method: None,
-                        on: today,
-                        reason: &reason,
-                        reference: &label,
-                        reverses: None,
-                        procedure: None,
-                        provider: None,
-                        transfer_to: None,
-                        plan: None,
-                    },
-                    &lines_of(Entry::Discount { amount: discount }, patient)?,
+                    (location, patient, &cur, today),
+                    Entry::Discount { amount: discount },
+                    (&reason, &label),
                     &discounts,
                 )
                 .await?,
@@ -859,21 +817,38 @@ impl Store {
         filter: &InvoiceFilter,
     ) -> Result<Vec<Invoice>, WriteError> {
         let limit = filter.limit.clamp(1, 500);
-        let rows = self
-            .db
-            .fetch_all(
-                Q::new(
-                    "SELECT i.*, p.given_name, p.family_name, p.preferred_name FROM invoices i JOIN patients p ON p.id = i.patient_id \
-                     WHERE i.org_id = $1 AND ($2 IS NULL OR i.patient_id = $2) AND ($3 IS NULL OR i.location_id = $3) \
-                     AND ($4 IS NULL OR i.status = $4) ORDER BY i.created_at DESC LIMIT $5",
-                )
-                .bind(scope.org())
-                .bind(filter.patient)
-                .bind(filter.location)
-                .bind(filter.stored_status)
-                .bind(limit),
-            )
-            .await?;
+        // Only the filters asked for (PostgreSQL cannot type a parameter that is only
+        // compared with NULL).
+        let mut sql = String::from(
+            "SELECT i.*, p.given_name, p.family_name, p.preferred_name FROM invoices i \
+             JOIN patients p ON p.id = i.patient_id WHERE i.org_id = $1",
+        );
+        let mut n = 1;
+        let mut next = |col: &str, sql: &mut String| {
+            n += 1;
+            sql.push_str(&format!(" AND i.{col} = ${n}"));
+        };
+        if filter.patient.is_some() {
+            next("patient_id", &mut sql);
+        }
+        if filter.location.is_some() {
+            next("location_id", &mut sql);
+        }
+        if filter.stored_status.is_some() {
+            next("status", &mut sql);
+        }
+        sql.push_str(&format!(" ORDER BY i.created_at DESC LIMIT ${}", n + 1));
+        let mut q = Q::generated(sql).bind(scope.org());
+        if let Some(p) = filter.patient {
+            q = q.bind(p);
+        }
+        if let Some(l) = filter.location {
+            q = q.bind(l);
+        }
+        if let Some(st) = filter.stored_status {
+            q = q.bind(st);
+        }
+        let rows = self.db.fetch_all(q.bind(limit)).await?;
         let mut out = rows
             .iter()
             .map(|r| invoice_from(r, Vec::new()))
@@ -1010,6 +985,49 @@ fn invoice_from(r: &Row, lines: Vec<InvoiceLine>) -> Result<Invoice, WriteError>
 }
 
 impl Txn {
+    /// Posts one entry an invoice issues (an item's charge, the tax, the discount): on the
+    /// invoice's location, patient, currency and day (`at`), with its reason and the
+    /// invoice's number as reference (`why`).
+    #[allow(clippy::too_many_arguments)]
+    async fn issue_entry(
+        &mut self,
+        store: &Store,
+        scope: &Scope,
+        actor: &Actor,
+        at: (LocationId, PatientId, &str, Date),
+        entry: Entry,
+        why: (&str, &str),
+        allocations: &[(uuid::Uuid, i64)],
+    ) -> Result<uuid::Uuid, WriteError> {
+        let (location, patient, currency, on) = at;
+        let lines = lines_of(entry.clone(), patient)?;
+        Ok(self
+            .insert_posting(
+                store,
+                scope,
+                actor,
+                PostingRow {
+                    location,
+                    patient,
+                    kind: entry.code(),
+                    amount: entry.amount(),
+                    currency,
+                    method: None,
+                    on,
+                    reason: why.0,
+                    reference: why.1,
+                    reverses: None,
+                    procedure: None,
+                    provider: None,
+                    transfer_to: None,
+                    plan: None,
+                },
+                &lines,
+                allocations,
+            )
+            .await?)
+    }
+
     async fn invoice_head(&mut self, scope: &Scope, id: uuid::Uuid) -> Result<Row, WriteError> {
         let r = self
             .fetch_optional(

@@ -1225,8 +1225,7 @@ pub async fn receipt(
     ip: ClientIp,
     Path((id, posting)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    use documents::pdf::{Info, pdf_date};
-    use documents::{Align, Block, Column, Document};
+    use documents::{Align, Block, Column};
     let patient = parse_patient_id(&id)?;
     let posting: uuid::Uuid = posting.parse().map_err(|_| AppError::NotFound)?;
     let scope = auth.scope();
@@ -1243,12 +1242,7 @@ pub async fn receipt(
     let cur = Currency::from_code(&p.currency).unwrap_or(Currency::USD);
     let money = |m: i64| Money::from_minor(m, cur).to_string();
     let account = state.store.account(&scope, &who, patient, None).await?;
-    let crate::clinical::rx::Letterhead {
-        org_name,
-        from,
-        paper,
-        tz,
-    } = crate::clinical::rx::letterhead(&state.store, &scope, p.location_id).await?;
+    let lh = crate::clinical::rx::letterhead(&state.store, &scope, p.location_id).await?;
     let reference = format!("R-{:06}", p.seq);
     let mut fields = vec![
         (lang.t("rx-patient"), summary.display_name()),
@@ -1312,28 +1306,13 @@ pub async fn receipt(
         (lang.t("acct-credit"), money(account.credit)),
     ]));
     blocks.push(Block::Note(lang.t("receipt-note")));
-    let z = p.posted_at.to_zoned(tz.clone());
-    let doc = Document {
-        paper,
-        info: Info {
-            title: format!("{} {reference}", lang.t("receipt-title")),
-            author: org_name.clone(),
-            created: pdf_date(
-                z.year(),
-                z.month(),
-                z.day(),
-                z.hour(),
-                z.minute(),
-                z.second(),
-            ),
-        },
-        from,
-        reference: vec![reference.clone(), show_date(lang, p.posted_on)],
+    Ok(lh.pdf(
+        format!("{} {reference}", lang.t("receipt-title")),
+        p.posted_at,
+        vec![reference.clone(), show_date(lang, p.posted_on)],
         blocks,
-        footer: format!("{org_name} · {reference}"),
-        page_label: lang.t("doc-page-label"),
-    };
-    Ok(crate::clinical::rx::pdf_response(doc.render(), &reference))
+        lang.t("doc-page-label"),
+    ))
 }
 
 // ---------- payment plans ----------

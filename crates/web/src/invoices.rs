@@ -1479,8 +1479,7 @@ pub async fn pdf(
     ip: ClientIp,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    use documents::pdf::{Info, pdf_date};
-    use documents::{Align, Block, Column, Document};
+    use documents::{Align, Block, Column};
     let id: uuid::Uuid = id.parse().map_err(|_| AppError::NotFound)?;
     let scope = auth.scope();
     let who = actor(&auth, &ctx, &ip);
@@ -1495,12 +1494,7 @@ pub async fn pdf(
         .store
         .invoice_settings(&scope, inv.location_id)
         .await?;
-    let crate::clinical::rx::Letterhead {
-        org_name,
-        from,
-        paper,
-        tz,
-    } = crate::clinical::rx::letterhead(&state.store, &scope, inv.location_id).await?;
+    let lh = crate::clinical::rx::letterhead(&state.store, &scope, inv.location_id).await?;
     let reference = inv.label.clone().unwrap_or_else(|| lang.t("inv-draft"));
     let mut fields = vec![
         (lang.t("rx-patient"), summary.display_name()),
@@ -1613,31 +1607,16 @@ pub async fn pdf(
     if !inv.notes.is_empty() {
         blocks.push(Block::Note(inv.notes.clone()));
     }
-    let z = inv.created_at.to_zoned(tz.clone());
-    let doc = Document {
-        paper,
-        info: Info {
-            title: format!("{} {reference}", lang.t("inv-title")),
-            author: org_name.clone(),
-            created: pdf_date(
-                z.year(),
-                z.month(),
-                z.day(),
-                z.hour(),
-                z.minute(),
-                z.second(),
-            ),
-        },
-        from,
-        reference: vec![
+    Ok(lh.pdf(
+        format!("{} {reference}", lang.t("inv-title")),
+        inv.created_at,
+        vec![
             reference.clone(),
             inv.issued_on
                 .map(|d| show_date(lang, d))
                 .unwrap_or_default(),
         ],
         blocks,
-        footer: format!("{org_name} · {reference}"),
-        page_label: lang.t("doc-page-label"),
-    };
-    Ok(crate::clinical::rx::pdf_response(doc.render(), &reference))
+        lang.t("doc-page-label"),
+    ))
 }

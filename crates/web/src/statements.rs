@@ -139,8 +139,7 @@ pub async fn pdf(
     Path(id): Path<String>,
     Query(q): Query<StatementQuery>,
 ) -> Result<Response, AppError> {
-    use documents::pdf::{Info, pdf_date};
-    use documents::{Align, Block, Column, Document};
+    use documents::{Align, Block, Column};
     let patient = parse_patient_id(&id)?;
     let scope = auth.scope();
     let who = actor(&auth, &ctx, &ip);
@@ -153,12 +152,7 @@ pub async fn pdf(
     let cur = Currency::from_code(&s.currency).unwrap_or(Currency::USD);
     let money = |m: i64| Money::from_minor(m, cur).to_string();
     let summary = state.store.patient_summary(&scope, patient).await?;
-    let crate::clinical::rx::Letterhead {
-        org_name,
-        from,
-        paper,
-        tz,
-    } = crate::clinical::rx::letterhead(&state.store, &scope, summary.location_id).await?;
+    let lh = crate::clinical::rx::letterhead(&state.store, &scope, summary.location_id).await?;
     let reference = format!("ST-{}", s.as_of.strftime("%Y%m%d"));
     let col = |t: String, share: f32, align: Align| Column {
         title: t,
@@ -255,28 +249,13 @@ pub async fn pdf(
         money(s.balance.max(0))
     )));
     blocks.push(Block::Note(lang.t("stmt-note")));
-    let z = state.store.now().to_zoned(tz.clone());
-    let doc = Document {
-        paper,
-        info: Info {
-            title: format!("{} {reference}", lang.t("stmt-title")),
-            author: org_name.clone(),
-            created: pdf_date(
-                z.year(),
-                z.month(),
-                z.day(),
-                z.hour(),
-                z.minute(),
-                z.second(),
-            ),
-        },
-        from,
-        reference: vec![reference.clone(), show_date(lang, s.as_of)],
+    Ok(lh.pdf(
+        format!("{} {reference}", lang.t("stmt-title")),
+        state.store.now(),
+        vec![reference.clone(), show_date(lang, s.as_of)],
         blocks,
-        footer: format!("{org_name} · {reference}"),
-        page_label: lang.t("doc-page-label"),
-    };
-    Ok(crate::clinical::rx::pdf_response(doc.render(), &reference))
+        lang.t("doc-page-label"),
+    ))
 }
 
 /// `POST /patients/{id}/statement` with `action=email` (`from`): the statement goes out by

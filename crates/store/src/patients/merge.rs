@@ -42,8 +42,8 @@ pub const PATIENT_LINKS: &[(&str, &str)] = &[
 /// names the record it was given for; recalls are recomputed for both records from their
 /// appointments after the move (`Txn::recompute_recalls`); a chart's version counter belongs to
 /// its record (the survivor's next change counts past the entries moved in, see
-/// `crate::clinical`); the books are never rewritten (a record with postings is not merged
-/// away, see `merge_patients`).
+/// `crate::clinical`); the books are never rewritten (a record with postings, or with an
+/// invoice that is not void, is not merged away, see `merge_patients`).
 pub const NOT_MOVED: &[&str] = &[
     "charts",
     "audit_events",
@@ -53,6 +53,7 @@ pub const NOT_MOVED: &[&str] = &[
     "patient_recalls",
     "ledger_postings",
     "payment_plans",
+    "invoices",
 ];
 
 /// What a merge moved, to move it back.
@@ -116,15 +117,18 @@ impl Store {
         // merged until its balance is moved by a transfer and the record is left with none.
         let posted = tx
             .fetch_one(
-                Q::new("SELECT COUNT(*) AS n FROM ledger_postings WHERE patient_id = $1 AND org_id = $2")
-                    .bind(merged)
-                    .bind(scope.org()),
+                Q::new(
+                    "SELECT (SELECT COUNT(*) FROM ledger_postings WHERE patient_id = $1 AND org_id = $2) \
+                     + (SELECT COUNT(*) FROM invoices WHERE patient_id = $1 AND org_id = $2 AND status <> 'void') AS n",
+                )
+                .bind(merged)
+                .bind(scope.org()),
             )
             .await?
             .i64("n")?;
         if posted > 0 {
             return Err(conflict(
-                "this record has postings in the books; they are never rewritten, so keep it as the surviving record (or merge the other way)",
+                "this record has postings in the books or invoices; they are never rewritten, so keep it as the surviving record (or merge the other way)",
             ));
         }
         // A guarantor with other members in the family cannot disappear from it.

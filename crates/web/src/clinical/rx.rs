@@ -608,6 +608,44 @@ pub(crate) struct Letterhead {
     pub tz: jiff::tz::TimeZone,
 }
 
+impl Letterhead {
+    /// A PDF on this letterhead, as a response: `title` in its metadata, made at `at` (in the
+    /// letterhead's time zone), `reference` at the top right (its first line also names the
+    /// file and ends the footer).
+    pub(crate) fn pdf(
+        self,
+        title: String,
+        at: jiff::Timestamp,
+        reference: Vec<String>,
+        blocks: Vec<documents::Block>,
+        page_label: String,
+    ) -> Response {
+        let z = at.to_zoned(self.tz.clone());
+        let key = reference.first().cloned().unwrap_or_default();
+        let doc = Document {
+            paper: self.paper,
+            info: Info {
+                title,
+                author: self.org_name.clone(),
+                created: pdf_date(
+                    z.year(),
+                    z.month(),
+                    z.day(),
+                    z.hour(),
+                    z.minute(),
+                    z.second(),
+                ),
+            },
+            from: self.from,
+            reference,
+            blocks,
+            footer: format!("{} · {key}", self.org_name),
+            page_label,
+        };
+        pdf_response(doc.render(), &key)
+    }
+}
+
 pub(crate) async fn letterhead(
     store: &store::Store,
     scope: &Scope,
