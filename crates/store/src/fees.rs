@@ -235,6 +235,52 @@ impl Store {
         Ok(out)
     }
 
+    /// Every fee in effect by `on` and the catalog's defaults, read once (two queries), for
+    /// pricing many procedures at once (a plan's items).
+    pub async fn fee_table(&self, scope: &Scope, on: Date) -> DbResult<FeeTable> {
+        let catalog = self
+            .db
+            .fetch_all(
+                Q::new("SELECT code, fee_minor FROM procedure_codes WHERE org_id = $1")
+                    .bind(scope.org()),
+            )
+            .await?
+            .iter()
+            .map(|r| Ok((r.string("code")?, r.i64("fee_minor")?)))
+            .collect::<DbResult<std::collections::HashMap<_, _>>>()?;
+        let rows = self
+            .db
+            .fetch_all(
+                Q::new(
+                    "SELECT s.kind, s.location_id, s.payer, f.code, f.effective_from, f.fee_minor FROM fee_schedule_fees f \
+                     JOIN fee_schedules s ON s.id = f.schedule_id \
+                     WHERE f.org_id = $1 AND s.active = TRUE AND f.effective_from <= $2",
+                )
+                .bind(scope.org())
+                .bind(on.to_string()),
+            )
+            .await?;
+        let mut by_code: std::collections::HashMap<String, Vec<FeeRow>> =
+            std::collections::HashMap::new();
+        for r in &rows {
+            let kind = r.string("kind")?;
+            let code = r.string("code")?;
+            by_code.entry(code.clone()).or_default().push(FeeRow {
+                kind: ScheduleKind::from_code(&kind).ok_or_else(|| corrupt(&kind))?,
+                location: r.opt_uuid("location_id")?,
+                payer: r.opt_string("payer")?,
+                code,
+                effective_from: r.string("effective_from")?.parse().map_err(corrupt)?,
+                fee: r.i64("fee_minor")?,
+            });
+        }
+        Ok(FeeTable {
+            on,
+            catalog,
+            by_code,
+        })
+    }
+
     /// The fee for a code done on a day at a location (for a member of `payer`), and where it
     /// came from; the catalog's default when no schedule has one.
     pub async fn fee_for(
@@ -291,5 +337,24 @@ impl Store {
             on,
             catalog,
         ))
+    }
+}
+
+/// The fees of an organization in effect on a day ([`Store::fee_table`]).
+#[derive(Clone, Debug, Default)]
+pub struct FeeTable {
+    on: Date,
+    catalog: std::collections::HashMap<String, i64>,
+    by_code: std::collections::HashMap<String, Vec<FeeRow>>,
+}
+
+impl FeeTable {
+    /// The fee for `code` at `location` (for a member of `payer`), as [`Store::fee_for`] says.
+    pub fn fee(&self, location: LocationId, payer: Option<&str>, code: &str) -> (i64, FeeSource) {
+        let catalog = self.catalog.get(code).copied().unwrap_or(0);
+        match self.by_code.get(code) {
+            Some(rows) => fees::pick(rows, code, location.as_uuid(), payer, self.on, catalog),
+            None => (catalog, FeeSource::Catalog),
+        }
     }
 }

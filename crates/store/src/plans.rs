@@ -570,6 +570,8 @@ impl Store {
             Some(l) => self.now().to_zoned(l.tz()?).date(),
             None => self.now().to_zoned(jiff::tz::TimeZone::UTC).date(),
         };
+        // Read once for every item.
+        let fees = self.fee_table(scope, today).await?;
         let mut rows = Vec::new();
         for (n, item) in items.iter().enumerate() {
             let i = n;
@@ -628,7 +630,7 @@ impl Store {
                 continue;
             }
             let Some(entry) = entry else { continue };
-            let fee_minor = self.fee_for(scope, location, None, &code, today).await?.0;
+            let fee_minor = fees.fee(location, None, &code).0;
             let (tooth, surfaces, area) = match checked.site {
                 Site::Mouth => (None, String::new(), None),
                 Site::Tooth(t, s) => (Some(t.fdi()), s.show_on(t), None),

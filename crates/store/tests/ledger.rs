@@ -251,6 +251,13 @@ dual_test!(async fn fee_schedules_decide_what_completed_work_is_charged(db) {
     assert_eq!(store.fee_for(&scope, loc.id, None, "CROWN", date(2026, 6, 1)).await.unwrap(), (118_000, FeeSource::Standard));
     assert_eq!(store.fee_for(&scope, loc.id, Some("Delta PPO"), "CROWN", date(2026, 6, 1)).await.unwrap(), (89_000, FeeSource::Insurance));
     assert_eq!(store.fee_for(&scope, loc.id, None, "COMP", date(2026, 2, 28)).await.unwrap(), (16_000, FeeSource::Catalog));
+    // The table read once for many procedures says the same, code by code and day by day.
+    for day in [date(2026, 2, 28), date(2026, 3, 2), date(2026, 6, 1)] {
+        let table = store.fee_table(&scope, day).await.unwrap();
+        for (payer, code) in [(None, "CROWN"), (Some("Delta PPO"), "CROWN"), (None, "COMP"), (None, "NOPE")] {
+            assert_eq!(table.fee(loc.id, payer, code), store.fee_for(&scope, loc.id, payer, code, day).await.unwrap(), "{day} {code} {payer:?}");
+        }
+    }
     // Bad input: refused by field, nothing changed.
     for (r, field) in [
         (store.create_fee_schedule(&scope, &admin, "Again", ScheduleKind::Standard, None, None).await.map(|_| ()), "kind"),
