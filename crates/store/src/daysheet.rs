@@ -115,10 +115,14 @@ impl Store {
                 .bind(day.to_string()),
             )
             .await?;
+        let ids = rows
+            .iter()
+            .map(|r| r.uuid("id"))
+            .collect::<DbResult<Vec<_>>>()?;
+        let postings = self.postings_by_ids(scope, &ids).await?;
         let mut lines = Vec::with_capacity(rows.len());
         let mut totals = SheetTotals::default();
-        for r in &rows {
-            let posting = self.posting(scope, r.uuid("id")?).await?;
+        for (r, posting) in rows.iter().zip(postings) {
             let reverses_kind = r.opt_string("reverses_kind")?;
             match &reverses_kind {
                 Some(k) => totals.add(k, posting.method, posting.amount, -1),

@@ -374,11 +374,11 @@ impl Store {
                 .bind(patient),
             )
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(self.posting(scope, r.uuid("id")?).await?);
-        }
-        Ok(out)
+        let ids = rows
+            .iter()
+            .map(|r| r.uuid("id"))
+            .collect::<DbResult<Vec<_>>>()?;
+        self.postings_by_ids(scope, &ids).await
     }
 
     /// Starts an invoice as a draft (nothing posted); audited.

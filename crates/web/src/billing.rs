@@ -27,6 +27,25 @@ fn field_err(field: &str, m: impl Into<String>) -> AppError {
     AppError::Domain(DomainError::field(field, m))
 }
 
+/// The ways a desk payment is taken (every method, and credit on account), `chosen` selected.
+pub(crate) fn method_choices(lang: crate::i18n::Lang, chosen: &str) -> Vec<Choice> {
+    Method::ALL
+        .iter()
+        .map(|m| m.code())
+        .chain(std::iter::once("credit"))
+        .map(|m| Choice {
+            value: m.to_string(),
+            label: lang.t(&format!("method-{m}")),
+            selected: m == chosen,
+        })
+        .collect()
+}
+
+/// The status a refused form answers with: the error's own (a 409, a 403), else 422.
+pub(crate) fn refusal_status(d: &DomainError) -> StatusCode {
+    StatusCode::from_u16(d.code.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
+}
+
 /// A domain error's fields for a form, or its message when it names none (a conflict).
 pub(crate) fn form_errors(d: &DomainError) -> FieldErrors {
     let mut fe = FieldErrors::of(&d.fields);
@@ -498,16 +517,7 @@ async fn account_page(
     } else {
         form.method.as_str()
     };
-    let methods = Method::ALL
-        .iter()
-        .map(|m| m.code())
-        .chain(std::iter::once("credit"))
-        .map(|m| Choice {
-            value: m.to_string(),
-            label: lang.t(&format!("method-{m}")),
-            selected: m == chosen,
-        })
-        .collect();
+    let methods = method_choices(lang, chosen);
     // The family under its guarantor, when there is more than this patient.
     let family = match state.store.family(&scope, summary.family_id).await {
         Ok(f) if f.members.len() > 1 => {
@@ -702,8 +712,7 @@ pub async fn account_act(
                         notice: String::new(),
                         fe,
                     },
-                    StatusCode::from_u16(d.code.http_status())
-                        .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+                    refusal_status(&d),
                 )
                 .await
             }
@@ -1199,16 +1208,7 @@ pub async fn save_fees(
         ),
         Err(AppError::Domain(d)) => {
             let fe = form_errors(&d);
-            fees_page(
-                &state,
-                &ctx,
-                &auth,
-                String::new(),
-                fe,
-                StatusCode::from_u16(d.code.http_status())
-                    .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
-            )
-            .await
+            fees_page(&state, &ctx, &auth, String::new(), fe, refusal_status(&d)).await
         }
         Err(e) => Err(e),
     }

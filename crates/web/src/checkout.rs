@@ -8,7 +8,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use domain::billing::Method;
 use domain::identity::Permission;
 use domain::plans::{ItemStatus, PlanStatus};
 use domain::{Currency, Money, PatientId};
@@ -20,7 +19,7 @@ use crate::AppState;
 use crate::access::Auth;
 use crate::clinical::plans::{VisitRow, visit_rows};
 use crate::error::AppError;
-use crate::invoices::{Collect, FormFields, ListRow, collect, rows_of};
+use crate::invoices::{Collect, FormFields, ListRow, amount_text, collect, open_invoices, rows_of};
 use crate::pages::html_status;
 use crate::patients::{Choice, FieldErrors, actor, parse_patient_id, show_date};
 use crate::phone::ClientIp;
@@ -292,21 +291,9 @@ async fn page(
             .collect(),
         uninvoiced_total: money(uninvoiced_total),
         invoices: rows_of(lang, &open),
-        pay_amount: {
-            let s = Money::from_minor(account.balance.max(0), cur).to_string();
-            s.trim_end_matches(cur.code()).trim_end().to_string()
-        },
+        pay_amount: amount_text(account.balance.max(0), cur),
         pay_for,
-        methods: Method::ALL
-            .iter()
-            .map(|m| m.code())
-            .chain(std::iter::once("credit"))
-            .map(|m| Choice {
-                value: m.to_string(),
-                label: lang.t(&format!("method-{m}")),
-                selected: m == "card",
-            })
-            .collect(),
+        methods: crate::billing::method_choices(lang, "card"),
         token: state.store.new_uuid().to_string(),
         card_label: lang.t(&format!("co-card-{}", state.cards.name())),
         visits,
@@ -416,22 +403,10 @@ pub async fn act(
                 .await?
                 .map(|l| l.currency)
                 .unwrap_or(Currency::USD);
-            let open = state
-                .store
-                .invoices(
-                    &scope,
-                    &who,
-                    &InvoiceFilter {
-                        patient: Some(patient),
-                        stored_status: Some("issued"),
-                        limit: 20,
-                        ..InvoiceFilter::default()
-                    },
-                )
+            let open = open_invoices(&state, &scope, &who, patient)
                 .await?
                 .into_iter()
-                .filter(|i| matches!(i.status, InvoiceStatus::Issued | InvoiceStatus::PartlyPaid))
-                .min_by_key(|i| i.number);
+                .next();
             match crate::billing::parse_amount(&f.get("amount"), cur) {
                 Ok(m) if m.minor() > 0 => {
                     collect(
@@ -507,8 +482,7 @@ pub async fn act(
             Ok(Redirect::to(&format!("/patients/{patient}/checkout?notice={n}")).into_response())
         }
         Err(AppError::Domain(d)) => {
-            let status = StatusCode::from_u16(d.code.http_status())
-                .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status = crate::billing::refusal_status(&d);
             page(
                 &state,
                 &ctx,

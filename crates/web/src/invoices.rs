@@ -90,7 +90,7 @@ fn show_percent(bp: i64) -> String {
 }
 
 /// An amount as a form shows it: `1250.00`, without the currency.
-fn amount_text(minor: i64, cur: Currency) -> String {
+pub(crate) fn amount_text(minor: i64, cur: Currency) -> String {
     let s = Money::from_minor(minor, cur).to_string();
     s.trim_end_matches(cur.code()).trim_end().to_string()
 }
@@ -367,6 +367,33 @@ async fn list(
     if let Some(s) = status {
         out.retain(|i| i.status == s);
     }
+    Ok(out)
+}
+
+/// A patient's issued invoices with something still due, oldest number first.
+pub(crate) async fn open_invoices(
+    state: &AppState,
+    scope: &domain::Scope,
+    who: &store::patients::Actor,
+    patient: PatientId,
+) -> Result<Vec<Invoice>, AppError> {
+    let mut out: Vec<Invoice> = state
+        .store
+        .invoices(
+            scope,
+            who,
+            &InvoiceFilter {
+                patient: Some(patient),
+                stored_status: Some("issued"),
+                limit: 50,
+                ..InvoiceFilter::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .filter(|i| matches!(i.status, InvoiceStatus::Issued | InvoiceStatus::PartlyPaid))
+        .collect();
+    out.sort_by_key(|i| i.number);
     Ok(out)
 }
 
@@ -894,9 +921,7 @@ pub async fn edit_form(
     .await
 }
 
-fn refusal_status(d: &DomainError) -> StatusCode {
-    StatusCode::from_u16(d.code.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
-}
+use crate::billing::refusal_status;
 
 /// `POST /patients/{id}/invoices` (a new draft) and `POST /invoices/{id}/edit` (a draft
 /// changed): `action=save` keeps it a draft, `action=issue` issues it.
@@ -1160,16 +1185,7 @@ async fn invoice_page(
         voidable: inv.status == InvoiceStatus::Draft || (open && inv.paid == 0),
         can_post: auth.can(Permission::BillingPost),
         can_void: auth.can(Permission::BillingVoid),
-        methods: Method::ALL
-            .iter()
-            .map(|m| m.code())
-            .chain(std::iter::once("credit"))
-            .map(|m| Choice {
-                value: m.to_string(),
-                label: lang.t(&format!("method-{m}")),
-                selected: m == "card",
-            })
-            .collect(),
+        methods: crate::billing::method_choices(lang, "card"),
         token: state.store.new_uuid().to_string(),
         card_label: lang.t(&format!("co-card-{}", state.cards.name())),
         notice,
